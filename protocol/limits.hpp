@@ -1,0 +1,36 @@
+#pragma once
+
+#include <cstdint>
+
+#include "relais.pb.h"
+
+namespace relais::protocol {
+
+inline constexpr std::uint32_t protocol_version = 1;
+
+// Every limit the server enforces, in one place; sent to clients in Welcome.
+struct limits {
+    std::uint32_t max_frame_bytes = 64 * 1024;
+    std::uint32_t max_text_bytes = 16 * 1024;
+    std::uint32_t max_name_bytes = 64;
+    std::uint32_t max_topic_bytes = 512;
+    std::uint32_t max_page_size = 500;
+    std::uint32_t send_rate_per_second = 20;
+    std::uint32_t send_burst = 200;
+    std::uint32_t idle_timeout_seconds = 60;
+    std::uint32_t max_client_msg_id_bytes = 64;
+    std::uint32_t max_password_bytes = 1024;
+};
+
+inline void to_wire(const limits& l, v1::Limits& out) {
+    out.set_max_frame_bytes(l.max_frame_bytes);
+    out.set_max_text_bytes(l.max_text_bytes);
+    out.set_max_name_bytes(l.max_name_bytes);
+    out.set_max_topic_bytes(l.max_topic_bytes);
+    out.set_max_page_size(l.max_page_size);
+    out.set_send_rate_per_second(l.send_rate_per_second);
+    out.set_send_burst(l.send_burst);
+    out.set_idle_timeout_seconds(l.idle_timeout_seconds);
+}
+
+}  // namespace relais::protocol

@@ -1,0 +1,106 @@
+#include "accounts.hpp"
+
+#include <optional>
+
+#include "credentials.hpp"
+#include "validation.hpp"
+
+namespace relais::core {
+
+outcome<void> accounts::check_password(std::string_view password) const {
+    if (password.empty()) {
+        return fail(errc::bad_request, "the password is empty");
+    }
+    if (password.size() > limits_.max_password_bytes) {
+        return fail(errc::too_large, "the password is longer than " +
+                                         std::to_string(limits_.max_password_bytes) + " bytes");
+    }
+    return {};
+}
+
+outcome<storage::account> accounts::add(std::string_view name, std::string_view password,
+                                        v1::Role role, std::string_view display_name) {
+    if (auto ok = check_user_name(name, limits_); !ok) {
+        return ok.error();
+    }
+    if (auto ok = check_display_name(display_name, limits_); !ok) {
+        return ok.error();
+    }
+    if (auto ok = check_password(password); !ok) {
+        return ok.error();
+    }
+    storage::account a;
+    a.name = name;
+    a.display_name = display_name.empty() ? std::string(name) : std::string(display_name);
+    a.role = role;
+    a.password_hash = hash_password(password);
+    a.created_at_ms = clock_.now_ms();
+    bool taken = false;
+    bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        if (w.find_account(a.name)) {
+            taken = true;
+            return false;
+        }
+        a.id = w.insert_account(a);
+        return true;
+    });
+    if (taken) {
+        return fail(errc::conflict, "a user named '" + a.name + "' already exists");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the account could not be saved");
+    }
+    return a;
+}
+
+std::vector<storage::account> accounts::list() {
+    return storage::read_now(store_, [](storage::reader& r) { return r.list_accounts(); });
+}
+
+outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
+    bool found = false;
+    bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        auto a = w.find_account(name);
+        if (!a) {
+            return false;
+        }
+        found = true;
+        w.set_account_disabled(a->id, disabled);
+        w.delete_sessions_of(a->id);
+        return true;
+    });
+    if (!found) {
+        return fail(errc::not_found, "no user '" + std::string(name) + "'");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the change could not be saved");
+    }
+    return {};
+}
+
+outcome<void> accounts::set_password(std::string_view name, std::string_view password) {
+    if (auto ok = check_password(password); !ok) {
+        return ok.error();
+    }
+    auto hash = hash_password(password);
+    bool found = false;
+    bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        auto a = w.find_account(name);
+        if (!a) {
+            return false;
+        }
+        found = true;
+        w.set_password_hash(a->id, hash);
+        w.delete_sessions_of(a->id);
+        return true;
+    });
+    if (!found) {
+        return fail(errc::not_found, "no user '" + std::string(name) + "'");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the change could not be saved");
+    }
+    return {};
+}
+
+}  // namespace relais::core

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "codec.hpp"
+#include "rate_limiter.hpp"
+#include "relais.pb.h"
+
+namespace relais::core {
+
+// Who is logged in on a connection.
+struct identity {
+    v1::User user;
+    std::string token_hash;
+};
+
+// One client connection as the domain sees it. The transport (server/net)
+// implements deliver and close; core keeps the login state here.
+// Thread-safe: deliver/close may be called from any thread; the state is
+// guarded by mu_.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+    connection(std::uint64_t id, std::string remote_address, const rate_limiter::config& requests)
+        : id_(id), remote_address_(std::move(remote_address)), requests_(requests) {}
+    virtual ~connection() = default;
+
+    // Queues one encoded ServerMessage for sending, in call order.
+    virtual void deliver(protocol::frame f) = 0;
+    // Ends the connection with a close frame carrying `reason`.
+    virtual void close(const std::string& reason) = 0;
+
+    std::uint64_t id() const { return id_; }
+    const std::string& remote_address() const { return remote_address_; }
+
+    bool greeted() const {
+        std::lock_guard lock(mu_);
+        return greeted_;
+    }
+    void set_greeted() {
+        std::lock_guard lock(mu_);
+        greeted_ = true;
+    }
+    std::optional<identity> who() const {
+        std::lock_guard lock(mu_);
+        return who_;
+    }
+    void set_who(std::optional<identity> who) {
+        std::lock_guard lock(mu_);
+        who_ = std::move(who);
+    }
+    // Charges `cost` to this connection's request budget; returns the wait in
+    // milliseconds when it is exhausted, 0 when the request may go on.
+    std::uint32_t charge_request(std::int64_t now_ms, double cost) {
+        std::lock_guard lock(mu_);
+        return requests_.take(now_ms, cost);
+    }
+
+private:
+    const std::uint64_t id_;
+    const std::string remote_address_;
+    mutable std::mutex mu_;
+    bool greeted_ = false;
+    std::optional<identity> who_;
+    rate_limiter requests_;
+};
+
+}  // namespace relais::core

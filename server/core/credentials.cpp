@@ -1,0 +1,125 @@
+#include "credentials.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace relais::core {
+namespace {
+
+constexpr unsigned long long argon2_ops = 2;
+constexpr std::size_t argon2_memory = 19u * 1024u * 1024u;
+
+void ensure_sodium() {
+    static const bool ready = [] {
+        if (sodium_init() < 0) {
+            throw std::runtime_error("libsodium cannot be initialised");
+        }
+        return true;
+    }();
+    (void)ready;
+}
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+    std::string hex(size * 2 + 1, '\0');
+    sodium_bin2hex(hex.data(), hex.size(), data, size);
+    hex.pop_back();
+    return hex;
+}
+
+}  // namespace
+
+std::string hash_password(std::string_view password) {
+    ensure_sodium();
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(out, password.data(), password.size(), argon2_ops, argon2_memory,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0) {
+        throw std::runtime_error("out of memory while hashing a password");
+    }
+    return out;
+}
+
+bool verify_password(std::string_view hash, std::string_view password) {
+    ensure_sodium();
+    std::string terminated(hash);
+    return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+const std::string& decoy_password_hash() {
+    static const std::string decoy = [] {
+        unsigned char random[32];
+        ensure_sodium();
+        randombytes_buf(random, sizeof random);
+        return hash_password(to_hex(random, sizeof random));
+    }();
+    return decoy;
+}
+
+std::string new_token() {
+    ensure_sodium();
+    unsigned char bytes[32];
+    randombytes_buf(bytes, sizeof bytes);
+    return to_hex(bytes, sizeof bytes);
+}
+
+std::string hash_token(std::string_view token) {
+    ensure_sodium();
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()),
+                       token.size());
+    return to_hex(digest, sizeof digest);
+}
+
+std::uint32_t login_throttle::wait_for(const std::string& key, std::int64_t now_ms) const {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.next_allowed_ms <= now_ms) {
+        return 0;
+    }
+    return static_cast<std::uint32_t>(it->second.next_allowed_ms - now_ms);
+}
+
+std::uint32_t login_throttle::wait_ms(std::string_view name, std::string_view address,
+                                      std::int64_t now_ms) {
+    std::lock_guard lock(mu_);
+    std::uint32_t by_address = wait_for("a:" + std::string(address), now_ms);
+    return name.empty() ? by_address
+                        : std::max(wait_for("u:" + std::string(name), now_ms), by_address);
+}
+
+void login_throttle::record(const std::string& key, std::int64_t now_ms) {
+    auto& e = entries_[key];
+    e.failures += 1;
+    e.last_failure_ms = now_ms;
+    if (e.failures > free_failures) {
+        int doublings = std::min(e.failures - free_failures - 1, 20);
+        std::int64_t delay = std::min<std::int64_t>(1000ll << doublings, max_delay_ms);
+        e.next_allowed_ms = now_ms + delay;
+    }
+}
+
+void login_throttle::prune(std::int64_t now_ms) {
+    if (entries_.size() < 10000) {
+        return;
+    }
+    std::erase_if(entries_, [now_ms](const auto& kv) {
+        return kv.second.last_failure_ms + max_delay_ms < now_ms;
+    });
+}
+
+void login_throttle::failed(std::string_view name, std::string_view address,
+                            std::int64_t now_ms) {
+    std::lock_guard lock(mu_);
+    prune(now_ms);
+    if (!name.empty()) {
+        record("u:" + std::string(name), now_ms);
+    }
+    record("a:" + std::string(address), now_ms);
+}
+
+void login_throttle::succeeded(std::string_view name) {
+    std::lock_guard lock(mu_);
+    entries_.erase("u:" + std::string(name));
+}
+
+}  // namespace relais::core

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace relais::core {
+
+// Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1), through libsodium.
+// Thread-safe (libsodium is, once initialised).
+std::string hash_password(std::string_view password);
+bool verify_password(std::string_view hash, std::string_view password);
+// A hash of a password nobody knows: verified against when the account does
+// not exist, so that an unknown name costs the same time as a wrong password.
+const std::string& decoy_password_hash();
+
+// A new session token: 256 random bits, hex encoded.
+std::string new_token();
+// What the store keeps instead of the token: SHA-256, hex encoded.
+std::string hash_token(std::string_view token);
+
+// Slows failed logins per account name and per remote address: the first few
+// failures are free, then each attempt must wait twice as long as the last.
+// Thread-safe: guarded by mu_.
+class login_throttle {
+public:
+    static constexpr int free_failures = 5;
+    static constexpr std::int64_t max_delay_ms = 15 * 60 * 1000;
+
+    // 0 when a login may be tried now, else the milliseconds to wait. An empty
+    // name (a token resume) is counted against the address alone.
+    std::uint32_t wait_ms(std::string_view name, std::string_view address, std::int64_t now_ms);
+    void failed(std::string_view name, std::string_view address, std::int64_t now_ms);
+    // A correct password clears the account's count, not the address's: one
+    // account of an attacker's own must not reset the address's count.
+    void succeeded(std::string_view name);
+
+private:
+    struct entry {
+        int failures = 0;
+        std::int64_t next_allowed_ms = 0;
+        std::int64_t last_failure_ms = 0;
+    };
+    std::uint32_t wait_for(const std::string& key, std::int64_t now_ms) const;
+    void record(const std::string& key, std::int64_t now_ms);
+    void prune(std::int64_t now_ms);
+
+    std::mutex mu_;
+    std::unordered_map<std::string, entry> entries_;
+};
+
+}  // namespace relais::core

@@ -1,0 +1,92 @@
+#include "hub.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace relais::core {
+
+bool hub::attach(user_id user, const std::shared_ptr<connection>& conn) {
+    std::unique_lock lock(mu_);
+    auto& list = by_user_[user];
+    std::erase_if(list, [](const auto& weak) { return weak.expired(); });
+    list.push_back(conn);
+    return list.size() == 1;
+}
+
+bool hub::detach(user_id user, const connection* conn) {
+    std::unique_lock lock(mu_);
+    auto it = by_user_.find(user);
+    if (it == by_user_.end()) {
+        return false;
+    }
+    auto before = it->second.size();
+    std::erase_if(it->second, [conn](const auto& weak) {
+        auto strong = weak.lock();
+        return !strong || strong.get() == conn;
+    });
+    bool removed = it->second.size() != before;
+    if (it->second.empty()) {
+        by_user_.erase(it);
+        return removed;
+    }
+    return false;
+}
+
+bool hub::online(user_id user) const {
+    std::shared_lock lock(mu_);
+    return by_user_.count(user) != 0;
+}
+
+std::size_t hub::connection_count() const {
+    std::shared_lock lock(mu_);
+    std::size_t n = 0;
+    for (const auto& [user, list] : by_user_) {
+        n += list.size();
+    }
+    return n;
+}
+
+void hub::send_to(const std::vector<user_id>& users, const protocol::frame& f) const {
+    std::shared_lock lock(mu_);
+    for (user_id user : users) {
+        auto it = by_user_.find(user);
+        if (it == by_user_.end()) {
+            continue;
+        }
+        for (const auto& weak : it->second) {
+            if (auto conn = weak.lock()) {
+                conn->deliver(f);
+            }
+        }
+    }
+}
+
+void hub::send_to(user_id user, const protocol::frame& f) const {
+    send_to(std::vector<user_id>{user}, f);
+}
+
+void hub::close_user(user_id user, const std::string& reason, const std::string& token_hash) {
+    std::vector<std::shared_ptr<connection>> victims;
+    {
+        std::shared_lock lock(mu_);
+        auto it = by_user_.find(user);
+        if (it == by_user_.end()) {
+            return;
+        }
+        for (const auto& weak : it->second) {
+            auto conn = weak.lock();
+            if (!conn) {
+                continue;
+            }
+            auto who = conn->who();
+            if (token_hash.empty() || (who && who->token_hash == token_hash)) {
+                victims.push_back(std::move(conn));
+            }
+        }
+    }
+    for (auto& conn : victims) {
+        conn->close(reason);
+    }
+}
+
+}  // namespace relais::core

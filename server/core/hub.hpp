@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "codec.hpp"
+#include "connection.hpp"
+
+namespace relais::core {
+
+using user_id = std::uint64_t;
+
+// Who is logged in where: the fan-out targets and the presence source.
+// Thread-safe: guarded by mu_ (shared for delivery, exclusive to change).
+class hub {
+public:
+    // Returns true when this is the user's first connection (they came online).
+    bool attach(user_id user, const std::shared_ptr<connection>& conn);
+    // Returns true when it was the user's last connection (they went offline).
+    bool detach(user_id user, const connection* conn);
+    bool online(user_id user) const;
+    std::size_t connection_count() const;
+
+    // Hands the same encoded frame to every connection of every listed user.
+    void send_to(const std::vector<user_id>& users, const protocol::frame& f) const;
+    void send_to(user_id user, const protocol::frame& f) const;
+    // Closes the user's connections (only those logged in with token_hash
+    // when it is not empty).
+    void close_user(user_id user, const std::string& reason, const std::string& token_hash = {});
+
+private:
+    mutable std::shared_mutex mu_;
+    std::unordered_map<user_id, std::vector<std::weak_ptr<connection>>> by_user_;
+};
+
+}  // namespace relais::core

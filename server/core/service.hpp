@@ -1,0 +1,151 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "clock.hpp"
+#include "connection.hpp"
+#include "credentials.hpp"
+#include "errc.hpp"
+#include "hub.hpp"
+#include "limits.hpp"
+#include "membership_cache.hpp"
+#include "rate_limiter.hpp"
+#include "relais.pb.h"
+#include "store.hpp"
+
+namespace relais::core {
+
+struct service_config {
+    protocol::limits limits;
+    std::string server_version = "relais-server";
+    // Requests of any kind per connection.
+    rate_limiter::config connection_requests{100, 400};
+};
+
+// The domain: turns each client frame into checks, storage work, one
+// response and the events it causes. Knows nothing of sockets: the transport
+// hands it frames and a connection to answer on.
+// Thread-safe: on_frame/on_close may be called from any thread; shared state
+// is in the hub, the membership cache, the throttles (each with its own lock)
+// and the store.
+class service {
+public:
+    service(storage::store& store, const clock& clock, service_config config);
+
+    // Loads what the service keeps in memory; call once before serving.
+    void start();
+
+    const service_config& config() const { return config_; }
+    const protocol::limits& limits() const { return config_.limits; }
+    hub& connections() { return hub_; }
+
+    // One binary frame from a client. Every request gets exactly one answer
+    // through conn->deliver, possibly later and from another thread.
+    void on_frame(const std::shared_ptr<connection>& conn, std::string_view bytes);
+    // The connection is gone (presence, registry).
+    void on_close(const std::shared_ptr<connection>& conn);
+
+    // Shuts the door: further requests get UNAVAILABLE.
+    void stop_accepting() { stopping_ = true; }
+
+    struct request {
+        std::shared_ptr<connection> conn;
+        std::uint64_t id = 0;
+        identity who;  // set when the request needs a login
+    };
+    using after_commit = std::function<void()>;
+
+private:
+    using handler = void (service::*)(const request&, const v1::ClientMessage&);
+    // What a request kind needs before its handler runs; checked in one place.
+    struct endpoint {
+        handler handle = nullptr;
+        bool needs_login = true;
+        double cost = 1;  // charged to the connection's request budget
+    };
+    static const std::unordered_map<int, endpoint>& endpoints();
+
+    void dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessage& msg);
+
+    // Handlers: each answers through reply/reply_error exactly once.
+    void on_hello(const request& rq, const v1::ClientMessage& msg);
+    void on_login(const request& rq, const v1::ClientMessage& msg);
+    void on_resume(const request& rq, const v1::ClientMessage& msg);
+    void on_logout(const request& rq, const v1::ClientMessage& msg);
+    void on_create_channel(const request& rq, const v1::ClientMessage& msg);
+    void on_list_channels(const request& rq, const v1::ClientMessage& msg);
+    void on_join(const request& rq, const v1::ClientMessage& msg);
+    void on_leave(const request& rq, const v1::ClientMessage& msg);
+    void on_invite(const request& rq, const v1::ClientMessage& msg);
+    void on_kick(const request& rq, const v1::ClientMessage& msg);
+    void on_set_topic(const request& rq, const v1::ClientMessage& msg);
+    void on_list_members(const request& rq, const v1::ClientMessage& msg);
+    void on_open_direct(const request& rq, const v1::ClientMessage& msg);
+    void on_send(const request& rq, const v1::ClientMessage& msg);
+    void on_edit(const request& rq, const v1::ClientMessage& msg);
+    void on_delete(const request& rq, const v1::ClientMessage& msg);
+    void on_history(const request& rq, const v1::ClientMessage& msg);
+    void on_sync(const request& rq, const v1::ClientMessage& msg);
+    void on_mark_read(const request& rq, const v1::ClientMessage& msg);
+
+    // Plumbing.
+    void reply(const request& rq, v1::ServerMessage& msg);
+    void reply_ok(const request& rq);
+    void reply_error(const request& rq, const failure& f);
+    // Runs fn on a read connection; an exception answers INTERNAL.
+    void read(request rq, std::function<void(storage::reader&)> fn);
+    // Runs apply in the writer's group transaction; after the commit runs what
+    // it returned (publish and answer), or answers its failure.
+    void write(request rq, std::function<outcome<after_commit>(storage::writer&)> apply);
+    void log_internal(const request& rq, const char* what);
+
+    // Domain helpers (called on storage threads).
+    struct visible_channel {
+        storage::channel_record channel;
+        std::optional<storage::membership> membership;
+    };
+    // The channel if the caller may see it: NOT_FOUND for a private or direct
+    // channel the caller is not in, exactly as for one that does not exist.
+    outcome<visible_channel> resolve(storage::reader& r, const v1::ChannelRef& ref,
+                                     storage::user_id user);
+    // As resolve, and FORBIDDEN unless the caller is a member.
+    outcome<visible_channel> resolve_member(storage::reader& r, const v1::ChannelRef& ref,
+                                            storage::user_id user);
+    void describe(storage::reader& r, const storage::channel_record& c,
+                  const std::optional<storage::membership>& m, storage::user_id user,
+                  v1::Channel& out);
+    v1::User user_view(storage::reader& r, storage::user_id id);
+    void to_wire(storage::reader& r, const storage::event_record& e, v1::Event& out);
+    // Appends an event, and returns it as the wire will carry it.
+    v1::Event append(storage::writer& w, storage::event_record e);
+    void publish(const v1::Event& event);
+    void publish_presence(const v1::User& user, bool online);
+    void log_in(const request& rq, const storage::account& account, std::string token_hash,
+                std::string token);
+
+    storage::store& store_;
+    const clock& clock_;
+    service_config config_;
+    hub hub_;
+    membership_cache members_;
+    login_throttle throttle_;
+    std::atomic<bool> stopping_{false};
+
+    // Per-account send budget. Guarded by send_mu_.
+    std::mutex send_mu_;
+    std::unordered_map<storage::user_id, rate_limiter> send_budget_;
+
+    // Users as events show them. Guarded by users_mu_.
+    std::mutex users_mu_;
+    std::unordered_map<storage::user_id, v1::User> users_;
+};
+
+}  // namespace relais::core

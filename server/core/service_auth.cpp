@@ -1,0 +1,129 @@
+// Hello, login, resume and logout.
+#include "service.hpp"
+
+namespace relais::core {
+
+void service::on_hello(const request& rq, const v1::ClientMessage& msg) {
+    if (rq.conn->greeted()) {
+        reply_error(rq, fail(errc::bad_request, "Hello was already sent on this connection"));
+        return;
+    }
+    if (msg.hello().protocol_version() != protocol::protocol_version) {
+        reply_error(rq, fail(errc::bad_request,
+                             "protocol version " + std::to_string(msg.hello().protocol_version()) +
+                                 " is not supported; this server speaks version " +
+                                 std::to_string(protocol::protocol_version)));
+        rq.conn->close("unsupported protocol version");
+        return;
+    }
+    rq.conn->set_greeted();
+    v1::ServerMessage out;
+    auto& welcome = *out.mutable_welcome();
+    welcome.set_server_version(config_.server_version);
+    welcome.set_protocol_version(protocol::protocol_version);
+    protocol::to_wire(config_.limits, *welcome.mutable_limits());
+    reply(rq, out);
+}
+
+void service::log_in(const request& rq, const storage::account& account, std::string token_hash,
+                     std::string token) {
+    v1::User user;
+    user.set_id(account.id);
+    user.set_name(account.name);
+    user.set_display_name(account.display_name);
+    user.set_role(account.role);
+    if (auto previous = rq.conn->who()) {
+        // A second login on the same connection replaces the first.
+        if (hub_.detach(previous->user.id(), rq.conn.get())) {
+            publish_presence(previous->user, false);
+        }
+    }
+    rq.conn->set_who(identity{user, std::move(token_hash)});
+    if (hub_.attach(account.id, rq.conn)) {
+        publish_presence(user, true);
+    }
+    v1::ServerMessage out;
+    auto& session = *out.mutable_session();
+    session.set_token(std::move(token));
+    *session.mutable_user() = std::move(user);
+    reply(rq, out);
+}
+
+void service::on_login(const request& rq, const v1::ClientMessage& msg) {
+    const auto& login = msg.login();
+    if (login.name().size() > config_.limits.max_name_bytes ||
+        login.password().size() > config_.limits.max_password_bytes) {
+        reply_error(rq, fail(errc::too_large, "name or password too long"));
+        return;
+    }
+    const auto& address = rq.conn->remote_address();
+    if (auto wait = throttle_.wait_ms(login.name(), address, clock_.now_ms()); wait != 0) {
+        reply_error(rq, fail(errc::rate_limited,
+                             "too many failed logins; wait before trying again", wait));
+        return;
+    }
+    // The Argon2 check runs on a storage reader thread: it is slow on purpose
+    // and must not hold up the network threads.
+    read(rq, [this, rq, login](storage::reader& r) {
+        auto account = r.find_account(login.name());
+        const std::string& hash = account ? account->password_hash : decoy_password_hash();
+        bool password_ok = verify_password(hash, login.password());
+        if (!account || !password_ok || account->disabled) {
+            throttle_.failed(login.name(), rq.conn->remote_address(), clock_.now_ms());
+            // One answer for unknown name, wrong password and disabled
+            // account, so that the answer tells nothing about the account.
+            reply_error(rq, fail(errc::unauthenticated, "wrong name or password"));
+            return;
+        }
+        throttle_.succeeded(login.name());
+        auto token = new_token();
+        auto token_hash = hash_token(token);
+        storage::session_record session{token_hash, account->id, clock_.now_ms()};
+        write(rq, [this, rq, session, account = *account,
+                   token](storage::writer& w) -> outcome<after_commit> {
+            w.insert_session(session);
+            return after_commit([this, rq, account, session, token] {
+                log_in(rq, account, session.token_hash, token);
+            });
+        });
+    });
+}
+
+void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
+    const auto& token = msg.resume().token();
+    const auto& address = rq.conn->remote_address();
+    if (auto wait = throttle_.wait_ms("", address, clock_.now_ms()); wait != 0) {
+        reply_error(rq, fail(errc::rate_limited,
+                             "too many failed logins; wait before trying again", wait));
+        return;
+    }
+    read(rq, [this, rq, token](storage::reader& r) {
+        auto token_hash = hash_token(token);
+        auto session = r.find_session(token_hash);
+        auto account = session ? r.find_account(session->user) : std::nullopt;
+        if (!account || account->disabled) {
+            throttle_.failed("", rq.conn->remote_address(), clock_.now_ms());
+            reply_error(rq, fail(errc::unauthenticated,
+                                 "this session has ended; log in again with your password"));
+            return;
+        }
+        log_in(rq, *account, token_hash, token);
+    });
+}
+
+void service::on_logout(const request& rq, const v1::ClientMessage&) {
+    write(rq, [this, rq](storage::writer& w) -> outcome<after_commit> {
+        w.delete_session(rq.who.token_hash);
+        return after_commit([this, rq] {
+            rq.conn->set_who(std::nullopt);
+            if (hub_.detach(rq.who.user.id(), rq.conn.get())) {
+                publish_presence(rq.who.user, false);
+            }
+            reply_ok(rq);
+            // Every other connection that used this token ends with it.
+            hub_.close_user(rq.who.user.id(), "logged out", rq.who.token_hash);
+        });
+    });
+}
+
+}  // namespace relais::core

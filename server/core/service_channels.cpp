@@ -1,0 +1,303 @@
+// Channels: create, list, join, leave, invite, kick, topic, members, direct.
+#include <algorithm>
+
+#include "service.hpp"
+#include "validation.hpp"
+
+namespace relais::core {
+namespace {
+
+bool is_moderator(const std::optional<storage::membership>& m) {
+    return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
+}
+
+storage::event_record member_event(storage::channel_id channel, storage::user_id actor,
+                                   storage::user_id subject, v1::MemberChanged::Change change,
+                                   v1::MemberRole role) {
+    storage::event_record e;
+    e.channel = channel;
+    e.kind = storage::event_kind::member;
+    e.actor = actor;
+    e.subject = subject;
+    e.change = change;
+    e.role = role;
+    return e;
+}
+
+std::string direct_name(storage::user_id a, storage::user_id b) {
+    return "dm:" + std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
+}
+
+}  // namespace
+
+void service::on_create_channel(const request& rq, const v1::ClientMessage& msg) {
+    const auto& create = msg.create_channel();
+    if (auto ok = check_channel_name(create.name(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    if (auto ok = check_topic(create.topic(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    write(rq, [this, rq, create](storage::writer& w) -> outcome<after_commit> {
+        if (w.find_channel(create.name())) {
+            return fail(errc::conflict, "a channel named '" + create.name() + "' already exists");
+        }
+        storage::channel_record c;
+        c.name = create.name();
+        c.topic = create.topic();
+        c.kind = create.private_() ? v1::PRIVATE : v1::PUBLIC;
+        c.created_at_ms = clock_.now_ms();
+        c.id = w.insert_channel(c);
+        const auto user = rq.who.user.id();
+        storage::membership m{c.id, user, v1::OWNER, 0};
+        w.upsert_member(m);
+        storage::event_record created;
+        created.channel = c.id;
+        created.kind = storage::event_kind::created;
+        created.actor = user;
+        created.text = c.topic;
+        auto events = std::vector<v1::Event>{append(w, created)};
+        events.push_back(append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED,
+                                                v1::OWNER)));
+        c = *w.find_channel(c.id);
+        v1::ServerMessage out;
+        describe(w, c, m, user, *out.mutable_channel());
+        return after_commit([this, rq, events, out, channel = c.id, user]() mutable {
+            members_.add(channel, user);
+            for (const auto& e : events) {
+                publish(e);
+            }
+            reply(rq, out);
+        });
+    });
+}
+
+void service::on_list_channels(const request& rq, const v1::ClientMessage&) {
+    read(rq, [this, rq](storage::reader& r) {
+        const auto user = rq.who.user.id();
+        std::unordered_map<storage::channel_id, storage::membership> mine;
+        for (auto& m : r.memberships_of(user)) {
+            mine.emplace(m.channel, m);
+        }
+        v1::ServerMessage out;
+        auto& list = *out.mutable_channels();
+        for (const auto& c : r.list_channels()) {
+            auto it = mine.find(c.id);
+            std::optional<storage::membership> m;
+            if (it != mine.end()) {
+                m = it->second;
+            }
+            if (c.kind != v1::PUBLIC && !m) {
+                continue;
+            }
+            describe(r, c, m, user, *list.add_channels());
+        }
+        reply(rq, out);
+    });
+}
+
+void service::on_join(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, ref = msg.join_channel().channel()](
+                  storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve(w, ref, user);
+        if (!v) {
+            return v.error();
+        }
+        v1::ServerMessage out;
+        if (v->membership) {
+            // Joining twice is harmless: answer with the channel as it is.
+            describe(w, v->channel, v->membership, user, *out.mutable_channel());
+            return after_commit([this, rq, out]() mutable { reply(rq, out); });
+        }
+        storage::membership m{v->channel.id, user, v1::MEMBER, 0};
+        w.upsert_member(m);
+        auto event = append(w, member_event(v->channel.id, user, user, v1::MemberChanged::JOINED,
+                                            v1::MEMBER));
+        v->channel.last_seq = event.seq();
+        describe(w, v->channel, m, user, *out.mutable_channel());
+        return after_commit([this, rq, out, event, user]() mutable {
+            members_.add(event.channel_id(), user);
+            publish(event);
+            reply(rq, out);
+        });
+    });
+}
+
+void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, ref = msg.leave_channel().channel()](
+                  storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, ref, user);
+        if (!v) {
+            return v.error();
+        }
+        if (v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "a direct conversation cannot be left");
+        }
+        auto event = append(w, member_event(v->channel.id, user, user, v1::MemberChanged::LEFT,
+                                            v->membership->role));
+        w.remove_member(v->channel.id, user);
+        return after_commit([this, rq, event, user] {
+            // The leaver sees their own departure, then nothing more.
+            publish(event);
+            members_.remove(event.channel_id(), user);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, invite = msg.invite()](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, invite.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        if (v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "nobody can be added to a direct conversation");
+        }
+        auto guest = w.find_account(invite.user());
+        if (!guest || guest->disabled) {
+            return fail(errc::not_found, "no user '" + invite.user() + "'");
+        }
+        if (w.find_membership(v->channel.id, guest->id)) {
+            return after_commit([this, rq] { reply_ok(rq); });
+        }
+        w.upsert_member({v->channel.id, guest->id, v1::MEMBER, 0});
+        auto event = append(w, member_event(v->channel.id, user, guest->id,
+                                            v1::MemberChanged::INVITED, v1::MEMBER));
+        return after_commit([this, rq, event, guest = guest->id] {
+            members_.add(event.channel_id(), guest);
+            publish(event);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, kick = msg.kick()](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, kick.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        if (!is_moderator(v->membership) || v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "only moderators can remove members");
+        }
+        auto target = w.find_account(kick.user());
+        auto target_membership =
+            target ? w.find_membership(v->channel.id, target->id) : std::nullopt;
+        if (!target_membership) {
+            return fail(errc::not_found, "'" + kick.user() + "' is not a member");
+        }
+        if (target_membership->role == v1::OWNER) {
+            return fail(errc::forbidden, "the owner of a channel cannot be removed");
+        }
+        auto event = append(w, member_event(v->channel.id, user, target->id,
+                                            v1::MemberChanged::KICKED, target_membership->role));
+        w.remove_member(v->channel.id, target->id);
+        return after_commit([this, rq, event, target = target->id] {
+            publish(event);
+            members_.remove(event.channel_id(), target);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
+    const auto& set = msg.set_topic();
+    if (auto ok = check_topic(set.topic(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    write(rq, [this, rq, set](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, set.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        w.set_topic(v->channel.id, set.topic());
+        storage::event_record e;
+        e.channel = v->channel.id;
+        e.kind = storage::event_kind::topic;
+        e.actor = user;
+        e.text = set.topic();
+        auto event = append(w, e);
+        return after_commit([this, rq, event] {
+            publish(event);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, ref = msg.list_members().channel()](storage::reader& r) {
+        auto v = resolve(r, ref, rq.who.user.id());
+        if (!v) {
+            reply_error(rq, v.error());
+            return;
+        }
+        v1::ServerMessage out;
+        auto& list = *out.mutable_members();
+        for (const auto& m : r.members_of(v->channel.id)) {
+            auto& member = *list.add_members();
+            *member.mutable_user() = user_view(r, m.user);
+            member.set_role(m.role);
+            member.set_online(hub_.online(m.user));
+        }
+        std::sort(list.mutable_members()->begin(), list.mutable_members()->end(),
+                  [](const v1::Member& a, const v1::Member& b) {
+                      return a.user().name() < b.user().name();
+                  });
+        reply(rq, out);
+    });
+}
+
+void service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, name = msg.open_direct().user()](
+                  storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto other = w.find_account(name);
+        if (!other || other->disabled) {
+            return fail(errc::not_found, "no user '" + name + "'");
+        }
+        const auto channel_name = direct_name(user, other->id);
+        v1::ServerMessage out;
+        if (auto existing = w.find_channel(channel_name)) {
+            describe(w, *existing, w.find_membership(existing->id, user), user,
+                     *out.mutable_channel());
+            return after_commit([this, rq, out]() mutable { reply(rq, out); });
+        }
+        storage::channel_record c;
+        c.name = channel_name;
+        c.kind = v1::DIRECT;
+        c.created_at_ms = clock_.now_ms();
+        c.id = w.insert_channel(c);
+        std::vector<storage::user_id> pair{user};
+        if (other->id != user) {
+            pair.push_back(other->id);
+        }
+        for (auto member : pair) {
+            w.upsert_member({c.id, member, v1::MEMBER, 0});
+        }
+        storage::event_record created;
+        created.channel = c.id;
+        created.kind = storage::event_kind::created;
+        created.actor = user;
+        auto event = append(w, created);
+        c = *w.find_channel(c.id);
+        describe(w, c, w.find_membership(c.id, user), user, *out.mutable_channel());
+        return after_commit([this, rq, out, event, pair]() mutable {
+            for (auto member : pair) {
+                members_.add(event.channel_id(), member);
+            }
+            publish(event);
+            reply(rq, out);
+        });
+    });
+}
+
+}  // namespace relais::core

@@ -1,0 +1,209 @@
+// Messages: send, edit, delete, history, sync, read markers.
+#include "service.hpp"
+#include "validation.hpp"
+
+namespace relais::core {
+
+void service::on_send(const request& rq, const v1::ClientMessage& msg) {
+    const auto& send = msg.send_message();
+    if (auto ok = check_text(send.text(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    if (auto ok = check_client_msg_id(send.client_msg_id(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    const auto user = rq.who.user.id();
+    {
+        std::lock_guard lock(send_mu_);
+        auto it = send_budget_.try_emplace(user, rate_limiter::config{
+                                                     double(config_.limits.send_rate_per_second),
+                                                     double(config_.limits.send_burst)})
+                      .first;
+        if (auto wait = it->second.take(clock_.now_ms()); wait != 0) {
+            reply_error(rq, fail(errc::rate_limited, "sending too fast; slow down", wait));
+            return;
+        }
+    }
+    write(rq, [this, rq, send, user](storage::writer& w) -> outcome<after_commit> {
+        if (auto original = w.find_sent(user, send.client_msg_id())) {
+            // A retry: answer with what was stored the first time.
+            auto v = resolve(w, send.channel(), user);
+            if (!v || v->channel.id != original->channel) {
+                return fail(errc::conflict,
+                            "this client_msg_id was already used for another channel");
+            }
+            v1::ServerMessage out;
+            to_wire(w, *original, *out.mutable_sent()->mutable_event());
+            out.mutable_sent()->set_duplicate(true);
+            return after_commit([this, rq, out]() mutable { reply(rq, out); });
+        }
+        auto v = resolve_member(w, send.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        storage::event_record e;
+        e.channel = v->channel.id;
+        e.kind = storage::event_kind::message;
+        e.actor = user;
+        e.text = send.text();
+        e.client_msg_id = send.client_msg_id();
+        auto event = append(w, std::move(e));
+        // The sender has read what they wrote.
+        w.set_read_marker(event.channel_id(), user, event.seq());
+        return after_commit([this, rq, event] {
+            publish(event);
+            v1::ServerMessage out;
+            *out.mutable_sent()->mutable_event() = event;
+            reply(rq, out);
+        });
+    });
+}
+
+void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
+    const auto& edit = msg.edit_message();
+    if (auto ok = check_text(edit.text(), config_.limits); !ok) {
+        reply_error(rq, ok.error());
+        return;
+    }
+    write(rq, [this, rq, edit](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, edit.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        auto target = w.find_event(v->channel.id, edit.seq());
+        if (!target || target->kind != storage::event_kind::message || target->deleted) {
+            return fail(errc::not_found, "no message " + std::to_string(edit.seq()) + " in '" +
+                                             v->channel.name + "'");
+        }
+        if (target->actor != user) {
+            return fail(errc::forbidden, "only the author can edit a message");
+        }
+        const auto now = clock_.now_ms();
+        w.update_message(v->channel.id, edit.seq(), edit.text(), now, false);
+        storage::event_record e;
+        e.channel = v->channel.id;
+        e.kind = storage::event_kind::edited;
+        e.actor = user;
+        e.text = edit.text();
+        e.target_seq = edit.seq();
+        auto event = append(w, std::move(e));
+        return after_commit([this, rq, event] {
+            publish(event);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, del = msg.delete_message()](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, del.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        auto target = w.find_event(v->channel.id, del.seq());
+        if (!target || target->kind != storage::event_kind::message) {
+            return fail(errc::not_found, "no message " + std::to_string(del.seq()) + " in '" +
+                                             v->channel.name + "'");
+        }
+        const bool moderator =
+            v->membership->role == v1::MODERATOR || v->membership->role == v1::OWNER;
+        if (target->actor != user && !moderator) {
+            return fail(errc::forbidden, "only the author or a moderator can delete a message");
+        }
+        if (target->deleted) {
+            return after_commit([this, rq] { reply_ok(rq); });
+        }
+        // The row stays as a tombstone: history keeps every seq.
+        w.update_message(v->channel.id, del.seq(), "", target->edited_at_ms, true);
+        storage::event_record e;
+        e.channel = v->channel.id;
+        e.kind = storage::event_kind::deleted;
+        e.actor = user;
+        e.target_seq = del.seq();
+        auto event = append(w, std::move(e));
+        return after_commit([this, rq, event] {
+            publish(event);
+            reply_ok(rq);
+        });
+    });
+}
+
+void service::on_history(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, get = msg.get_history()](storage::reader& r) {
+        auto v = resolve_member(r, get.channel(), rq.who.user.id());
+        if (!v) {
+            reply_error(rq, v.error());
+            return;
+        }
+        const std::uint32_t max = config_.limits.max_page_size;
+        const std::uint32_t limit = get.limit() == 0 ? max : std::min(get.limit(), max);
+        // One row more than asked tells whether there is more.
+        std::vector<storage::event_record> rows;
+        bool has_more = false;
+        if (get.after_seq() != 0) {
+            rows = r.events_after(v->channel.id, get.after_seq(), limit + 1);
+            has_more = rows.size() > limit;
+            if (has_more) {
+                rows.pop_back();
+            }
+        } else {
+            const auto before = get.before_seq() == 0 ? v->channel.last_seq + 1 : get.before_seq();
+            rows = r.events_before(v->channel.id, before, limit + 1);
+            has_more = rows.size() > limit;
+            if (has_more) {
+                rows.erase(rows.begin());
+            }
+        }
+        v1::ServerMessage out;
+        auto& events = *out.mutable_events();
+        for (const auto& e : rows) {
+            to_wire(r, e, *events.add_events());
+        }
+        events.set_has_more(has_more);
+        events.set_last_seq(v->channel.last_seq);
+        reply(rq, out);
+    });
+}
+
+void service::on_sync(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, sync = msg.sync()](storage::reader& r) {
+        auto v = resolve_member(r, sync.channel(), rq.who.user.id());
+        if (!v) {
+            reply_error(rq, v.error());
+            return;
+        }
+        const std::uint32_t max = config_.limits.max_page_size;
+        const std::uint32_t limit = sync.limit() == 0 ? max : std::min(sync.limit(), max);
+        auto rows = r.events_after(v->channel.id, sync.after_seq(), limit + 1);
+        const bool has_more = rows.size() > limit;
+        if (has_more) {
+            rows.pop_back();
+        }
+        v1::ServerMessage out;
+        auto& events = *out.mutable_events();
+        for (const auto& e : rows) {
+            to_wire(r, e, *events.add_events());
+        }
+        events.set_has_more(has_more);
+        events.set_last_seq(v->channel.last_seq);
+        reply(rq, out);
+    });
+}
+
+void service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, mark = msg.mark_read()](storage::writer& w) -> outcome<after_commit> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, mark.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        w.set_read_marker(v->channel.id, user, std::min(mark.seq(), v->channel.last_seq));
+        return after_commit([this, rq] { reply_ok(rq); });
+    });
+}
+
+}  // namespace relais::core

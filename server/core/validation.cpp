@@ -1,0 +1,90 @@
+#include "validation.hpp"
+
+#include "codec.hpp"
+
+namespace relais::core {
+namespace {
+
+// Lowercase ASCII letters, digits, '-', '_', '.', and any non-ASCII UTF-8
+// (accented French names); starting with a letter or digit.
+outcome<void> check_name(std::string_view what, std::string_view name, std::size_t max) {
+    if (name.empty()) {
+        return fail(errc::bad_request, std::string(what) + " is empty");
+    }
+    if (name.size() > max) {
+        return fail(errc::too_large, std::string(what) + " is longer than " +
+                                         std::to_string(max) + " bytes");
+    }
+    if (!protocol::valid_utf8(name)) {
+        return fail(errc::bad_request, std::string(what) + " is not valid UTF-8");
+    }
+    auto allowed = [](unsigned char c, bool first) {
+        return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               (!first && (c == '-' || c == '_' || c == '.'));
+    };
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (!allowed(static_cast<unsigned char>(name[i]), i == 0)) {
+            return fail(errc::bad_request,
+                        std::string(what) + " '" + std::string(name) +
+                            "' may only hold lowercase letters, digits, '-', '_' and '.', "
+                            "starting with a letter or digit");
+        }
+    }
+    return {};
+}
+
+outcome<void> check_free_text(std::string_view what, std::string_view text, std::size_t max,
+                              bool allow_empty) {
+    if (!allow_empty && text.empty()) {
+        return fail(errc::bad_request, std::string(what) + " is empty");
+    }
+    if (text.size() > max) {
+        return fail(errc::too_large, std::string(what) + " is longer than " +
+                                         std::to_string(max) + " bytes");
+    }
+    if (!protocol::valid_utf8(text)) {
+        return fail(errc::bad_request, std::string(what) + " is not valid UTF-8");
+    }
+    if (text.find('\0') != std::string_view::npos) {
+        return fail(errc::bad_request, std::string(what) + " contains a NUL character");
+    }
+    return {};
+}
+
+}  // namespace
+
+outcome<void> check_channel_name(std::string_view name, const protocol::limits& l) {
+    return check_name("channel name", name, l.max_name_bytes);
+}
+
+outcome<void> check_user_name(std::string_view name, const protocol::limits& l) {
+    return check_name("user name", name, l.max_name_bytes);
+}
+
+outcome<void> check_display_name(std::string_view name, const protocol::limits& l) {
+    return check_free_text("display name", name, l.max_name_bytes, true);
+}
+
+outcome<void> check_topic(std::string_view topic, const protocol::limits& l) {
+    return check_free_text("topic", topic, l.max_topic_bytes, true);
+}
+
+outcome<void> check_text(std::string_view text, const protocol::limits& l) {
+    return check_free_text("message text", text, l.max_text_bytes, false);
+}
+
+outcome<void> check_client_msg_id(std::string_view id, const protocol::limits& l) {
+    if (id.empty() || id.size() > l.max_client_msg_id_bytes) {
+        return fail(errc::bad_request, "client_msg_id must be 1 to " +
+                                           std::to_string(l.max_client_msg_id_bytes) +
+                                           " characters");
+    }
+    for (unsigned char c : id) {
+        if (c < 0x21 || c > 0x7e) {
+            return fail(errc::bad_request, "client_msg_id must be printable ASCII");
+        }
+    }
+    return {};
+}
+
+}  // namespace relais::core

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "connection.hpp"
+#include "store.hpp"
+
+namespace relais::storage::sqlite {
+
+struct options {
+    std::filesystem::path data_dir;
+    connection::durability durability = connection::durability::full;
+    std::size_t reader_threads = 2;
+    std::size_t max_group_jobs = 1024;  // jobs committed in one transaction at most
+};
+
+// The schema versions this build knows; the database is migrated to the last.
+int latest_schema_version();
+// Applies migrations up to `version` (tests build every older schema with it).
+void migrate(connection& db, int version);
+
+// The embedded store: one SQLite file in WAL mode, one writer thread that
+// commits jobs in groups, and a pool of reader threads with their own
+// connections.
+// Thread-safe: the job queues are guarded by mu_; each connection is owned by
+// the one thread that uses it.
+class sqlite_store final : public store {
+public:
+    // Opens (creating and migrating) <data_dir>/relais.db; throws sqlite_error
+    // when the database cannot be opened, migrated, or made as durable as asked.
+    explicit sqlite_store(options opts);
+    ~sqlite_store() override;
+
+    void read(std::function<void(reader&)> fn) override;
+    void write(write_job job) override;
+    void close() override;
+
+    static std::filesystem::path database_path(const std::filesystem::path& data_dir);
+
+private:
+    void writer_loop();
+    void reader_loop(std::size_t index);
+    void commit_group(std::vector<write_job>& group);
+
+    options opts_;
+    std::unique_ptr<connection> writer_db_;
+    std::vector<std::unique_ptr<connection>> reader_dbs_;
+
+    std::mutex mu_;
+    std::condition_variable write_cv_;
+    std::condition_variable read_cv_;
+    std::deque<write_job> write_queue_;
+    std::deque<std::function<void(reader&)>> read_queue_;
+    bool stopping_ = false;
+
+    std::thread writer_thread_;
+    std::vector<std::thread> reader_threads_;
+};
+
+}  // namespace relais::storage::sqlite
