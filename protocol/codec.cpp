@@ -32,9 +32,9 @@ void install_log_handler() {
 template <class Envelope>
 outcome<Envelope> decode(std::string_view bytes, std::size_t max_frame_bytes) {
     if (bytes.size() > max_frame_bytes) {
-        return fail(errc::too_large,
-                    "message of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                        std::to_string(max_frame_bytes));
+        return fail(errc::too_large, "message of " + std::to_string(bytes.size()) +
+                                         " bytes exceeds the limit of " +
+                                         std::to_string(max_frame_bytes));
     }
     install_log_handler();
     saw_invalid_utf8 = false;

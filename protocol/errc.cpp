@@ -10,15 +10,24 @@ void throw_exception_from_error(const failure& f, const boost::source_location&)
 
 const char* to_string(errc code) {
     switch (code) {
-        case errc::bad_request: return "BAD_REQUEST";
-        case errc::unauthenticated: return "UNAUTHENTICATED";
-        case errc::forbidden: return "FORBIDDEN";
-        case errc::not_found: return "NOT_FOUND";
-        case errc::conflict: return "CONFLICT";
-        case errc::rate_limited: return "RATE_LIMITED";
-        case errc::too_large: return "TOO_LARGE";
-        case errc::unavailable: return "UNAVAILABLE";
-        case errc::internal: return "INTERNAL";
+        case errc::bad_request:
+            return "BAD_REQUEST";
+        case errc::unauthenticated:
+            return "UNAUTHENTICATED";
+        case errc::forbidden:
+            return "FORBIDDEN";
+        case errc::not_found:
+            return "NOT_FOUND";
+        case errc::conflict:
+            return "CONFLICT";
+        case errc::rate_limited:
+            return "RATE_LIMITED";
+        case errc::too_large:
+            return "TOO_LARGE";
+        case errc::unavailable:
+            return "UNAVAILABLE";
+        case errc::internal:
+            return "INTERNAL";
     }
     return "INTERNAL";
 }

@@ -81,7 +81,7 @@ struct event_record {
 // Reads. Each call sees committed data; inside a write job it also sees the
 // job's own uncommitted changes. Failures of the database throw.
 class reader {
-public:
+  public:
     virtual ~reader() = default;
 
     virtual std::optional<account> find_account(std::string_view name) = 0;
@@ -112,7 +112,7 @@ public:
 
 // Writes, inside the writer's group transaction.
 class writer : public reader {
-public:
+  public:
     // Returns the new account's id; throws on a duplicate name (check first).
     virtual user_id insert_account(const account& a) = 0;
     virtual void set_account_disabled(user_id id, bool disabled) = 0;
@@ -149,7 +149,7 @@ struct write_job {
 // The storage of one Relais server.
 // Thread-safe: every member may be called from any thread.
 class store {
-public:
+  public:
     virtual ~store() = default;
 
     // Runs fn on a storage thread with a read connection of its own.

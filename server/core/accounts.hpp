@@ -14,14 +14,14 @@ namespace relais::core {
 // Account administration, for `relais-server user ...` and tests. Blocking:
 // call from a plain thread, never from a storage thread.
 class accounts {
-public:
+  public:
     accounts(storage::store& store, const clock& clock, protocol::limits limits)
         : store_(store), clock_(clock), limits_(limits) {}
 
     // CONFLICT when the name is taken; BAD_REQUEST/TOO_LARGE for a bad name,
     // display name or password.
-    outcome<storage::account> add(std::string_view name, std::string_view password,
-                                  v1::Role role, std::string_view display_name);
+    outcome<storage::account> add(std::string_view name, std::string_view password, v1::Role role,
+                                  std::string_view display_name);
     std::vector<storage::account> list();
     // NOT_FOUND for an unknown name. Ends the account's sessions.
     outcome<void> set_disabled(std::string_view name, bool disabled);
@@ -29,7 +29,7 @@ public:
     // Ends the account's sessions.
     outcome<void> set_password(std::string_view name, std::string_view password);
 
-private:
+  private:
     outcome<void> check_password(std::string_view password) const;
 
     storage::store& store_;

@@ -23,7 +23,7 @@ struct identity {
 // Thread-safe: deliver/close may be called from any thread; the state is
 // guarded by mu_.
 class connection : public std::enable_shared_from_this<connection> {
-public:
+  public:
     connection(std::uint64_t id, std::string remote_address, const rate_limiter::config& requests)
         : id_(id), remote_address_(std::move(remote_address)), requests_(requests) {}
     virtual ~connection() = default;
@@ -59,7 +59,7 @@ public:
         return requests_.take(now_ms, cost);
     }
 
-private:
+  private:
     const std::uint64_t id_;
     const std::string remote_address_;
     mutable std::mutex mu_;

@@ -66,8 +66,7 @@ std::string new_token() {
 std::string hash_token(std::string_view token) {
     ensure_sodium();
     unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()),
-                       token.size());
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
     return to_hex(digest, sizeof digest);
 }
 
@@ -107,8 +106,7 @@ void login_throttle::prune(std::int64_t now_ms) {
     });
 }
 
-void login_throttle::failed(std::string_view name, std::string_view address,
-                            std::int64_t now_ms) {
+void login_throttle::failed(std::string_view name, std::string_view address, std::int64_t now_ms) {
     std::lock_guard lock(mu_);
     prune(now_ms);
     if (!name.empty()) {

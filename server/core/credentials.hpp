@@ -25,7 +25,7 @@ std::string hash_token(std::string_view token);
 // failures are free, then each attempt must wait twice as long as the last.
 // Thread-safe: guarded by mu_.
 class login_throttle {
-public:
+  public:
     static constexpr int free_failures = 5;
     static constexpr std::int64_t max_delay_ms = 15 * 60 * 1000;
 
@@ -37,7 +37,7 @@ public:
     // account of an attacker's own must not reset the address's count.
     void succeeded(std::string_view name);
 
-private:
+  private:
     struct entry {
         int failures = 0;
         std::int64_t next_allowed_ms = 0;

@@ -17,7 +17,7 @@ using user_id = std::uint64_t;
 // Who is logged in where: the fan-out targets and the presence source.
 // Thread-safe: guarded by mu_ (shared for delivery, exclusive to change).
 class hub {
-public:
+  public:
     // Returns true when this is the user's first connection (they came online).
     bool attach(user_id user, const std::shared_ptr<connection>& conn);
     // Returns true when it was the user's last connection (they went offline).
@@ -32,7 +32,7 @@ public:
     // when it is not empty).
     void close_user(user_id user, const std::string& reason, const std::string& token_hash = {});
 
-private:
+  private:
     mutable std::shared_mutex mu_;
     std::unordered_map<user_id, std::vector<std::weak_ptr<connection>>> by_user_;
 };

@@ -15,7 +15,7 @@ namespace relais::core {
 // Thread-safe: guarded by mu_. Changed only after a commit, by the writer
 // thread's completions, so it follows the database in commit order.
 class membership_cache {
-public:
+  public:
     using member_list = std::shared_ptr<const std::vector<storage::user_id>>;
 
     void load(storage::reader& r);
@@ -27,7 +27,7 @@ public:
     // Everybody who shares at least one channel with `user`, without `user`.
     std::vector<storage::user_id> co_members(storage::user_id user) const;
 
-private:
+  private:
     mutable std::shared_mutex mu_;
     std::unordered_map<storage::channel_id, member_list> members_;
     std::unordered_map<storage::user_id, std::vector<storage::channel_id>> channels_of_;

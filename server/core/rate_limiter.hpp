@@ -9,7 +9,7 @@ namespace relais::core {
 // A token bucket: `burst` requests at once, then `rate_per_second`.
 // Not thread-safe: its owner guards it.
 class rate_limiter {
-public:
+  public:
     struct config {
         double rate_per_second = 20;
         double burst = 200;
@@ -28,11 +28,11 @@ public:
         return static_cast<std::uint32_t>(std::ceil(missing / config_.rate_per_second * 1000.0));
     }
 
-private:
+  private:
     void refill(std::int64_t now_ms) {
         if (last_ms_ != 0 && now_ms > last_ms_) {
             tokens_ = std::min(config_.burst, tokens_ + static_cast<double>(now_ms - last_ms_) *
-                                                           config_.rate_per_second / 1000.0);
+                                                            config_.rate_per_second / 1000.0);
         }
         last_ms_ = std::max(last_ms_, now_ms);
     }

@@ -71,7 +71,8 @@ void service::dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessag
         }
         const endpoint& ep = it->second;
         if (stopping_) {
-            reply_error(rq, fail(errc::unavailable, "the server is shutting down; reconnect later"));
+            reply_error(rq,
+                        fail(errc::unavailable, "the server is shutting down; reconnect later"));
             return;
         }
         if (msg.body_case() != v1::ClientMessage::kHello && !conn->greeted()) {
@@ -95,6 +96,11 @@ void service::dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessag
         log_internal(rq, "request");
         reply_error(rq, fail(errc::internal, "internal error; it has been logged"));
     }
+}
+
+void service::drain(std::function<void()> then) {
+    store_.write(storage::write_job{[](storage::writer&) { return true; },
+                                    [then = std::move(then)](bool) { then(); }});
 }
 
 void service::on_close(const std::shared_ptr<connection>& conn) {
@@ -167,8 +173,9 @@ void service::write(request rq, std::function<outcome<after_commit>(storage::wri
                 return;
             }
             if (!committed) {
-                reply_error(rq, fail(errc::unavailable,
-                                     "the change could not be saved; nothing was stored, try again"));
+                reply_error(rq,
+                            fail(errc::unavailable,
+                                 "the change could not be saved; nothing was stored, try again"));
                 return;
             }
             try {
@@ -296,7 +303,8 @@ outcome<service::visible_channel> service::resolve_member(storage::reader& r,
                                                           storage::user_id user) {
     auto v = resolve(r, ref, user);
     if (v && !v->membership) {
-        return fail(errc::forbidden, "you are not a member of '" + v->channel.name + "'; join it first");
+        return fail(errc::forbidden,
+                    "you are not a member of '" + v->channel.name + "'; join it first");
     }
     return v;
 }

@@ -37,7 +37,7 @@ struct service_config {
 // is in the hub, the membership cache, the throttles (each with its own lock)
 // and the store.
 class service {
-public:
+  public:
     service(storage::store& store, const clock& clock, service_config config);
 
     // Loads what the service keeps in memory; call once before serving.
@@ -55,6 +55,9 @@ public:
 
     // Shuts the door: further requests get UNAVAILABLE.
     void stop_accepting() { stopping_ = true; }
+    // Calls `then` on the writer thread once every write queued before it
+    // has committed and been answered.
+    void drain(std::function<void()> then);
 
     struct request {
         std::shared_ptr<connection> conn;
@@ -63,7 +66,7 @@ public:
     };
     using after_commit = std::function<void()>;
 
-private:
+  private:
     using handler = void (service::*)(const request&, const v1::ClientMessage&);
     // What a request kind needs before its handler runs; checked in one place.
     struct endpoint {

@@ -58,8 +58,8 @@ void service::on_login(const request& rq, const v1::ClientMessage& msg) {
     }
     const auto& address = rq.conn->remote_address();
     if (auto wait = throttle_.wait_ms(login.name(), address, clock_.now_ms()); wait != 0) {
-        reply_error(rq, fail(errc::rate_limited,
-                             "too many failed logins; wait before trying again", wait));
+        reply_error(
+            rq, fail(errc::rate_limited, "too many failed logins; wait before trying again", wait));
         return;
     }
     // The Argon2 check runs on a storage reader thread: it is slow on purpose
@@ -79,13 +79,14 @@ void service::on_login(const request& rq, const v1::ClientMessage& msg) {
         auto token = new_token();
         auto token_hash = hash_token(token);
         storage::session_record session{token_hash, account->id, clock_.now_ms()};
-        write(rq, [this, rq, session, account = *account,
-                   token](storage::writer& w) -> outcome<after_commit> {
-            w.insert_session(session);
-            return after_commit([this, rq, account, session, token] {
-                log_in(rq, account, session.token_hash, token);
-            });
-        });
+        write(rq,
+              [this, rq, session, account = *account,
+               token](storage::writer& w) -> outcome<after_commit> {
+                  w.insert_session(session);
+                  return after_commit([this, rq, account, session, token] {
+                      log_in(rq, account, session.token_hash, token);
+                  });
+              });
     });
 }
 
@@ -93,8 +94,8 @@ void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
     const auto& token = msg.resume().token();
     const auto& address = rq.conn->remote_address();
     if (auto wait = throttle_.wait_ms("", address, clock_.now_ms()); wait != 0) {
-        reply_error(rq, fail(errc::rate_limited,
-                             "too many failed logins; wait before trying again", wait));
+        reply_error(
+            rq, fail(errc::rate_limited, "too many failed logins; wait before trying again", wait));
         return;
     }
     read(rq, [this, rq, token](storage::reader& r) {

@@ -59,8 +59,8 @@ void service::on_create_channel(const request& rq, const v1::ClientMessage& msg)
         created.actor = user;
         created.text = c.topic;
         auto events = std::vector<v1::Event>{append(w, created)};
-        events.push_back(append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED,
-                                                v1::OWNER)));
+        events.push_back(
+            append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED, v1::OWNER)));
         c = *w.find_channel(c.id);
         v1::ServerMessage out;
         describe(w, c, m, user, *out.mutable_channel());
@@ -99,54 +99,56 @@ void service::on_list_channels(const request& rq, const v1::ClientMessage&) {
 }
 
 void service::on_join(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, ref = msg.join_channel().channel()](
-                  storage::writer& w) -> outcome<after_commit> {
-        const auto user = rq.who.user.id();
-        auto v = resolve(w, ref, user);
-        if (!v) {
-            return v.error();
-        }
-        v1::ServerMessage out;
-        if (v->membership) {
-            // Joining twice is harmless: answer with the channel as it is.
-            describe(w, v->channel, v->membership, user, *out.mutable_channel());
-            return after_commit([this, rq, out]() mutable { reply(rq, out); });
-        }
-        storage::membership m{v->channel.id, user, v1::MEMBER, 0};
-        w.upsert_member(m);
-        auto event = append(w, member_event(v->channel.id, user, user, v1::MemberChanged::JOINED,
-                                            v1::MEMBER));
-        v->channel.last_seq = event.seq();
-        describe(w, v->channel, m, user, *out.mutable_channel());
-        return after_commit([this, rq, out, event, user]() mutable {
-            members_.add(event.channel_id(), user);
-            publish(event);
-            reply(rq, out);
-        });
-    });
+    write(rq,
+          [this, rq,
+           ref = msg.join_channel().channel()](storage::writer& w) -> outcome<after_commit> {
+              const auto user = rq.who.user.id();
+              auto v = resolve(w, ref, user);
+              if (!v) {
+                  return v.error();
+              }
+              v1::ServerMessage out;
+              if (v->membership) {
+                  // Joining twice is harmless: answer with the channel as it is.
+                  describe(w, v->channel, v->membership, user, *out.mutable_channel());
+                  return after_commit([this, rq, out]() mutable { reply(rq, out); });
+              }
+              storage::membership m{v->channel.id, user, v1::MEMBER, 0};
+              w.upsert_member(m);
+              auto event = append(w, member_event(v->channel.id, user, user,
+                                                  v1::MemberChanged::JOINED, v1::MEMBER));
+              v->channel.last_seq = event.seq();
+              describe(w, v->channel, m, user, *out.mutable_channel());
+              return after_commit([this, rq, out, event, user]() mutable {
+                  members_.add(event.channel_id(), user);
+                  publish(event);
+                  reply(rq, out);
+              });
+          });
 }
 
 void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, ref = msg.leave_channel().channel()](
-                  storage::writer& w) -> outcome<after_commit> {
-        const auto user = rq.who.user.id();
-        auto v = resolve_member(w, ref, user);
-        if (!v) {
-            return v.error();
-        }
-        if (v->channel.kind == v1::DIRECT) {
-            return fail(errc::forbidden, "a direct conversation cannot be left");
-        }
-        auto event = append(w, member_event(v->channel.id, user, user, v1::MemberChanged::LEFT,
-                                            v->membership->role));
-        w.remove_member(v->channel.id, user);
-        return after_commit([this, rq, event, user] {
-            // The leaver sees their own departure, then nothing more.
-            publish(event);
-            members_.remove(event.channel_id(), user);
-            reply_ok(rq);
-        });
-    });
+    write(rq,
+          [this, rq,
+           ref = msg.leave_channel().channel()](storage::writer& w) -> outcome<after_commit> {
+              const auto user = rq.who.user.id();
+              auto v = resolve_member(w, ref, user);
+              if (!v) {
+                  return v.error();
+              }
+              if (v->channel.kind == v1::DIRECT) {
+                  return fail(errc::forbidden, "a direct conversation cannot be left");
+              }
+              auto event = append(w, member_event(v->channel.id, user, user,
+                                                  v1::MemberChanged::LEFT, v->membership->role));
+              w.remove_member(v->channel.id, user);
+              return after_commit([this, rq, event, user] {
+                  // The leaver sees their own departure, then nothing more.
+                  publish(event);
+                  members_.remove(event.channel_id(), user);
+                  reply_ok(rq);
+              });
+          });
 }
 
 void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
@@ -257,47 +259,47 @@ void service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
 }
 
 void service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, name = msg.open_direct().user()](
-                  storage::writer& w) -> outcome<after_commit> {
-        const auto user = rq.who.user.id();
-        auto other = w.find_account(name);
-        if (!other || other->disabled) {
-            return fail(errc::not_found, "no user '" + name + "'");
-        }
-        const auto channel_name = direct_name(user, other->id);
-        v1::ServerMessage out;
-        if (auto existing = w.find_channel(channel_name)) {
-            describe(w, *existing, w.find_membership(existing->id, user), user,
-                     *out.mutable_channel());
-            return after_commit([this, rq, out]() mutable { reply(rq, out); });
-        }
-        storage::channel_record c;
-        c.name = channel_name;
-        c.kind = v1::DIRECT;
-        c.created_at_ms = clock_.now_ms();
-        c.id = w.insert_channel(c);
-        std::vector<storage::user_id> pair{user};
-        if (other->id != user) {
-            pair.push_back(other->id);
-        }
-        for (auto member : pair) {
-            w.upsert_member({c.id, member, v1::MEMBER, 0});
-        }
-        storage::event_record created;
-        created.channel = c.id;
-        created.kind = storage::event_kind::created;
-        created.actor = user;
-        auto event = append(w, created);
-        c = *w.find_channel(c.id);
-        describe(w, c, w.find_membership(c.id, user), user, *out.mutable_channel());
-        return after_commit([this, rq, out, event, pair]() mutable {
-            for (auto member : pair) {
-                members_.add(event.channel_id(), member);
-            }
-            publish(event);
-            reply(rq, out);
-        });
-    });
+    write(rq,
+          [this, rq, name = msg.open_direct().user()](storage::writer& w) -> outcome<after_commit> {
+              const auto user = rq.who.user.id();
+              auto other = w.find_account(name);
+              if (!other || other->disabled) {
+                  return fail(errc::not_found, "no user '" + name + "'");
+              }
+              const auto channel_name = direct_name(user, other->id);
+              v1::ServerMessage out;
+              if (auto existing = w.find_channel(channel_name)) {
+                  describe(w, *existing, w.find_membership(existing->id, user), user,
+                           *out.mutable_channel());
+                  return after_commit([this, rq, out]() mutable { reply(rq, out); });
+              }
+              storage::channel_record c;
+              c.name = channel_name;
+              c.kind = v1::DIRECT;
+              c.created_at_ms = clock_.now_ms();
+              c.id = w.insert_channel(c);
+              std::vector<storage::user_id> pair{user};
+              if (other->id != user) {
+                  pair.push_back(other->id);
+              }
+              for (auto member : pair) {
+                  w.upsert_member({c.id, member, v1::MEMBER, 0});
+              }
+              storage::event_record created;
+              created.channel = c.id;
+              created.kind = storage::event_kind::created;
+              created.actor = user;
+              auto event = append(w, created);
+              c = *w.find_channel(c.id);
+              describe(w, c, w.find_membership(c.id, user), user, *out.mutable_channel());
+              return after_commit([this, rq, out, event, pair]() mutable {
+                  for (auto member : pair) {
+                      members_.add(event.channel_id(), member);
+                  }
+                  publish(event);
+                  reply(rq, out);
+              });
+          });
 }
 
 }  // namespace relais::core

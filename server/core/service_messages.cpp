@@ -17,10 +17,11 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
     const auto user = rq.who.user.id();
     {
         std::lock_guard lock(send_mu_);
-        auto it = send_budget_.try_emplace(user, rate_limiter::config{
-                                                     double(config_.limits.send_rate_per_second),
-                                                     double(config_.limits.send_burst)})
-                      .first;
+        auto it =
+            send_budget_
+                .try_emplace(user, rate_limiter::config{double(config_.limits.send_rate_per_second),
+                                                        double(config_.limits.send_burst)})
+                .first;
         if (auto wait = it->second.take(clock_.now_ms()); wait != 0) {
             reply_error(rq, fail(errc::rate_limited, "sending too fast; slow down", wait));
             return;

@@ -12,8 +12,8 @@ outcome<void> check_name(std::string_view what, std::string_view name, std::size
         return fail(errc::bad_request, std::string(what) + " is empty");
     }
     if (name.size() > max) {
-        return fail(errc::too_large, std::string(what) + " is longer than " +
-                                         std::to_string(max) + " bytes");
+        return fail(errc::too_large,
+                    std::string(what) + " is longer than " + std::to_string(max) + " bytes");
     }
     if (!protocol::valid_utf8(name)) {
         return fail(errc::bad_request, std::string(what) + " is not valid UTF-8");
@@ -39,8 +39,8 @@ outcome<void> check_free_text(std::string_view what, std::string_view text, std:
         return fail(errc::bad_request, std::string(what) + " is empty");
     }
     if (text.size() > max) {
-        return fail(errc::too_large, std::string(what) + " is longer than " +
-                                         std::to_string(max) + " bytes");
+        return fail(errc::too_large,
+                    std::string(what) + " is longer than " + std::to_string(max) + " bytes");
     }
     if (!protocol::valid_utf8(text)) {
         return fail(errc::bad_request, std::string(what) + " is not valid UTF-8");

@@ -91,9 +91,9 @@ connection::connection(const std::string& path, durability mode) {
         }
         int wanted = mode == durability::full ? 2 : 1;
         if (journal != "wal" || synchronous != wanted) {
-            throw sqlite_error(SQLITE_MISUSE, "database " + path + " runs with journal_mode=" +
-                                                  journal + " synchronous=" +
-                                                  std::to_string(synchronous) +
+            throw sqlite_error(SQLITE_MISUSE, "database " + path +
+                                                  " runs with journal_mode=" + journal +
+                                                  " synchronous=" + std::to_string(synchronous) +
                                                   ", not what the durability setting requires");
         }
     } catch (...) {

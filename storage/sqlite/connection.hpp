@@ -12,17 +12,17 @@ namespace relais::storage::sqlite {
 
 // A database failure: broken infrastructure, never an expected outcome.
 class sqlite_error : public std::runtime_error {
-public:
+  public:
     sqlite_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
 // A prepared statement borrowed from a connection's cache; reset on scope exit.
 class statement {
-public:
+  public:
     statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
     statement(const statement&) = delete;
     statement& operator=(const statement&) = delete;
@@ -51,7 +51,7 @@ public:
     std::string text(int column) const;
     bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
-private:
+  private:
     sqlite3* db_;
     sqlite3_stmt* stmt_;
 };
@@ -59,7 +59,7 @@ private:
 // One SQLite connection with its prepared-statement cache.
 // Owned by one thread at a time (the writer, or one reader).
 class connection {
-public:
+  public:
     enum class durability { full, normal };
 
     connection(const std::string& path, durability mode);
@@ -73,7 +73,7 @@ public:
     int user_version();
     sqlite3* handle() const { return db_; }
 
-private:
+  private:
     sqlite3* db_ = nullptr;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };

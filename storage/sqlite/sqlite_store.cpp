@@ -78,9 +78,10 @@ account read_account(const statement& st) {
     return a;
 }
 
-#define RELAIS_ACCOUNT_COLUMNS "id, name, display_name, role, disabled, password_hash, created_at_ms"
+#define RELAIS_ACCOUNT_COLUMNS \
+    "id, name, display_name, role, disabled, password_hash, created_at_ms"
 #define RELAIS_CHANNEL_COLUMNS "id, name, topic, kind, last_seq, created_at_ms"
-#define RELAIS_EVENT_COLUMNS                                                               \
+#define RELAIS_EVENT_COLUMNS                                                                \
     "channel_id, seq, kind, at_ms, actor_id, text, client_msg_id, target_seq, subject_id, " \
     "change, role, edited_at_ms, deleted"
 
@@ -141,7 +142,7 @@ std::optional<T> one_row(statement& st, Read read) {
 
 // The SQL behind reader and writer, over one connection.
 class sql_access final : public writer {
-public:
+  public:
     explicit sql_access(connection& db) : db_(db) {}
 
     std::optional<account> find_account(std::string_view name) override {
@@ -227,8 +228,7 @@ public:
         st.bind(1, channel).bind(2, seq);
         return one_row<event_record>(st, read_event);
     }
-    std::optional<event_record> find_sent(user_id author,
-                                          std::string_view client_msg_id) override {
+    std::optional<event_record> find_sent(user_id author, std::string_view client_msg_id) override {
         auto st = db_.prepare("SELECT " RELAIS_EVENT_COLUMNS
                               " FROM events WHERE actor_id = ? AND client_msg_id = ?");
         st.bind(1, author).bind(2, client_msg_id);
@@ -266,8 +266,8 @@ public:
         st.run();
     }
     void insert_session(const session_record& s) override {
-        auto st = db_.prepare(
-            "INSERT INTO sessions(token_hash, user_id, created_at_ms) VALUES(?, ?, ?)");
+        auto st =
+            db_.prepare("INSERT INTO sessions(token_hash, user_id, created_at_ms) VALUES(?, ?, ?)");
         st.bind(1, s.token_hash).bind(2, s.user).bind(3, s.created_at_ms);
         st.run();
     }
@@ -285,8 +285,10 @@ public:
         auto st = db_.prepare(
             "INSERT INTO channels(name, topic, kind, last_seq, created_at_ms) "
             "VALUES(?, ?, ?, 0, ?)");
-        st.bind(1, c.name).bind(2, c.topic).bind(3, static_cast<int>(c.kind)).bind(4,
-                                                                                  c.created_at_ms);
+        st.bind(1, c.name)
+            .bind(2, c.topic)
+            .bind(3, static_cast<int>(c.kind))
+            .bind(4, c.created_at_ms);
         st.run();
         return static_cast<channel_id>(sqlite3_last_insert_rowid(db_.handle()));
     }
@@ -299,8 +301,10 @@ public:
         auto st = db_.prepare(
             "INSERT INTO members(channel_id, user_id, role, last_read_seq) VALUES(?, ?, ?, ?) "
             "ON CONFLICT(channel_id, user_id) DO UPDATE SET role = excluded.role");
-        st.bind(1, m.channel).bind(2, m.user).bind(3, static_cast<int>(m.role)).bind(4,
-                                                                                   m.last_read_seq);
+        st.bind(1, m.channel)
+            .bind(2, m.user)
+            .bind(3, static_cast<int>(m.role))
+            .bind(4, m.last_read_seq);
         st.run();
     }
     void remove_member(channel_id channel, user_id user) override {
@@ -357,7 +361,7 @@ public:
         st.run();
     }
 
-private:
+  private:
     connection& db_;
 };
 

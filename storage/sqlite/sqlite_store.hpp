@@ -33,7 +33,7 @@ void migrate(connection& db, int version);
 // Thread-safe: the job queues are guarded by mu_; each connection is owned by
 // the one thread that uses it.
 class sqlite_store final : public store {
-public:
+  public:
     // Opens (creating and migrating) <data_dir>/relais.db; throws sqlite_error
     // when the database cannot be opened, migrated, or made as durable as asked.
     explicit sqlite_store(options opts);
@@ -45,7 +45,7 @@ public:
 
     static std::filesystem::path database_path(const std::filesystem::path& data_dir);
 
-private:
+  private:
     void writer_loop();
     void reader_loop(std::size_t index);
     void commit_group(std::vector<write_job>& group);

@@ -1,0 +1,300 @@
+// relais-server: configuration and wiring. The only file that names the
+// SQLite store.
+#include <boost/program_options.hpp>
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "accounts.hpp"
+#include "clock.hpp"
+#include "server.hpp"
+#include "service.hpp"
+#include "sqlite_store.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* version = "relais-server 0.1.0";
+
+int usage(std::ostream& out, int code) {
+    out << "usage:\n"
+           "  relais-server serve [--data DIR] [--listen HOST:PORT] [--tls-cert PEM --tls-key "
+           "PEM]\n"
+           "                      [--config FILE] [options]\n"
+           "  relais-server user add NAME [--data DIR] [--role mediator|coordinator|admin]\n"
+           "                      [--display-name TEXT]      (password on stdin, one line)\n"
+           "  relais-server user list [--data DIR]\n"
+           "  relais-server user disable NAME [--data DIR]\n"
+           "  relais-server user enable NAME [--data DIR]\n"
+           "  relais-server user passwd NAME [--data DIR]   (password on stdin, one line)\n"
+           "  relais-server serve --help                    (every server option)\n";
+    return code;
+}
+
+struct serve_options {
+    std::string data = "data";
+    std::string listen = "127.0.0.1:7680";
+    std::string tls_cert;
+    std::string tls_key;
+    std::string durability = "full";
+    std::size_t threads = 0;
+    std::size_t reader_threads = 2;
+    std::vector<std::string> allowed_origins;
+    relais::protocol::limits limits;
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;
+    std::size_t max_queue_frames = 8192;
+    double connection_rate = 100;
+    double connection_burst = 400;
+};
+
+po::options_description serve_description(serve_options& o) {
+    po::options_description d("relais-server serve options (also valid in --config files)");
+    auto& l = o.limits;
+    d.add_options()("data", po::value(&o.data)->default_value(o.data),
+                    "data folder (SQLite database)")(
+        "listen", po::value(&o.listen)->default_value(o.listen),
+        "HOST:PORT to listen on; port 0 picks a free one")(
+        "tls-cert", po::value(&o.tls_cert), "PEM certificate chain: serve wss:// instead of ws://")(
+        "tls-key", po::value(&o.tls_key), "PEM private key for --tls-cert")(
+        "durability", po::value(&o.durability)->default_value(o.durability),
+        "full (fsync every commit) or normal")("threads",
+                                               po::value(&o.threads)->default_value(o.threads),
+                                               "network threads; 0 = one per core")(
+        "reader-threads", po::value(&o.reader_threads)->default_value(o.reader_threads),
+        "storage reader threads")("allowed-origin", po::value(&o.allowed_origins)->composing(),
+                                  "browser Origin allowed to connect (repeatable)")(
+        "max-frame-bytes", po::value(&l.max_frame_bytes)->default_value(l.max_frame_bytes),
+        "largest WebSocket message accepted")(
+        "max-text-bytes", po::value(&l.max_text_bytes)->default_value(l.max_text_bytes),
+        "longest message text")("max-page-size",
+                                po::value(&l.max_page_size)->default_value(l.max_page_size),
+                                "most events in one history or sync page")(
+        "send-rate", po::value(&l.send_rate_per_second)->default_value(l.send_rate_per_second),
+        "messages per second per account, sustained")(
+        "send-burst", po::value(&l.send_burst)->default_value(l.send_burst),
+        "messages an account may send at once")(
+        "idle-timeout", po::value(&l.idle_timeout_seconds)->default_value(l.idle_timeout_seconds),
+        "seconds of silence before a ping, then a close")(
+        "connection-rate", po::value(&o.connection_rate)->default_value(o.connection_rate),
+        "requests per second per connection, sustained")(
+        "connection-burst", po::value(&o.connection_burst)->default_value(o.connection_burst),
+        "requests a connection may make at once")(
+        "max-queue-bytes", po::value(&o.max_queue_bytes)->default_value(o.max_queue_bytes),
+        "outbound bytes queued per connection before it is cut off")(
+        "max-queue-frames", po::value(&o.max_queue_frames)->default_value(o.max_queue_frames),
+        "outbound messages queued per connection before it is cut off");
+    return d;
+}
+
+relais::storage::sqlite::options store_options(const std::string& data,
+                                               const std::string& durability, std::size_t readers) {
+    relais::storage::sqlite::options opts;
+    opts.data_dir = data;
+    opts.reader_threads = readers;
+    if (durability == "full") {
+        opts.durability = relais::storage::sqlite::connection::durability::full;
+    } else if (durability == "normal") {
+        opts.durability = relais::storage::sqlite::connection::durability::normal;
+    } else {
+        throw std::invalid_argument("--durability must be full or normal, not '" + durability +
+                                    "'");
+    }
+    return opts;
+}
+
+std::pair<std::string, std::uint16_t> split_host_port(const std::string& listen) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+        throw std::invalid_argument("--listen must be HOST:PORT, not '" + listen + "'");
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    int port = std::stoi(listen.substr(colon + 1));
+    if (port < 0 || port > 65535) {
+        throw std::invalid_argument("port out of range in --listen '" + listen + "'");
+    }
+    if (host == "localhost") {
+        host = "127.0.0.1";
+    }
+    return {host, static_cast<std::uint16_t>(port)};
+}
+
+int serve(int argc, char** argv) {
+    serve_options o;
+    auto description = serve_description(o);
+    std::string config_file;
+    description.add_options()("config", po::value(&config_file),
+                              "configuration file (key = value lines)")("help",
+                                                                        "show these options");
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, description), vm);
+    if (vm.count("help")) {
+        std::cout << description;
+        return 0;
+    }
+    if (vm.count("config")) {
+        po::store(po::parse_config_file(vm["config"].as<std::string>().c_str(), description), vm);
+    }
+    po::notify(vm);
+    if (o.tls_cert.empty() != o.tls_key.empty()) {
+        throw std::invalid_argument("--tls-cert and --tls-key go together");
+    }
+
+    relais::storage::sqlite::sqlite_store store(
+        store_options(o.data, o.durability, o.reader_threads));
+    relais::core::system_clock clock;
+    relais::core::service_config sc;
+    sc.limits = o.limits;
+    sc.server_version = version;
+    sc.connection_requests = {o.connection_rate, o.connection_burst};
+    relais::core::service service(store, clock, sc);
+    service.start();
+
+    relais::net::server_config nc;
+    std::tie(nc.host, nc.port) = split_host_port(o.listen);
+    if (!o.tls_cert.empty()) {
+        nc.tls = relais::net::tls_files{o.tls_cert, o.tls_key};
+    }
+    nc.allowed_origins = o.allowed_origins;
+    nc.threads = o.threads;
+    nc.max_queue_bytes = o.max_queue_bytes;
+    nc.max_queue_frames = o.max_queue_frames;
+    relais::net::server server(service, nc);
+    server.listen();
+    std::cout << "listening on " << server.url() << std::endl;
+    server.run();
+    store.close();
+    std::cerr << "relais-server stopped\n";
+    return 0;
+}
+
+std::string read_password() {
+    const bool tty = ::isatty(STDIN_FILENO);
+    termios saved{};
+    if (tty) {
+        std::cerr << "password: " << std::flush;
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string password;
+    std::getline(std::cin, password);
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        std::cerr << "\n";
+    }
+    if (!password.empty() && password.back() == '\r') {
+        password.pop_back();
+    }
+    return password;
+}
+
+int user_command(int argc, char** argv) {
+    std::string action, name, data = "data", role_name = "mediator", display_name;
+    po::options_description d("relais-server user options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "role", po::value(&role_name)->default_value(role_name), "mediator, coordinator or admin")(
+        "display-name", po::value(&display_name), "name shown to others")(
+        "action", po::value(&action), "add, list, disable, enable or passwd")(
+        "name", po::value(&name), "user name");
+    po::positional_options_description p;
+    p.add("action", 1).add("name", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
+    po::notify(vm);
+
+    if (action.empty() || (action != "list" && name.empty())) {
+        return usage(std::cerr, 2);
+    }
+    relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+    relais::core::system_clock clock;
+    relais::core::accounts accounts(store, clock, relais::protocol::limits{});
+    auto report = [](const relais::failure& f) {
+        std::cerr << "relais-server: " << f.message << "\n";
+        return 1;
+    };
+    if (action == "list") {
+        for (const auto& a : accounts.list()) {
+            const char* role = a.role == relais::v1::ADMIN         ? "admin"
+                               : a.role == relais::v1::COORDINATOR ? "coordinator"
+                                                                   : "mediator";
+            std::cout << a.name << "\t" << role << "\t" << (a.disabled ? "disabled" : "active")
+                      << "\t" << a.display_name << "\n";
+        }
+        return 0;
+    }
+    if (action == "add") {
+        relais::v1::Role role;
+        if (role_name == "mediator") {
+            role = relais::v1::MEDIATOR;
+        } else if (role_name == "coordinator") {
+            role = relais::v1::COORDINATOR;
+        } else if (role_name == "admin") {
+            role = relais::v1::ADMIN;
+        } else {
+            std::cerr << "relais-server: --role must be mediator, coordinator or admin\n";
+            return 2;
+        }
+        auto added = accounts.add(name, read_password(), role, display_name);
+        if (!added) {
+            return report(added.error());
+        }
+        std::cout << "user " << added->name << " created\n";
+        return 0;
+    }
+    if (action == "disable" || action == "enable") {
+        if (auto r = accounts.set_disabled(name, action == "disable"); !r) {
+            return report(r.error());
+        }
+        std::cout << "user " << name << " " << action << "d\n";
+        return 0;
+    }
+    if (action == "passwd") {
+        if (auto r = accounts.set_password(name, read_password()); !r) {
+            return report(r.error());
+        }
+        std::cout << "password of " << name << " changed\n";
+        return 0;
+    }
+    std::cerr << "relais-server: unknown user action '" << action << "'\n";
+    return usage(std::cerr, 2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        return usage(std::cerr, 2);
+    }
+    const std::string command = argv[1];
+    try {
+        if (command == "serve") {
+            return serve(argc - 1, argv + 1);
+        }
+        if (command == "user") {
+            return user_command(argc - 1, argv + 1);
+        }
+        if (command == "--version") {
+            std::cout << version << "\n";
+            return 0;
+        }
+        if (command == "--help" || command == "-h" || command == "help") {
+            return usage(std::cout, 0);
+        }
+        std::cerr << "relais-server: unknown command '" << command << "'\n";
+        return usage(std::cerr, 2);
+    } catch (const std::exception& e) {
+        std::cerr << "relais-server: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,302 @@
+#include "server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+#include <unordered_map>
+
+#include "service.hpp"
+#include "session.hpp"
+
+namespace relais::net {
+
+using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+
+namespace {
+
+ssl::context make_tls_context(const tls_files& files) {
+    ssl::context ctx(ssl::context::tls_server);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::single_dh_use);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    // TLS 1.2: forward-secret AEAD suites only (TLS 1.3's are all of that kind).
+    SSL_CTX_set_cipher_list(ctx.native_handle(),
+                            "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                            "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+    ctx.use_certificate_chain_file(files.certificate_chain);
+    ctx.use_private_key_file(files.private_key, ssl::context::pem);
+    return ctx;
+}
+
+void log_spawn_failure(std::uint64_t id, std::exception_ptr e) {
+    if (!e) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "error: connection %llu ended by an exception: %s\n",
+                     static_cast<unsigned long long>(id), ex.what());
+    } catch (...) {
+        std::fprintf(stderr, "error: connection %llu ended by an unknown exception\n",
+                     static_cast<unsigned long long>(id));
+    }
+}
+
+}  // namespace
+
+struct server::impl {
+    impl(core::service& svc, server_config cfg)
+        : service(svc),
+          config(std::move(cfg)),
+          threads(config.threads ? config.threads
+                                 : std::max(1u, std::thread::hardware_concurrency())),
+          ioc(static_cast<int>(threads)),
+          acceptor(ioc),
+          signals(ioc, SIGINT, SIGTERM),
+          deadline(ioc) {
+        if (config.tls) {
+            tls.emplace(make_tls_context(*config.tls));
+        }
+        limits.max_queue_bytes = config.max_queue_bytes;
+        limits.max_queue_frames = config.max_queue_frames;
+        limits.max_frame_bytes = service.limits().max_frame_bytes;
+        limits.handshake_timeout = config.handshake_timeout;
+        limits.idle_timeout = std::chrono::seconds(service.limits().idle_timeout_seconds);
+    }
+
+    asio::awaitable<void> accept_loop() {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), nothrow);
+            if (ec) {
+                if (!acceptor.is_open()) {
+                    co_return;
+                }
+                // Out of file descriptors and the like: wait, do not spin.
+                asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+                co_await pause.async_wait(nothrow);
+                continue;
+            }
+            const auto id = ++next_id;
+            auto executor = socket.get_executor();
+            asio::co_spawn(executor, handle(std::move(socket), id),
+                           [id](std::exception_ptr e) { log_spawn_failure(id, e); });
+        }
+    }
+
+    asio::awaitable<void> handle(tcp::socket socket, std::uint64_t id) {
+        beast::error_code ec;
+        auto remote = socket.remote_endpoint(ec);
+        std::string address = ec ? "unknown" : remote.address().to_string();
+        beast::tcp_stream stream(std::move(socket));
+        if (!tls) {
+            co_await serve_http(std::move(stream), id, std::move(address));
+            co_return;
+        }
+        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
+        beast::get_lowest_layer(secure).expires_after(config.handshake_timeout);
+        auto [hec] = co_await secure.async_handshake(ssl::stream_base::server, nothrow);
+        if (hec) {
+            co_return;
+        }
+        co_await serve_http(std::move(secure), id, std::move(address));
+    }
+
+    bool origin_allowed(const http::request<http::string_body>& req) const {
+        auto origin = req.find(http::field::origin);
+        if (origin == req.end()) {
+            return true;
+        }
+        return std::find(config.allowed_origins.begin(), config.allowed_origins.end(),
+                         origin->value()) != config.allowed_origins.end();
+    }
+
+    template <class Stream>
+    asio::awaitable<void> serve_http(Stream stream, std::uint64_t id, std::string address) {
+        beast::flat_buffer buffer;
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(8 * 1024);
+        parser.body_limit(4 * 1024);
+        beast::get_lowest_layer(stream).expires_after(config.handshake_timeout);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+        if (ec) {
+            co_return;
+        }
+        auto req = parser.release();
+        if (websocket::is_upgrade(req)) {
+            if (!origin_allowed(req)) {
+                co_await respond(stream, req, http::status::forbidden, "origin not allowed\n");
+                co_return;
+            }
+            if (stopping) {
+                co_await respond(stream, req, http::status::service_unavailable,
+                                 "server shutting down\n");
+                co_return;
+            }
+            beast::get_lowest_layer(stream).expires_never();
+            auto session = std::make_shared<ws_session<Stream>>(id, std::move(address),
+                                                                std::move(stream), service, limits);
+            add(id, session);
+            co_await session->run(std::move(req));
+            remove(id);
+            co_return;
+        }
+        if (req.method() == http::verb::get && req.target() == "/healthz") {
+            co_await respond(stream, req, http::status::ok, "ok\n");
+        } else if (req.method() == http::verb::get && req.target() == "/metrics") {
+            std::string body = "relais_connections " + std::to_string(session_count()) + "\n" +
+                               "relais_logged_in_connections " +
+                               std::to_string(service.connections().connection_count()) + "\n";
+            co_await respond(stream, req, http::status::ok, body);
+        } else {
+            co_await respond(stream, req, http::status::not_found, "not found\n");
+        }
+    }
+
+    template <class Stream>
+    asio::awaitable<void> respond(Stream& stream, const http::request<http::string_body>& req,
+                                  http::status status, std::string body) {
+        http::response<http::string_body> res{status, req.version()};
+        res.set(http::field::server, "relais-server");
+        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.keep_alive(false);
+        res.body() = std::move(body);
+        res.prepare_payload();
+        co_await http::async_write(stream, res, nothrow);
+    }
+
+    void add(std::uint64_t id, const std::shared_ptr<session_base>& s) {
+        std::lock_guard lock(sessions_mu);
+        sessions[id] = s;
+        if (stopping) {
+            s->shutdown();
+        }
+    }
+    void remove(std::uint64_t id) {
+        std::lock_guard lock(sessions_mu);
+        sessions.erase(id);
+        finish_if_idle();
+    }
+    // Call with sessions_mu held: once the last connection has closed after a
+    // stop, nothing needs the deadline any more and run() may return.
+    void finish_if_idle() {
+        if (drained && sessions.empty()) {
+            asio::post(ioc, [this] { deadline.cancel(); });
+        }
+    }
+    std::size_t session_count() {
+        std::lock_guard lock(sessions_mu);
+        return sessions.size();
+    }
+
+    // Runs on the io_context: stop taking work, let the writer commit what
+    // it has, then close every connection once its acks are queued.
+    void begin_stop() {
+        if (stopping.exchange(true)) {
+            return;
+        }
+        beast::error_code ec;
+        acceptor.close(ec);
+        signals.cancel();
+        service.stop_accepting();
+        // A connection stuck in a handshake must not hold the exit for long.
+        deadline.expires_after(std::chrono::seconds(15));
+        deadline.async_wait([this](beast::error_code dec) {
+            if (!dec) {
+                ioc.stop();
+            }
+        });
+        service.drain([this] {
+            std::lock_guard lock(sessions_mu);
+            drained = true;
+            finish_if_idle();
+            for (auto& [id, weak] : sessions) {
+                if (auto s = weak.lock()) {
+                    s->shutdown();
+                }
+            }
+        });
+    }
+
+    core::service& service;
+    server_config config;
+    std::size_t threads;
+    asio::io_context ioc;
+    tcp::acceptor acceptor;
+    asio::signal_set signals;
+    asio::steady_timer deadline;
+    std::optional<ssl::context> tls;
+    session_limits limits;
+    std::atomic<std::uint64_t> next_id{0};
+    std::atomic<bool> stopping{false};
+
+    std::mutex sessions_mu;
+    bool drained = false;  // guarded by sessions_mu
+    std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+};
+
+server::server(core::service& service, server_config config)
+    : impl_(std::make_unique<impl>(service, std::move(config))) {}
+
+server::~server() = default;
+
+void server::listen() {
+    auto& i = *impl_;
+    tcp::endpoint endpoint(asio::ip::make_address(i.config.host), i.config.port);
+    i.acceptor.open(endpoint.protocol());
+    i.acceptor.set_option(asio::socket_base::reuse_address(true));
+    i.acceptor.bind(endpoint);
+    i.acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+std::uint16_t server::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
+
+std::string server::url() const {
+    auto endpoint = impl_->acceptor.local_endpoint();
+    std::string host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) {
+        host = "[" + host + "]";
+    }
+    return std::string(impl_->tls ? "wss://" : "ws://") + host + ":" +
+           std::to_string(endpoint.port());
+}
+
+void server::run() {
+    auto& i = *impl_;
+    asio::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    i.signals.async_wait([&i](beast::error_code ec, int) {
+        if (!ec) {
+            i.begin_stop();
+        }
+    });
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < i.threads; ++t) {
+        pool.emplace_back([&i] { i.ioc.run(); });
+    }
+    i.ioc.run();
+    for (auto& t : pool) {
+        t.join();
+    }
+}
+
+void server::stop() {
+    asio::post(impl_->ioc, [this] { impl_->begin_stop(); });
+}
+
+}  // namespace relais::net
