@@ -1,0 +1,522 @@
+// relais: the reference command-line client. One-shot subcommands for people
+// and scripts.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client.hpp"
+#include "messages.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using relais::outcome;
+namespace v1 = relais::v1;
+using relais::cli::text;
+using relais::cli::tr;
+using relais::client::client;
+
+namespace {
+
+struct arguments {
+    std::string server;
+    std::string user;
+    std::string ca_file;
+    bool password_stdin = false;
+    bool json = false;
+    bool is_private = false;
+    std::string topic;
+    std::optional<std::uint64_t> limit, before, after, count;
+    std::vector<std::string> words;  // the command and its positional arguments
+};
+
+class usage_error : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::uint64_t to_number(const std::string& s) {
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(s, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != s.size() || s.empty() || s[0] == '-') {
+        throw usage_error(std::string(tr(text::bad_number)) + ": " + s);
+    }
+    return n;
+}
+
+arguments parse(int argc, char** argv) {
+    arguments a;
+    if (const char* s = std::getenv("RELAIS_SERVER")) {
+        a.server = s;
+    }
+    if (const char* u = std::getenv("RELAIS_USER")) {
+        a.user = u;
+    }
+    a.server = a.server.empty() ? "ws://127.0.0.1:7680" : a.server;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                throw usage_error(arg + " ?");
+            }
+            return argv[++i];
+        };
+        if (arg == "--server") {
+            a.server = value();
+        } else if (arg == "--user") {
+            a.user = value();
+        } else if (arg == "--ca-file") {
+            a.ca_file = value();
+        } else if (arg == "--password-stdin") {
+            a.password_stdin = true;
+        } else if (arg == "--json") {
+            a.json = true;
+        } else if (arg == "--private") {
+            a.is_private = true;
+        } else if (arg == "--topic") {
+            a.topic = value();
+        } else if (arg == "--limit") {
+            a.limit = to_number(value());
+        } else if (arg == "--before") {
+            a.before = to_number(value());
+        } else if (arg == "--after") {
+            a.after = to_number(value());
+        } else if (arg == "--count") {
+            a.count = to_number(value());
+        } else if (arg == "--help" || arg == "-h") {
+            a.words = {"help"};
+            return a;
+        } else if (arg == "--") {
+            for (++i; i < argc; ++i) {
+                a.words.emplace_back(argv[i]);
+            }
+        } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
+            throw usage_error(std::string(tr(text::unknown_command)) + ": " + arg);
+        } else {
+            a.words.push_back(arg);
+        }
+    }
+    if (a.before && a.after) {
+        throw usage_error("--before / --after");
+    }
+    return a;
+}
+
+std::string read_password_from_terminal() {
+    int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0) {
+        return {};
+    }
+    termios saved{};
+    ::tcgetattr(fd, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(fd, TCSANOW, &quiet);
+    std::string prompt = tr(text::password_prompt);
+    (void)!::write(fd, prompt.data(), prompt.size());
+    std::string password;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') {
+        password.push_back(c);
+    }
+    ::tcsetattr(fd, TCSANOW, &saved);
+    (void)!::write(fd, "\n", 1);
+    ::close(fd);
+    return password;
+}
+
+std::string password_for(const arguments& a) {
+    if (const char* p = std::getenv("RELAIS_PASSWORD")) {
+        return p;
+    }
+    if (a.password_stdin) {
+        std::string line;
+        std::getline(std::cin, line);
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        return line;
+    }
+    return read_password_from_terminal();
+}
+
+std::string rfc3339(std::int64_t ms) {
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+    return out;
+}
+
+std::string local_time(std::int64_t ms) {
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &local);
+    return buf;
+}
+
+// What a person or a script sees of one event.
+class printer {
+  public:
+    printer(bool as_json, std::string channel) : json_(as_json), channel_(std::move(channel)) {}
+
+    void print(const v1::Event& e) const {
+        const std::string& author = e.actor().name();
+        if (json_) {
+            json::object o;
+            o["channel"] = channel_;
+            o["author"] = author;
+            o["sent_at"] = rfc3339(e.at_ms());
+            if (e.has_message()) {
+                o["seq"] = e.seq();
+                o["text"] = e.message().text();
+                o["edited"] = e.message().edited_at_ms() != 0;
+                o["deleted"] = e.message().deleted();
+            } else if (e.has_edited()) {
+                o["seq"] = e.edited().target_seq();
+                o["event_seq"] = e.seq();
+                o["text"] = e.edited().text();
+                o["edited"] = true;
+                o["deleted"] = false;
+            } else if (e.has_deleted()) {
+                o["seq"] = e.deleted().target_seq();
+                o["event_seq"] = e.seq();
+                o["text"] = "";
+                o["edited"] = false;
+                o["deleted"] = true;
+            } else {
+                return;  // scripts read messages; membership lives in `members`
+            }
+            std::cout << json::serialize(o) << "\n" << std::flush;
+            return;
+        }
+        std::cout << "[" << local_time(e.at_ms()) << "] #" << e.seq() << " ";
+        if (e.has_message()) {
+            if (e.message().deleted()) {
+                std::cout << author << " " << tr(text::deleted);
+            } else {
+                std::cout << author << ": " << e.message().text();
+                if (e.message().edited_at_ms() != 0) {
+                    std::cout << " " << tr(text::edited);
+                }
+            }
+        } else if (e.has_edited()) {
+            std::cout << author << " " << tr(text::edited_event) << " " << e.edited().target_seq()
+                      << ": " << e.edited().text();
+        } else if (e.has_deleted()) {
+            std::cout << author << " " << tr(text::deleted_event) << " "
+                      << e.deleted().target_seq();
+        } else if (e.has_member()) {
+            const auto& m = e.member();
+            std::cout << m.user().name() << " ";
+            switch (m.change()) {
+                case v1::MemberChanged::JOINED:
+                    std::cout << tr(text::joined);
+                    break;
+                case v1::MemberChanged::LEFT:
+                    std::cout << tr(text::left);
+                    break;
+                case v1::MemberChanged::INVITED:
+                    std::cout << tr(text::invited) << " " << author;
+                    break;
+                case v1::MemberChanged::KICKED:
+                    std::cout << tr(text::kicked) << " " << author;
+                    break;
+                default:
+                    break;
+            }
+        } else if (e.has_created()) {
+            std::cout << author << " " << tr(text::created);
+        } else if (e.has_topic()) {
+            std::cout << author << " " << tr(text::topic_changed) << " " << e.topic().topic();
+        }
+        std::cout << "\n" << std::flush;
+    }
+
+  private:
+    bool json_;
+    std::string channel_;
+};
+
+std::string joined_words(const std::vector<std::string>& words, std::size_t from) {
+    std::string out;
+    for (std::size_t i = from; i < words.size(); ++i) {
+        if (i > from) {
+            out += " ";
+        }
+        out += words[i];
+    }
+    return out;
+}
+
+std::string text_from(const std::vector<std::string>& words, std::size_t from) {
+    if (words.size() > from) {
+        return joined_words(words, from);
+    }
+    std::ostringstream all;
+    all << std::cin.rdbuf();
+    std::string t = all.str();
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) {
+        t.pop_back();
+    }
+    return t;
+}
+
+int report(const relais::failure& f) {
+    std::cerr << "relais: " << relais::cli::describe(f) << "\n";
+    return 1;
+}
+
+void need(const arguments& a, std::size_t words) {
+    if (a.words.size() < words) {
+        throw usage_error(tr(text::usage));
+    }
+}
+
+asio::awaitable<int> send_text(client& c, const arguments& a, const v1::ChannelRef& ref,
+                               const std::string& label, const std::string& body) {
+    if (body.empty()) {
+        throw usage_error(tr(text::no_text));
+    }
+    auto sent = co_await c.send(ref, body);
+    if (!sent) {
+        co_return report(sent.error());
+    }
+    if (a.json) {
+        printer(true, label).print(sent->event());
+    } else {
+        std::cout << sent->event().seq() << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> run_command(client& c, const arguments& a) {
+    const auto& w = a.words;
+    const std::string& command = w[0];
+    auto ref = [&](std::size_t i) { return client::by_name(w.at(i)); };
+    auto ok_or_report = [](const outcome<void>& r) {
+        if (!r) {
+            return report(r.error());
+        }
+        return 0;
+    };
+    if (command == "channels") {
+        auto list = co_await c.list_channels();
+        if (!list) {
+            co_return report(list.error());
+        }
+        for (const auto& ch : *list) {
+            if (a.json) {
+                json::object o;
+                o["channel"] = ch.name();
+                o["id"] = ch.id();
+                o["topic"] = ch.topic();
+                o["kind"] = ch.kind() == v1::PRIVATE  ? "private"
+                            : ch.kind() == v1::DIRECT ? "direct"
+                                                      : "public";
+                o["members"] = ch.member_count();
+                o["unread"] = ch.unread_count();
+                o["member"] = ch.is_member();
+                o["last_seq"] = ch.last_seq();
+                std::cout << json::serialize(o) << "\n";
+                continue;
+            }
+            std::cout << (ch.kind() == v1::DIRECT ? "@" : "#") << ch.name() << "  ("
+                      << ch.member_count() << " " << tr(text::members_word);
+            if (ch.is_member()) {
+                std::cout << ", " << ch.unread_count() << " " << tr(text::unread_word);
+            }
+            if (ch.kind() == v1::PRIVATE) {
+                std::cout << ", " << tr(text::private_word);
+            }
+            std::cout << ")";
+            if (!ch.topic().empty()) {
+                std::cout << "  " << ch.topic();
+            }
+            std::cout << "\n";
+        }
+        co_return 0;
+    }
+    if (command == "create") {
+        need(a, 2);
+        auto ch = co_await c.create_channel(w[1], a.topic, a.is_private);
+        if (!ch) {
+            co_return report(ch.error());
+        }
+        std::cout << "#" << ch->name() << "\n";
+        co_return 0;
+    }
+    if (command == "join") {
+        need(a, 2);
+        auto ch = co_await c.join(ref(1));
+        if (!ch) {
+            co_return report(ch.error());
+        }
+        std::cout << "#" << ch->name() << "\n";
+        co_return 0;
+    }
+    if (command == "leave") {
+        need(a, 2);
+        co_return ok_or_report(co_await c.leave(ref(1)));
+    }
+    if (command == "invite") {
+        need(a, 3);
+        co_return ok_or_report(co_await c.invite(ref(1), w[2]));
+    }
+    if (command == "members") {
+        need(a, 2);
+        auto list = co_await c.members(ref(1));
+        if (!list) {
+            co_return report(list.error());
+        }
+        for (const auto& m : *list) {
+            if (a.json) {
+                json::object o;
+                o["user"] = m.user().name();
+                o["display_name"] = m.user().display_name();
+                o["role"] = m.role() == v1::OWNER       ? "owner"
+                            : m.role() == v1::MODERATOR ? "moderator"
+                                                        : "member";
+                o["online"] = m.online();
+                std::cout << json::serialize(o) << "\n";
+                continue;
+            }
+            std::cout << m.user().name() << "\t"
+                      << (m.online() ? tr(text::online) : tr(text::offline)) << "\n";
+        }
+        co_return 0;
+    }
+    if (command == "send") {
+        need(a, 2);
+        co_return co_await send_text(c, a, ref(1), w[1], text_from(w, 2));
+    }
+    if (command == "dm") {
+        need(a, 2);
+        auto ch = co_await c.open_direct(w[1]);
+        if (!ch) {
+            co_return report(ch.error());
+        }
+        co_return co_await send_text(c, a, client::by_id(ch->id()), w[1], text_from(w, 2));
+    }
+    if (command == "edit") {
+        need(a, 4);
+        co_return ok_or_report(co_await c.edit(ref(1), to_number(w[2]), joined_words(w, 3)));
+    }
+    if (command == "delete") {
+        need(a, 3);
+        co_return ok_or_report(co_await c.erase(ref(1), to_number(w[2])));
+    }
+    if (command == "history") {
+        need(a, 2);
+        auto page = co_await c.history(ref(1), a.before.value_or(0), a.after.value_or(0),
+                                       static_cast<std::uint32_t>(a.limit.value_or(50)));
+        if (!page) {
+            co_return report(page.error());
+        }
+        printer p(a.json, w[1]);
+        for (const auto& e : page->events()) {
+            if (e.has_message() || !a.json) {
+                p.print(e);
+            }
+        }
+        co_return 0;
+    }
+    if (command == "tail") {
+        need(a, 2);
+        auto ch = co_await c.join(ref(1));
+        if (!ch) {
+            co_return report(ch.error());
+        }
+        printer p(a.json, w[1]);
+        c.follow(ch->id(), ch->last_seq());
+        std::uint64_t shown = 0;
+        while (!a.count || shown < *a.count) {
+            auto msg = co_await c.next_push(std::chrono::hours(24));
+            if (!msg) {
+                if (!c.connected() && c.reconnections() == 0) {
+                    co_return report(relais::fail(relais::errc::unavailable, ""));
+                }
+                continue;
+            }
+            if (msg->has_event() && msg->event().channel_id() == ch->id()) {
+                const auto& e = msg->event();
+                if (e.has_message() || e.has_edited() || e.has_deleted() || !a.json) {
+                    p.print(e);
+                    ++shown;
+                }
+            }
+        }
+        co_return 0;
+    }
+    throw usage_error(std::string(tr(text::unknown_command)) + ": " + command);
+}
+
+asio::awaitable<int> run(const arguments& a) {
+    if (a.user.empty()) {
+        throw usage_error(tr(text::no_user));
+    }
+    relais::client::options opts;
+    opts.url = a.server;
+    opts.ca_file = a.ca_file;
+    opts.client_name = "relais-cli/0.1";
+    client c(co_await asio::this_coro::executor, opts);
+    auto welcome = co_await c.connect();
+    if (!welcome) {
+        co_return report(welcome.error());
+    }
+    auto password = password_for(a);
+    if (password.empty()) {
+        throw usage_error(tr(text::no_password));
+    }
+    auto session = co_await c.login(a.user, password);
+    if (!session) {
+        co_return report(session.error());
+    }
+    int code = co_await run_command(c, a);
+    co_await c.close();
+    co_return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        auto args = parse(argc, argv);
+        if (args.words.empty() || args.words[0] == "help") {
+            std::cout << tr(text::usage);
+            return args.words.empty() ? 2 : 0;
+        }
+        asio::io_context io;
+        auto result = asio::co_spawn(io, run(args), asio::use_future);
+        io.run();
+        return result.get();
+    } catch (const usage_error& e) {
+        std::cerr << "relais: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "relais: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,127 @@
+#include "messages.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+
+namespace relais::cli {
+namespace {
+
+struct entry {
+    const char* fr;
+    const char* en;
+};
+
+// Indexed by `text`.
+constexpr entry catalogue[] = {
+    {"utilisation : relais [--server URL] [--user NOM] [--password-stdin] [--ca-file PEM] "
+     "[--json] COMMANDE\n"
+     "commandes :\n"
+     "  channels                          lister les canaux\n"
+     "  create NOM [--private] [--topic SUJET]\n"
+     "  join NOM | leave NOM | members NOM\n"
+     "  invite NOM UTILISATEUR\n"
+     "  send NOM [TEXTE...]               (texte lu sur l'entrée standard sinon)\n"
+     "  edit NOM SEQ TEXTE | delete NOM SEQ\n"
+     "  dm UTILISATEUR [TEXTE...]\n"
+     "  history NOM [--limit N] [--before SEQ | --after SEQ]\n"
+     "  tail NOM [--count N]\n"
+     "environnement : RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD\n",
+     "usage: relais [--server URL] [--user NAME] [--password-stdin] [--ca-file PEM] [--json] "
+     "COMMAND\n"
+     "commands:\n"
+     "  channels                          list channels\n"
+     "  create NAME [--private] [--topic TOPIC]\n"
+     "  join NAME | leave NAME | members NAME\n"
+     "  invite NAME USER\n"
+     "  send NAME [TEXT...]               (text read from standard input otherwise)\n"
+     "  edit NAME SEQ TEXT | delete NAME SEQ\n"
+     "  dm USER [TEXT...]\n"
+     "  history NAME [--limit N] [--before SEQ | --after SEQ]\n"
+     "  tail NAME [--count N]\n"
+     "environment: RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD\n"},
+    {"Mot de passe : ", "Password: "},
+    {"indiquez un utilisateur avec --user ou RELAIS_USER",
+     "give a user with --user or RELAIS_USER"},
+    {"aucun mot de passe fourni", "no password given"},
+    {"aucun texte à envoyer", "no text to send"},
+    {"nombre invalide", "not a valid number"},
+    {"commande inconnue", "unknown command"},
+    {"connexion impossible au serveur", "cannot connect to the server"},
+    {"membres de", "members of"},
+    {"en ligne", "online"},
+    {"hors ligne", "offline"},
+    {"(modifié)", "(edited)"},
+    {"(message supprimé)", "(message deleted)"},
+    {"a rejoint le canal", "joined the channel"},
+    {"a quitté le canal", "left the channel"},
+    {"a été ajouté·e par", "was added by"},
+    {"a été retiré·e par", "was removed by"},
+    {"a créé le canal", "created the channel"},
+    {"a changé le sujet :", "changed the topic:"},
+    {"canal", "channel"},
+    {"privé", "private"},
+    {"message direct", "direct message"},
+    {"non lus", "unread"},
+    {"membres", "members"},
+    {"fait", "done"},
+    {"a modifié le message", "edited message"},
+    {"a supprimé le message", "deleted message"},
+};
+
+const entry error_words[] = {
+    {"erreur", "error"},
+    {"requête invalide", "bad request"},
+    {"non connecté·e ou identifiants incorrects", "not logged in or wrong credentials"},
+    {"action non autorisée", "not allowed"},
+    {"introuvable", "not found"},
+    {"conflit", "conflict"},
+    {"trop de requêtes, réessayez plus tard", "too many requests, try again later"},
+    {"trop long", "too large"},
+    {"serveur indisponible", "server unavailable"},
+    {"erreur interne du serveur", "internal server error"},
+};
+
+static_assert(std::size(catalogue) == static_cast<std::size_t>(text::deleted_event) + 1,
+              "one catalogue entry per text");
+
+bool starts_with_en(const char* value) {
+    return value && std::strncmp(value, "en", 2) == 0;
+}
+
+}  // namespace
+
+bool english() {
+    // The first of these that is set decides, as in gettext.
+    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"}) {
+        const char* value = std::getenv(name);
+        if (value && *value) {
+            return starts_with_en(value);
+        }
+    }
+    return false;
+}
+
+const char* tr(text t) {
+    const auto& e = catalogue[static_cast<int>(t)];
+    return english() ? e.en : e.fr;
+}
+
+std::string describe(const failure& f) {
+    int index = static_cast<int>(f.code);
+    if (index < 1 || index > 9) {
+        index = 0;
+    }
+    const auto& e = error_words[index];
+    std::string out = english() ? e.en : e.fr;
+    if (!f.message.empty()) {
+        out += " : ";
+        if (english()) {
+            out.erase(out.size() - 3, 1);  // English puts no space before ':'
+        }
+        out += f.message;
+    }
+    return out;
+}
+
+}  // namespace relais::cli
