@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -430,16 +431,44 @@ asio::awaitable<int> run_command(client& c, const arguments& a) {
     }
     if (command == "history") {
         need(a, 2);
-        auto page = co_await c.history(ref(1), a.before.value_or(0), a.after.value_or(0),
-                                       static_cast<std::uint32_t>(a.limit.value_or(50)));
-        if (!page) {
-            co_return report(page.error());
+        // --limit counts messages; the server pages events (joins, edits,
+        // ...), so read pages until enough messages are in.
+        const auto wanted = a.limit.value_or(50);
+        const bool forward = a.after.has_value();
+        std::uint64_t cursor = forward ? *a.after : a.before.value_or(0);
+        std::deque<v1::Event> shown;
+        std::uint64_t messages = 0;
+        for (;;) {
+            auto page = co_await c.history(ref(1), forward ? 0 : cursor, forward ? cursor : 0,
+                                           static_cast<std::uint32_t>(wanted));
+            if (!page) {
+                co_return report(page.error());
+            }
+            const auto& events = page->events();
+            if (events.empty()) {
+                break;
+            }
+            // Walk away from the cursor, keeping what fits in --limit.
+            for (int k = 0; k < events.size() && messages < wanted; ++k) {
+                const auto& e = events[forward ? k : events.size() - 1 - k];
+                if (!e.has_message() && a.json) {
+                    continue;
+                }
+                messages += e.has_message();
+                if (forward) {
+                    shown.push_back(e);
+                } else {
+                    shown.push_front(e);
+                }
+            }
+            cursor = forward ? events[events.size() - 1].seq() : events[0].seq();
+            if (messages >= wanted || !page->has_more()) {
+                break;
+            }
         }
         printer p(a.json, w[1]);
-        for (const auto& e : page->events()) {
-            if (e.has_message() || !a.json) {
-                p.print(e);
-            }
+        for (const auto& e : shown) {
+            p.print(e);
         }
         co_return 0;
     }

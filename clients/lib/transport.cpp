@@ -28,7 +28,8 @@ class ws_transport : public transport {
 
     websocket::stream<Stream>& ws() { return ws_; }
 
-    asio::awaitable<error_code> write(std::string_view frame) override {
+    asio::awaitable<error_code> write(std::string_view frame, bool text) override {
+        ws_.text(text);
         auto [ec, n] = co_await ws_.async_write(asio::buffer(frame.data(), frame.size()), nothrow);
         co_return ec;
     }
@@ -43,6 +44,8 @@ class ws_transport : public transport {
         auto [ec] = co_await ws_.async_close(websocket::close_code::normal, nothrow);
         (void)ec;
     }
+
+    int close_code() const override { return static_cast<int>(ws_.reason().code); }
 
     void cut() override {
         beast::error_code ec;

@@ -29,12 +29,16 @@ bool parse_url(std::string_view url, url_parts& out);
 class transport {
   public:
     virtual ~transport() = default;
-    virtual asio::awaitable<error_code> write(std::string_view frame) = 0;
+    // Sends one message; binary unless `text` (which Relais servers refuse:
+    // the option exists so that tests can check that they do).
+    virtual asio::awaitable<error_code> write(std::string_view frame, bool text = false) = 0;
     virtual asio::awaitable<std::pair<error_code, std::string>> read() = 0;
     // A close frame, then the end of the connection.
     virtual asio::awaitable<void> close() = 0;
     // Ends the connection at once, as a broken network would.
     virtual void cut() = 0;
+    // The close code the peer sent (RFC 6455), 0 if none.
+    virtual int close_code() const = 0;
 };
 
 // Connects, shakes hands (TLS, then WebSocket) and returns the transport.

@@ -120,9 +120,10 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             if (hub_.detach(rq.who.user.id(), rq.conn.get())) {
                 publish_presence(rq.who.user, false);
             }
-            reply_ok(rq);
-            // Every other connection that used this token ends with it.
+            // Every other connection that used this token ends with it,
+            // before the logout is confirmed.
             hub_.close_user(rq.who.user.id(), "logged out", rq.who.token_hash);
+            reply_ok(rq);
         });
     });
 }

@@ -1,5 +1,8 @@
 #include "connection.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace relais::storage::sqlite {
 
 void throw_error(sqlite3* db, int code, std::string_view context) {
@@ -71,7 +74,7 @@ connection::connection(const std::string& path, durability mode) {
     try {
         sqlite3_busy_timeout(db_, 10000);
         exec("PRAGMA foreign_keys=ON");
-        exec("PRAGMA journal_mode=WAL");
+        set_wal_mode();
         exec(mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         // What the durability setting promises must hold on every connection:
         // refuse to run rather than acknowledge writes that a crash could lose.
@@ -104,6 +107,22 @@ connection::connection(const std::string& path, durability mode) {
         sqlite3_close(db_);
         db_ = nullptr;
         throw;
+    }
+}
+
+void connection::set_wal_mode() {
+    // Switching a new file to WAL needs a lock the busy handler does not wait
+    // for: when two processes open a fresh database at once, retry.
+    for (int attempt = 0;; ++attempt) {
+        auto st = prepare("PRAGMA journal_mode=WAL");
+        int rc = sqlite3_step(st.handle());
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+            return;
+        }
+        if (rc != SQLITE_BUSY || attempt == 200) {
+            throw_error(db_, rc, "PRAGMA journal_mode=WAL");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
 

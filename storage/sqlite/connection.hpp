@@ -42,6 +42,7 @@ class statement {
 
     // Steps once: true when a row is available, false when done.
     bool step();
+    sqlite3_stmt* handle() const { return stmt_; }
     // Steps to completion, for statements that return no rows.
     void run();
 
@@ -74,6 +75,8 @@ class connection {
     sqlite3* handle() const { return db_; }
 
   private:
+    void set_wal_mode();
+
     sqlite3* db_ = nullptr;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };

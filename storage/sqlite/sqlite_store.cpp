@@ -382,17 +382,24 @@ int latest_schema_version() {
 }
 
 void migrate(connection& db, int version) {
-    int current = db.user_version();
-    if (current > migration_count) {
-        throw sqlite_error(SQLITE_MISMATCH, "database schema version " + std::to_string(current) +
-                                                " is newer than this relais-server (" +
-                                                std::to_string(migration_count) + ")");
-    }
-    for (int v = current; v < version && v < migration_count; ++v) {
+    for (;;) {
+        // The version is read inside the write transaction: another process
+        // (an admin command) may be migrating the same file at this moment.
         db.exec("BEGIN IMMEDIATE");
         try {
-            db.exec(migrations[v]);
-            db.exec(("PRAGMA user_version = " + std::to_string(v + 1)).c_str());
+            int current = db.user_version();
+            if (current > migration_count) {
+                throw sqlite_error(SQLITE_MISMATCH, "database schema version " +
+                                                        std::to_string(current) +
+                                                        " is newer than this relais-server (" +
+                                                        std::to_string(migration_count) + ")");
+            }
+            if (current >= version || current >= migration_count) {
+                db.exec("COMMIT");
+                return;
+            }
+            db.exec(migrations[current]);
+            db.exec(("PRAGMA user_version = " + std::to_string(current + 1)).c_str());
             db.exec("COMMIT");
         } catch (...) {
             db.exec("ROLLBACK");

@@ -1,0 +1,127 @@
+// The relais command-line client against the real server.
+#include <boost/json.hpp>
+
+#include <sstream>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace relais::testing {
+namespace {
+
+namespace json = boost::json;
+
+class cli : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        server_.add_user("alice");
+        server_.add_user("bob");
+        server_.start();
+    }
+
+    run_result relais(const std::string& user, std::vector<std::string> args,
+                      const std::string& input = {}, const std::string& lang = "fr_FR.UTF-8") {
+        std::vector<std::string> argv = {cli_binary(), "--server", server_.url(), "--user", user};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_program(
+            argv, input,
+            {"RELAIS_PASSWORD=" + server_process::password_of(user), "LC_ALL=" + lang});
+    }
+
+    server_process server_;
+};
+
+std::vector<json::object> json_lines(const std::string& out) {
+    std::vector<json::object> lines;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        lines.push_back(json::parse(line).as_object());
+    }
+    return lines;
+}
+
+TEST_F(cli, send_edit_delete_and_history_as_json) {
+    ASSERT_EQ(relais("alice", {"create", "accueil", "--topic", "Bienvenue"}).exit_code, 0);
+    auto sent = relais("alice", {"send", "accueil", "Bonjour", "à", "tous"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    const auto seq = std::stoull(sent.out);
+    EXPECT_EQ(relais("alice", {"send", "accueil"}, "depuis l'entrée standard\n").exit_code, 0);
+    ASSERT_EQ(relais("bob", {"join", "accueil"}).exit_code, 0);
+    auto bob_sent = relais("bob", {"send", "accueil", "à effacer"});
+    ASSERT_EQ(bob_sent.exit_code, 0);
+    EXPECT_EQ(relais("alice", {"edit", "accueil", std::to_string(seq), "Bonjour", "à", "toutes"})
+                  .exit_code,
+              0);
+    EXPECT_EQ(
+        relais("bob", {"delete", "accueil", std::to_string(std::stoull(bob_sent.out))}).exit_code,
+        0);
+
+    auto history = relais("bob", {"history", "accueil", "--json"});
+    ASSERT_EQ(history.exit_code, 0) << history.err;
+    auto lines = json_lines(history.out);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0].at("channel").as_string(), "accueil");
+    EXPECT_EQ(lines[0].at("seq").as_int64(), static_cast<std::int64_t>(seq));
+    EXPECT_EQ(lines[0].at("author").as_string(), "alice");
+    EXPECT_EQ(lines[0].at("text").as_string(), "Bonjour à toutes");
+    EXPECT_TRUE(lines[0].at("edited").as_bool());
+    EXPECT_FALSE(lines[0].at("deleted").as_bool());
+    EXPECT_EQ(lines[1].at("text").as_string(), "depuis l'entrée standard");
+    EXPECT_TRUE(lines[2].at("deleted").as_bool());
+    const std::string sent_at(lines[0].at("sent_at").as_string());
+    EXPECT_EQ(sent_at.size(), 24u) << sent_at;  // 2026-11-28T16:05:01.123Z
+    EXPECT_EQ(sent_at.back(), 'Z');
+
+    auto limited = relais("bob", {"history", "accueil", "--json", "--limit", "1"});
+    EXPECT_EQ(json_lines(limited.out).size(), 1u);
+}
+
+TEST_F(cli, errors_are_plain_words_on_stderr_with_a_non_zero_exit) {
+    auto missing = relais("alice", {"history", "nulle-part"});
+    EXPECT_NE(missing.exit_code, 0);
+    EXPECT_NE(missing.err.find("introuvable"), std::string::npos) << missing.err;
+    auto english = relais("alice", {"history", "nulle-part"}, "", "en_GB.UTF-8");
+    EXPECT_NE(english.err.find("not found"), std::string::npos) << english.err;
+    auto wrong =
+        run_program({cli_binary(), "--server", server_.url(), "--user", "alice", "channels"}, "",
+                    {"RELAIS_PASSWORD=faux"});
+    EXPECT_NE(wrong.exit_code, 0);
+    EXPECT_FALSE(wrong.err.empty());
+    auto usage = relais("alice", {"frobnicate"});
+    EXPECT_EQ(usage.exit_code, 2);
+}
+
+TEST_F(cli, tail_follows_live_messages_and_stops_after_count) {
+    ASSERT_EQ(relais("alice", {"create", "direct", "--private"}).exit_code, 0);
+    ASSERT_EQ(relais("alice", {"invite", "direct", "bob"}).exit_code, 0);
+    run_result tail;
+    std::thread follower([&] {
+        tail = relais("bob", {"tail", "direct", "--count", "2", "--json"});
+    });
+    // Keep sending until the follower has seen two messages and exited.
+    for (int i = 0; i < 100 && tail.exit_code == -1; ++i) {
+        relais("alice", {"send", "direct", "message " + std::to_string(i)});
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    follower.join();
+    ASSERT_EQ(tail.exit_code, 0) << tail.err;
+    auto lines = json_lines(tail.out);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].at("author").as_string(), "alice");
+    EXPECT_LT(lines[0].at("seq").as_int64(), lines[1].at("seq").as_int64());
+}
+
+TEST_F(cli, dm_and_channels_list) {
+    auto dm = relais("alice", {"dm", "bob", "coucou"});
+    ASSERT_EQ(dm.exit_code, 0) << dm.err;
+    auto list = relais("bob", {"channels", "--json"});
+    auto lines = json_lines(list.out);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].at("channel").as_string(), "alice");
+    EXPECT_EQ(lines[0].at("kind").as_string(), "direct");
+    EXPECT_EQ(lines[0].at("unread").as_int64(), 1);
+}
+
+}  // namespace
+}  // namespace relais::testing

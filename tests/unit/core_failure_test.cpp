@@ -1,0 +1,205 @@
+// Fails the Nth storage write of a request and checks that nothing was
+// half-written and nothing was acknowledged (Beast's fail_count idea).
+#include "core_fixture.hpp"
+
+namespace relais::testing {
+namespace {
+
+struct injected_failure : std::runtime_error {
+    injected_failure() : std::runtime_error("injected storage failure") {}
+};
+
+// Forwards to the real writer; the Nth mutating call throws.
+class failing_writer final : public storage::writer {
+  public:
+    failing_writer(storage::writer& real, std::atomic<int>& countdown)
+        : real_(real), countdown_(countdown) {}
+
+#define RELAIS_FORWARD_READ(ret, name, params, args) \
+    ret name params override {                       \
+        return real_.name args;                      \
+    }
+    RELAIS_FORWARD_READ(std::optional<storage::account>, find_account, (std::string_view n), (n))
+    RELAIS_FORWARD_READ(std::optional<storage::account>, find_account, (storage::user_id id), (id))
+    RELAIS_FORWARD_READ(std::vector<storage::account>, list_accounts, (), ())
+    RELAIS_FORWARD_READ(std::optional<storage::session_record>, find_session, (std::string_view h),
+                        (h))
+    RELAIS_FORWARD_READ(std::optional<storage::channel_record>, find_channel,
+                        (storage::channel_id id), (id))
+    RELAIS_FORWARD_READ(std::optional<storage::channel_record>, find_channel, (std::string_view n),
+                        (n))
+    RELAIS_FORWARD_READ(std::vector<storage::channel_record>, list_channels, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::membership>, members_of, (storage::channel_id c), (c))
+    RELAIS_FORWARD_READ(std::vector<storage::membership>, memberships_of, (storage::user_id u), (u))
+    RELAIS_FORWARD_READ(std::optional<storage::membership>, find_membership,
+                        (storage::channel_id c, storage::user_id u), (c, u))
+    RELAIS_FORWARD_READ(std::uint32_t, count_members, (storage::channel_id c), (c))
+    RELAIS_FORWARD_READ(std::vector<storage::event_record>, events_after,
+                        (storage::channel_id c, storage::seq_t s, std::uint32_t l), (c, s, l))
+    RELAIS_FORWARD_READ(std::vector<storage::event_record>, events_before,
+                        (storage::channel_id c, storage::seq_t s, std::uint32_t l), (c, s, l))
+    RELAIS_FORWARD_READ(std::optional<storage::event_record>, find_event,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::optional<storage::event_record>, find_sent,
+                        (storage::user_id u, std::string_view id), (u, id))
+    RELAIS_FORWARD_READ(std::uint64_t, count_unread,
+                        (storage::channel_id c, storage::seq_t s, storage::user_id u), (c, s, u))
+#undef RELAIS_FORWARD_READ
+
+    storage::user_id insert_account(const storage::account& a) override {
+        tick();
+        return real_.insert_account(a);
+    }
+    void set_account_disabled(storage::user_id id, bool d) override {
+        tick();
+        real_.set_account_disabled(id, d);
+    }
+    void set_password_hash(storage::user_id id, std::string_view h) override {
+        tick();
+        real_.set_password_hash(id, h);
+    }
+    void insert_session(const storage::session_record& s) override {
+        tick();
+        real_.insert_session(s);
+    }
+    void delete_session(std::string_view h) override {
+        tick();
+        real_.delete_session(h);
+    }
+    void delete_sessions_of(storage::user_id u) override {
+        tick();
+        real_.delete_sessions_of(u);
+    }
+    storage::channel_id insert_channel(const storage::channel_record& c) override {
+        tick();
+        return real_.insert_channel(c);
+    }
+    void set_topic(storage::channel_id c, std::string_view t) override {
+        tick();
+        real_.set_topic(c, t);
+    }
+    void upsert_member(const storage::membership& m) override {
+        tick();
+        real_.upsert_member(m);
+    }
+    void remove_member(storage::channel_id c, storage::user_id u) override {
+        tick();
+        real_.remove_member(c, u);
+    }
+    void set_read_marker(storage::channel_id c, storage::user_id u, storage::seq_t s) override {
+        tick();
+        real_.set_read_marker(c, u, s);
+    }
+    storage::seq_t append_event(storage::event_record& e) override {
+        tick();
+        return real_.append_event(e);
+    }
+    void update_message(storage::channel_id c, storage::seq_t s, std::string_view t,
+                        std::int64_t at, bool d) override {
+        tick();
+        real_.update_message(c, s, t, at, d);
+    }
+
+  private:
+    void tick() {
+        if (--countdown_ == 0) {
+            throw injected_failure();
+        }
+    }
+    storage::writer& real_;
+    std::atomic<int>& countdown_;
+};
+
+// The real store, whose writer fails on command.
+class failing_store final : public storage::store {
+  public:
+    explicit failing_store(storage::store& real) : real_(real) {}
+    void fail_at(int nth_write) { countdown_ = nth_write; }
+
+    void read(std::function<void(storage::reader&)> fn) override { real_.read(std::move(fn)); }
+    void write(storage::write_job job) override {
+        real_.write({[this, apply = std::move(job.apply)](storage::writer& w) {
+                         failing_writer proxy(w, countdown_);
+                         return apply(proxy);
+                     },
+                     std::move(job.done)});
+    }
+    void close() override { real_.close(); }
+
+  private:
+    storage::store& real_;
+    std::atomic<int> countdown_{0};
+};
+
+class core_storage_failure : public core_test {
+  protected:
+    void SetUp() override {
+        storage::sqlite::options opts;
+        opts.data_dir = dir_.path();
+        sqlite_ = std::make_unique<storage::sqlite::sqlite_store>(opts);
+        failing_ = std::make_unique<failing_store>(*sqlite_);
+        core::service_config config;
+        service_ = std::make_unique<core::service>(*failing_, clock_, config);
+        service_->start();
+    }
+    storage::store& store() override { return *failing_; }
+
+    // Every channel is whole: its creation event, an owner, and a seq
+    // counter equal to its last stored event, with no gap.
+    void expect_consistent() {
+        storage::read_now(*sqlite_, [](storage::reader& r) {
+            for (const auto& c : r.list_channels()) {
+                auto events = r.events_after(c.id, 0, 100000);
+                ASSERT_FALSE(events.empty()) << c.name << " has no creation event";
+                EXPECT_EQ(events.front().kind, storage::event_kind::created);
+                EXPECT_EQ(events.back().seq, c.last_seq) << c.name;
+                for (std::size_t i = 0; i < events.size(); ++i) {
+                    EXPECT_EQ(events[i].seq, i + 1) << c.name << " has a gap";
+                }
+                EXPECT_FALSE(r.members_of(c.id).empty()) << c.name << " has no member";
+            }
+        });
+    }
+
+    std::unique_ptr<failing_store> failing_;
+};
+
+TEST_F(core_storage_failure, a_failed_write_at_any_step_leaves_no_half_written_record) {
+    auto alice = user("alice");
+    int acknowledged_channels = 0;
+    int acknowledged_messages = 0;
+    for (int nth = 1; nth <= 6; ++nth) {
+        failing_->fail_at(nth);
+        auto created = create(alice, "canal-" + std::to_string(nth));
+        if (created.has_channel()) {
+            ++acknowledged_channels;
+        } else {
+            EXPECT_EQ(code(created), v1::INTERNAL);
+        }
+        failing_->fail_at(nth);
+        auto sent = send(alice, "canal-" + std::to_string(nth), "texte", "m" + std::to_string(nth));
+        if (sent.has_sent()) {
+            ++acknowledged_messages;
+        } else {
+            EXPECT_TRUE(code(sent) == v1::INTERNAL || code(sent) == v1::NOT_FOUND);
+        }
+        expect_consistent();
+    }
+    failing_->fail_at(0);
+    // Every acknowledged change is there, and only those.
+    storage::read_now(*sqlite_, [&](storage::reader& r) {
+        EXPECT_EQ(static_cast<int>(r.list_channels().size()), acknowledged_channels);
+        int messages = 0;
+        for (const auto& c : r.list_channels()) {
+            for (const auto& e : r.events_after(c.id, 0, 1000)) {
+                messages += e.kind == storage::event_kind::message;
+            }
+        }
+        EXPECT_EQ(messages, acknowledged_messages);
+    });
+    EXPECT_GT(acknowledged_channels, 0);
+    EXPECT_LT(acknowledged_channels, 6);
+}
+
+}  // namespace
+}  // namespace relais::testing

@@ -1,0 +1,336 @@
+#include "core_fixture.hpp"
+
+namespace relais::testing {
+namespace {
+
+class core : public core_test {};
+using relais::core::login_throttle;
+
+TEST_F(core, requests_before_hello_and_before_login_are_refused) {
+    auto conn = std::make_shared<test_connection>(99, "192.0.2.9");
+    v1::ClientMessage list;
+    list.mutable_list_channels();
+    EXPECT_EQ(code(call(conn, list)), v1::BAD_REQUEST);
+    v1::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(1);
+    auto welcome = call(conn, hello);
+    ASSERT_TRUE(welcome.has_welcome());
+    EXPECT_GT(welcome.welcome().limits().max_frame_bytes(), 0u);
+    EXPECT_EQ(code(call(conn, list)), v1::UNAUTHENTICATED);
+}
+
+TEST_F(core, unsupported_protocol_version_is_refused_and_closed) {
+    auto conn = std::make_shared<test_connection>(98, "192.0.2.9");
+    v1::ClientMessage hello;
+    hello.mutable_hello()->set_protocol_version(2);
+    EXPECT_EQ(code(call(conn, hello)), v1::BAD_REQUEST);
+    EXPECT_FALSE(conn->close_reason().empty());
+}
+
+TEST_F(core, unknown_user_and_wrong_password_get_the_same_answer) {
+    add_user("alice");
+    auto conn = open();
+    auto wrong = login(conn, "alice", "nope");
+    auto unknown = login(conn, "zoe", "nope");
+    EXPECT_EQ(code(wrong), v1::UNAUTHENTICATED);
+    EXPECT_EQ(code(unknown), v1::UNAUTHENTICATED);
+    EXPECT_EQ(wrong.error().message(), unknown.error().message());
+}
+
+TEST_F(core, failed_logins_are_slowed_per_account) {
+    add_user("alice");
+    auto conn = open("192.0.2.50");
+    for (int i = 0; i < login_throttle::free_failures + 1; ++i) {
+        EXPECT_EQ(code(login(conn, "alice", "wrong")), v1::UNAUTHENTICATED);
+    }
+    // Even the right password waits now, from another address too.
+    auto other = open("192.0.2.51");
+    auto slowed = login(other, "alice", "secret-alice");
+    ASSERT_EQ(code(slowed), v1::RATE_LIMITED);
+    EXPECT_GT(slowed.error().retry_after_ms(), 0u);
+    clock_.advance(slowed.error().retry_after_ms());
+    EXPECT_TRUE(login(other, "alice", "secret-alice").has_session());
+}
+
+TEST_F(core, token_resumes_a_session_until_logout) {
+    add_user("alice");
+    auto first = open();
+    auto session = login(first, "alice", "secret-alice");
+    ASSERT_TRUE(session.has_session());
+    const auto token = session.session().token();
+    EXPECT_EQ(token.size(), 64u);  // 256 random bits, hex
+
+    auto second = open();
+    v1::ClientMessage resume;
+    resume.mutable_resume()->set_token(token);
+    ASSERT_TRUE(call(second, resume).has_session());
+
+    v1::ClientMessage logout;
+    logout.mutable_logout();
+    EXPECT_TRUE(call(second, logout).has_ok());
+    EXPECT_EQ(first->close_reason(), "logged out");  // same token elsewhere is closed too
+    auto third = open();
+    EXPECT_EQ(code(call(third, resume)), v1::UNAUTHENTICATED);
+}
+
+TEST_F(core, disabled_account_cannot_log_in) {
+    add_user("alice");
+    ::relais::core::accounts accounts(store(), clock_, protocol::limits{});
+    ASSERT_TRUE(accounts.set_disabled("alice", true));
+    EXPECT_EQ(code(login(open(), "alice", "secret-alice")), v1::UNAUTHENTICATED);
+}
+
+TEST_F(core, creating_a_taken_channel_name_is_a_conflict) {
+    auto alice = user("alice");
+    ASSERT_TRUE(create(alice, "accueil").has_channel());
+    EXPECT_EQ(code(create(alice, "accueil")), v1::CONFLICT);
+    EXPECT_EQ(code(create(alice, "Pas Valide")), v1::BAD_REQUEST);
+}
+
+TEST_F(core, seq_is_gapless_across_every_kind_of_event) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    auto sent = send(alice, "accueil", "bonjour", "m1");
+    ASSERT_TRUE(sent.has_sent());
+    v1::ClientMessage edit;
+    *edit.mutable_edit_message()->mutable_channel() = ref("accueil");
+    edit.mutable_edit_message()->set_seq(sent.sent().event().seq());
+    edit.mutable_edit_message()->set_text("bonjour à tous");
+    ASSERT_TRUE(call(alice, edit).has_ok());
+    send(bob, "accueil", "salut", "m2");
+    auto page = history(bob, "accueil");
+    ASSERT_TRUE(page.has_events());
+    std::uint64_t expected = 1;
+    for (const auto& e : page.events().events()) {
+        EXPECT_EQ(e.seq(), expected++);
+    }
+    EXPECT_EQ(page.events().last_seq(), expected - 1);
+    const auto& message = page.events().events(sent.sent().event().seq() - 1);
+    EXPECT_EQ(message.message().text(), "bonjour à tous");
+    EXPECT_NE(message.message().edited_at_ms(), 0);
+}
+
+TEST_F(core, duplicate_client_msg_id_returns_original) {
+    auto alice = user("alice");
+    create(alice, "accueil");
+    create(alice, "autre");
+    auto first = send(alice, "accueil", "une fois", "same-id");
+    auto again = send(alice, "accueil", "une fois", "same-id");
+    ASSERT_TRUE(first.has_sent());
+    ASSERT_TRUE(again.has_sent());
+    EXPECT_FALSE(first.sent().duplicate());
+    EXPECT_TRUE(again.sent().duplicate());
+    EXPECT_EQ(first.sent().event().seq(), again.sent().event().seq());
+    EXPECT_EQ(code(send(alice, "autre", "ailleurs", "same-id")), v1::CONFLICT);
+    int messages = 0;
+    auto page = history(alice, "accueil");
+    for (const auto& e : page.events().events()) {
+        messages += e.has_message();
+    }
+    EXPECT_EQ(messages, 1);
+}
+
+TEST_F(core, private_channel_is_invisible_to_non_members) {
+    auto alice = user("alice");
+    auto mallory = user("mallory");
+    ASSERT_TRUE(create(alice, "coordination", true).has_channel());
+    send(alice, "coordination", "secret", "s1");
+
+    auto missing = history(mallory, "nexiste-pas");
+    auto hidden = history(mallory, "coordination");
+    // Exactly the answer for a channel that does not exist.
+    EXPECT_EQ(code(hidden), v1::NOT_FOUND);
+    EXPECT_EQ(code(missing), v1::NOT_FOUND);
+    EXPECT_EQ(hidden.error().message(), "no channel 'coordination'");
+    EXPECT_EQ(missing.error().message(), "no channel 'nexiste-pas'");
+    EXPECT_EQ(code(join(mallory, "coordination")), v1::NOT_FOUND);
+    EXPECT_EQ(code(send(mallory, "coordination", "hello", "x")), v1::NOT_FOUND);
+    v1::ClientMessage list;
+    list.mutable_list_channels();
+    EXPECT_EQ(call(mallory, list).channels().channels_size(), 0);
+    v1::ClientMessage members;
+    *members.mutable_list_members()->mutable_channel() = ref("coordination");
+    EXPECT_EQ(code(call(mallory, members)), v1::NOT_FOUND);
+    for (const auto& e : mallory->events()) {
+        EXPECT_NE(e.channel_id(), 1u) << "an event of a private channel reached a non-member";
+    }
+}
+
+TEST_F(core, invited_member_sees_the_private_channel) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "coordination", true);
+    v1::ClientMessage invite;
+    *invite.mutable_invite()->mutable_channel() = ref("coordination");
+    invite.mutable_invite()->set_user("bob");
+    ASSERT_TRUE(call(alice, invite).has_ok());
+    send(alice, "coordination", "bienvenue", "w1");
+    EXPECT_TRUE(history(bob, "coordination").has_events());
+    bool saw = false;
+    for (const auto& e : bob->events()) {
+        saw |= e.has_message() && e.message().text() == "bienvenue";
+    }
+    EXPECT_TRUE(saw);
+}
+
+TEST_F(core, public_channel_history_needs_membership) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "accueil");
+    EXPECT_EQ(code(history(bob, "accueil")), v1::FORBIDDEN);
+    join(bob, "accueil");
+    EXPECT_TRUE(history(bob, "accueil").has_events());
+}
+
+TEST_F(core, only_the_author_edits_and_moderators_may_delete_any_message) {
+    auto alice = user("alice");  // owner
+    auto bob = user("bob");
+    auto carol = user("carol");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    join(carol, "accueil");
+    auto sent = send(bob, "accueil", "de bob", "b1");
+    const auto seq = sent.sent().event().seq();
+    v1::ClientMessage edit;
+    *edit.mutable_edit_message()->mutable_channel() = ref("accueil");
+    edit.mutable_edit_message()->set_seq(seq);
+    edit.mutable_edit_message()->set_text("pas à moi");
+    EXPECT_EQ(code(call(carol, edit)), v1::FORBIDDEN);
+    v1::ClientMessage del;
+    *del.mutable_delete_message()->mutable_channel() = ref("accueil");
+    del.mutable_delete_message()->set_seq(seq);
+    EXPECT_EQ(code(call(carol, del)), v1::FORBIDDEN);
+    EXPECT_TRUE(call(alice, del).has_ok());
+    auto page = history(bob, "accueil");
+    const v1::Event* tombstone = nullptr;
+    for (const auto& e : page.events().events()) {
+        if (e.seq() == seq) {
+            tombstone = &e;
+        }
+    }
+    ASSERT_NE(tombstone, nullptr) << "the deleted message must keep its seq";
+    EXPECT_TRUE(tombstone->message().deleted());
+    EXPECT_TRUE(tombstone->message().text().empty());
+}
+
+TEST_F(core, kicked_member_receives_nothing_after_removal) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    v1::ClientMessage kick;
+    *kick.mutable_kick()->mutable_channel() = ref("accueil");
+    kick.mutable_kick()->set_user("bob");
+    EXPECT_EQ(code(call(bob, kick)), v1::FORBIDDEN);  // members cannot kick
+    ASSERT_TRUE(call(alice, kick).has_ok());
+    send(alice, "accueil", "après", "a1");
+    for (const auto& e : bob->events()) {
+        EXPECT_FALSE(e.has_message()) << "message delivered after removal";
+    }
+    *kick.mutable_kick()->mutable_channel() = ref("accueil");
+    kick.mutable_kick()->set_user("alice");
+    EXPECT_EQ(code(call(alice, kick)), v1::FORBIDDEN);  // the owner stays
+}
+
+TEST_F(core, read_markers_drive_unread_counts) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    send(alice, "accueil", "un", "1");
+    auto two = send(alice, "accueil", "deux", "2");
+    send(alice, "accueil", "trois", "3");
+    v1::ClientMessage list;
+    list.mutable_list_channels();
+    EXPECT_EQ(call(bob, list).channels().channels(0).unread_count(), 3u);
+    EXPECT_EQ(call(alice, list).channels().channels(0).unread_count(), 0u);
+    v1::ClientMessage mark;
+    *mark.mutable_mark_read()->mutable_channel() = ref("accueil");
+    mark.mutable_mark_read()->set_seq(two.sent().event().seq());
+    ASSERT_TRUE(call(bob, mark).has_ok());
+    auto after = call(bob, list).channels().channels(0);
+    EXPECT_EQ(after.unread_count(), 1u);
+    EXPECT_EQ(after.last_read_seq(), two.sent().event().seq());
+}
+
+TEST_F(core, sends_beyond_the_account_rate_are_rate_limited_with_a_delay) {
+    auto alice = user("alice");
+    create(alice, "accueil");
+    int accepted = 0;
+    int limited = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto r = send(alice, "accueil", "flood", "f" + std::to_string(i));
+        if (r.has_sent()) {
+            ++accepted;
+        } else {
+            EXPECT_EQ(code(r), v1::RATE_LIMITED);
+            EXPECT_GT(r.error().retry_after_ms(), 0u);
+            ++limited;
+        }
+    }
+    EXPECT_EQ(accepted, 10);  // the burst
+    EXPECT_EQ(limited, 10);
+    clock_.advance(1000);
+    EXPECT_TRUE(send(alice, "accueil", "plus tard", "later").has_sent());
+}
+
+TEST_F(core, text_over_the_limit_is_too_large_and_stores_nothing) {
+    auto alice = user("alice");
+    create(alice, "accueil");
+    auto r = send(alice, "accueil", std::string(service_->limits().max_text_bytes + 1, 'x'), "big");
+    EXPECT_EQ(code(r), v1::TOO_LARGE);
+    EXPECT_EQ(history(alice, "accueil").events().last_seq(), 2u);
+}
+
+TEST_F(core, malformed_frames_get_a_typed_error) {
+    auto alice = user("alice");
+    service_->on_frame(alice, std::string("\x0a\xff\xff", 3));
+    service_->on_frame(alice, "");
+    // Answered with request id 0, both as BAD_REQUEST.
+    auto answer = alice->answer(0);
+    EXPECT_EQ(code(answer), v1::BAD_REQUEST);
+}
+
+TEST_F(core, members_receive_events_and_presence) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    send(bob, "accueil", "coucou", "c");
+    bool got = false;
+    for (const auto& e : alice->events()) {
+        got |= e.has_message() && e.message().text() == "coucou" && e.actor().name() == "bob";
+    }
+    EXPECT_TRUE(got);
+    auto bob2 = open();
+    login(bob2, "bob", "secret-bob");  // bob already online: no new presence
+    service_->on_close(bob);
+    service_->on_close(bob2);
+    auto presences = alice->presences();
+    ASSERT_FALSE(presences.empty());
+    EXPECT_EQ(presences.back().user().name(), "bob");
+    EXPECT_FALSE(presences.back().online());
+}
+
+TEST_F(core, direct_conversation_is_created_once_and_private_to_the_pair) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    auto eve = user("eve");
+    v1::ClientMessage open_dm;
+    open_dm.mutable_open_direct()->set_user("bob");
+    auto first = call(alice, open_dm);
+    ASSERT_TRUE(first.has_channel());
+    EXPECT_EQ(first.channel().name(), "bob");
+    EXPECT_EQ(first.channel().kind(), v1::DIRECT);
+    auto again = call(alice, open_dm);
+    EXPECT_EQ(again.channel().id(), first.channel().id());
+    v1::ClientMessage peek;
+    peek.mutable_get_history()->mutable_channel()->set_id(first.channel().id());
+    EXPECT_EQ(code(call(eve, peek)), v1::NOT_FOUND);
+    EXPECT_TRUE(call(bob, peek).has_events());
+}
+
+}  // namespace
+}  // namespace relais::testing
