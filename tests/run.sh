@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite: a normal build, an AddressSanitizer +
+# UndefinedBehaviorSanitizer build, and a short run of every fuzz target.
+#   tests/run.sh            everything (what CI runs)
+#   tests/run.sh --quick    the normal build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/install-deps.sh --test
+
+jobs=$(nproc)
+fuzz_seconds=${RELAIS_FUZZ_SECONDS:-30}
+
+suite() {  # name, extra cmake arguments...
+  local name=$1
+  shift
+  echo "== $name build"
+  cmake -S . -B "build/$name" -G Ninja "$@" >/dev/null
+  cmake --build "build/$name" -j "$jobs"
+  echo "== $name tests"
+  (cd "build/$name" && ctest -j "$jobs" --output-on-failure --timeout 900)
+}
+
+suite normal -DCMAKE_BUILD_TYPE=RelWithDebInfo
+[ "${1:-}" = "--quick" ] && exit 0
+
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  suite sanitize -DCMAKE_BUILD_TYPE=Debug -DRELAIS_SANITIZE=ON
+
+echo "== fuzz build (clang)"
+cmake -S . -B build/fuzz -G Ninja -DRELAIS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/fuzz -j "$jobs"
+passed=0
+failed=0
+for target in decode dispatch; do
+  corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/"$target"/* "$corpus"/
+  echo "== fuzz_$target for ${fuzz_seconds}s"
+  if build/fuzz/tests/fuzz/fuzz_"$target" -max_total_time="$fuzz_seconds" -timeout=30 \
+       -print_final_stats=1 "$corpus" > "build/fuzz/fuzz_$target.log" 2>&1; then
+    passed=$((passed + 1))
+    grep -E "^(Done|stat::number_of_executed_units)" "build/fuzz/fuzz_$target.log" || true
+  else
+    failed=$((failed + 1))
+    tail -40 "build/fuzz/fuzz_$target.log"
+  fi
+  rm -rf "$corpus"
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
