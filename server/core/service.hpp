@@ -99,6 +99,12 @@ class service {
     void on_sync(const request& rq, const v1::ClientMessage& msg);
     void on_mark_read(const request& rq, const v1::ClientMessage& msg);
 
+    enum class page_direction { before, after };
+    // A page of events of a channel the caller belongs to, oldest first:
+    // after `cursor`, or before it (0 = the newest).
+    void read_page(const request& rq, const v1::ChannelRef& ref, page_direction direction,
+                   storage::seq_t cursor, std::uint32_t limit);
+
     // Plumbing.
     void reply(const request& rq, v1::ServerMessage& msg);
     void reply_ok(const request& rq);

@@ -134,55 +134,45 @@ void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
 }
 
 void service::on_history(const request& rq, const v1::ClientMessage& msg) {
-    read(rq, [this, rq, get = msg.get_history()](storage::reader& r) {
-        auto v = resolve_member(r, get.channel(), rq.who.user.id());
+    const auto& get = msg.get_history();
+    if (get.after_seq() != 0) {
+        read_page(rq, get.channel(), page_direction::after, get.after_seq(), get.limit());
+    } else {
+        read_page(rq, get.channel(), page_direction::before, get.before_seq(), get.limit());
+    }
+}
+
+void service::on_sync(const request& rq, const v1::ClientMessage& msg) {
+    const auto& sync = msg.sync();
+    read_page(rq, sync.channel(), page_direction::after, sync.after_seq(), sync.limit());
+}
+
+void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direction direction,
+                        storage::seq_t cursor, std::uint32_t asked) {
+    read(rq, [this, rq, ref, direction, cursor, asked](storage::reader& r) {
+        auto v = resolve_member(r, ref, rq.who.user.id());
         if (!v) {
             reply_error(rq, v.error());
             return;
         }
         const std::uint32_t max = config_.limits.max_page_size;
-        const std::uint32_t limit = get.limit() == 0 ? max : std::min(get.limit(), max);
+        const std::uint32_t limit = asked == 0 ? max : std::min(asked, max);
         // One row more than asked tells whether there is more.
         std::vector<storage::event_record> rows;
         bool has_more = false;
-        if (get.after_seq() != 0) {
-            rows = r.events_after(v->channel.id, get.after_seq(), limit + 1);
+        if (direction == page_direction::after) {
+            rows = r.events_after(v->channel.id, cursor, limit + 1);
             has_more = rows.size() > limit;
             if (has_more) {
                 rows.pop_back();
             }
         } else {
-            const auto before = get.before_seq() == 0 ? v->channel.last_seq + 1 : get.before_seq();
+            const auto before = cursor == 0 ? v->channel.last_seq + 1 : cursor;
             rows = r.events_before(v->channel.id, before, limit + 1);
             has_more = rows.size() > limit;
             if (has_more) {
                 rows.erase(rows.begin());
             }
-        }
-        v1::ServerMessage out;
-        auto& events = *out.mutable_events();
-        for (const auto& e : rows) {
-            to_wire(r, e, *events.add_events());
-        }
-        events.set_has_more(has_more);
-        events.set_last_seq(v->channel.last_seq);
-        reply(rq, out);
-    });
-}
-
-void service::on_sync(const request& rq, const v1::ClientMessage& msg) {
-    read(rq, [this, rq, sync = msg.sync()](storage::reader& r) {
-        auto v = resolve_member(r, sync.channel(), rq.who.user.id());
-        if (!v) {
-            reply_error(rq, v.error());
-            return;
-        }
-        const std::uint32_t max = config_.limits.max_page_size;
-        const std::uint32_t limit = sync.limit() == 0 ? max : std::min(sync.limit(), max);
-        auto rows = r.events_after(v->channel.id, sync.after_seq(), limit + 1);
-        const bool has_more = rows.size() > limit;
-        if (has_more) {
-            rows.pop_back();
         }
         v1::ServerMessage out;
         auto& events = *out.mutable_events();

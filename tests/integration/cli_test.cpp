@@ -125,3 +125,55 @@ TEST_F(cli, dm_and_channels_list) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST(admin, user_commands_check_names_and_take_effect_while_the_server_runs) {
+    server_process server;
+    server.add_user("alice");
+    server.start();
+    const std::string data = server.data_dir().string();
+    auto admin = [&](std::vector<std::string> args, const std::string& input = {}) {
+        args.insert(args.begin(), server_binary());
+        args.insert(args.end(), {"--data", data});
+        return run_program(args, input);
+    };
+    auto channels_as_alice = [&](const std::string& password) {
+        return run_program({cli_binary(), "--server", server.url(), "--user", "alice", "channels"},
+                           "", {"RELAIS_PASSWORD=" + password});
+    };
+
+    auto duplicate = admin({"user", "add", "alice"}, "x\n");
+    EXPECT_NE(duplicate.exit_code, 0);
+    EXPECT_NE(duplicate.err.find("already exists"), std::string::npos) << duplicate.err;
+    auto invalid = admin({"user", "add", "Pas Valide"}, "x\n");
+    EXPECT_NE(invalid.exit_code, 0);
+    EXPECT_NE(invalid.err.find("lowercase"), std::string::npos) << invalid.err;
+    auto bad_role = admin({"user", "add", "carol", "--role", "king"}, "x\n");
+    EXPECT_NE(bad_role.exit_code, 0);
+
+    auto added = admin({"user", "add", "dora", "--role", "coordinator", "--display-name",
+                        "Dora (France Services)"},
+                       "pw-dora\n");
+    EXPECT_EQ(added.exit_code, 0) << added.err;
+    auto list = admin({"user", "list"});
+    EXPECT_NE(list.out.find("alice\tmediator\tactive"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("dora\tcoordinator\tactive\tDora (France Services)"), std::string::npos)
+        << list.out;
+
+    EXPECT_EQ(channels_as_alice("pw-alice").exit_code, 0);
+    EXPECT_EQ(admin({"user", "passwd", "alice"}, "nouveau-secret\n").exit_code, 0);
+    EXPECT_NE(channels_as_alice("pw-alice").exit_code, 0);
+    EXPECT_EQ(channels_as_alice("nouveau-secret").exit_code, 0);
+
+    EXPECT_EQ(admin({"user", "disable", "alice"}).exit_code, 0);
+    EXPECT_NE(channels_as_alice("nouveau-secret").exit_code, 0);
+    EXPECT_NE(admin({"user", "list"}).out.find("alice\tmediator\tdisabled"), std::string::npos);
+    EXPECT_EQ(admin({"user", "enable", "alice"}).exit_code, 0);
+    EXPECT_EQ(channels_as_alice("nouveau-secret").exit_code, 0);
+    EXPECT_NE(admin({"user", "disable", "nobody"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace relais::testing
