@@ -7,11 +7,12 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libprotobuf-dev protobuf-compiler
-  libsqlite3-dev libssl-dev libsodium-dev openssl
+  libsqlite3-dev libssl-dev libsodium-dev openssl libncurses-dev
 )
 if [ "${1:-}" = "--test" ]; then
-  # Tests: GoogleTest, and clang with its libFuzzer runtime for the fuzz targets.
-  packages+=(libgtest-dev clang libclang-rt-14-dev)
+  # Tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets,
+  # and tmux, the terminal the interactive client is tested in.
+  packages+=(libgtest-dev clang libclang-rt-14-dev tmux)
 fi
 
 missing=()

@@ -67,6 +67,39 @@ constexpr entry catalogue[] = {
     {"fait", "done"},
     {"a modifié le message", "edited message"},
     {"a supprimé le message", "deleted message"},
+    {"connecté", "connected"},
+    {"déconnecté — reconnexion…", "disconnected — reconnecting…"},
+    {"{} en ligne", "{} online"},
+    {"{} écrit…", "{} is typing…"},
+    {"{} écrivent…", "{} are typing…"},
+    {"aucun canal : /join NOM ou /create NOM", "no channel: /join NAME or /create NAME"},
+    {"Commandes (Tab complète les commandes, canaux et personnes) :",
+     "Commands (Tab completes commands, channels and people):"},
+    {"/join NOM — rejoindre un canal public", "/join NAME — join a public channel"},
+    {"/leave — quitter le canal", "/leave — leave the channel"},
+    {"/create NOM [--private] [SUJET] — créer un canal",
+     "/create NAME [--private] [TOPIC] — create a channel"},
+    {"/invite PERSONNE — ajouter quelqu'un au canal", "/invite USER — add someone to the channel"},
+    {"/msg PERSONNE [TEXTE] — message direct", "/msg USER [TEXT] — direct message"},
+    {"/topic SUJET — changer le sujet", "/topic TOPIC — change the topic"},
+    {"/members — qui est dans le canal", "/members — who is in the channel"},
+    {"/edit [SEQ] TEXTE — modifier votre dernier message (ou le n° SEQ)",
+     "/edit [SEQ] TEXT — edit your last message (or number SEQ)"},
+    {"/delete [SEQ] — supprimer votre dernier message (ou le n° SEQ)",
+     "/delete [SEQ] — delete your last message (or number SEQ)"},
+    {"/help [COMMANDE] — cette aide", "/help [COMMAND] — this help"},
+    {"/quit — quitter (ou Ctrl+C)", "/quit — quit (or Ctrl+C)"},
+    {"Touches : Entrée envoie, Alt+Entrée ou Ctrl+J ajoute une ligne, Ctrl+N/Ctrl+P change de "
+     "canal, Pg.Préc/Pg.Suiv fait défiler, ↑/↓ rappelle les saisies",
+     "Keys: Enter sends, Alt+Enter or Ctrl+J adds a line, Ctrl+N/Ctrl+P switch channels, "
+     "PgUp/PgDn scroll, Up/Down recall input"},
+    {"commande inconnue : {} (voir /help)", "unknown command: {} (see /help)"},
+    {"utilisation : {}", "usage: {}"},
+    {"non envoyé : {}", "not sent: {}"},
+    {"envoi…", "sending…"},
+    {"chargement de l'historique…", "loading history…"},
+    {"— début du canal —", "— beginning of the channel —"},
+    {"aucun message à vous ici", "no message of yours here"},
 };
 
 const entry error_words[] = {
@@ -82,7 +115,7 @@ const entry error_words[] = {
     {"erreur interne du serveur", "internal server error"},
 };
 
-static_assert(std::size(catalogue) == static_cast<std::size_t>(text::deleted_event) + 1,
+static_assert(std::size(catalogue) == static_cast<std::size_t>(text::tui_nothing_to_edit) + 1,
               "one catalogue entry per text");
 
 bool starts_with_en(const char* value) {
@@ -105,6 +138,18 @@ bool english() {
 const char* tr(text t) {
     const auto& e = catalogue[static_cast<int>(t)];
     return english() ? e.en : e.fr;
+}
+
+std::string trf(text t, std::initializer_list<std::string> args) {
+    std::string out = tr(t);
+    for (const auto& arg : args) {
+        auto at = out.find("{}");
+        if (at == std::string::npos) {
+            break;
+        }
+        out.replace(at, 2, arg);
+    }
+    return out;
 }
 
 std::string describe(const failure& f) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <string>
 
 #include "errc.hpp"
@@ -36,10 +37,39 @@ enum class text {
     done,
     edited_event,
     deleted_event,
+    // The interactive client.
+    tui_connected,
+    tui_disconnected,
+    tui_online_count,
+    tui_typing_one,
+    tui_typing_many,
+    tui_no_channel,
+    tui_help_intro,
+    tui_help_join,
+    tui_help_leave,
+    tui_help_create,
+    tui_help_invite,
+    tui_help_msg,
+    tui_help_topic,
+    tui_help_members,
+    tui_help_edit,
+    tui_help_delete,
+    tui_help_help,
+    tui_help_quit,
+    tui_help_keys,
+    tui_unknown_command,
+    tui_usage_of,
+    tui_not_sent,
+    tui_sending,
+    tui_loading,
+    tui_beginning,
+    tui_nothing_to_edit,
 };
 
 bool english();
 const char* tr(text t);
+// tr(t) with each "{}" replaced by the next argument.
+std::string trf(text t, std::initializer_list<std::string> args);
 // The failure for a person: the kind of problem in their language, and the
 // server's detail.
 std::string describe(const failure& f);

@@ -642,6 +642,14 @@ asio::awaitable<outcome<void>> client::mark_read(v1::ChannelRef channel, std::ui
     })));
 }
 
+asio::awaitable<outcome<void>> client::typing(v1::ChannelRef channel) {
+    co_return expect_ok(co_await call(make([&](v1::ClientMessage& m) {
+                                          *m.mutable_typing()->mutable_channel() =
+                                              std::move(channel);
+                                      }),
+                                      false));
+}
+
 asio::awaitable<std::optional<v1::ServerMessage>> client::next_push(
     std::chrono::milliseconds timeout) {
     auto alive = alive_;

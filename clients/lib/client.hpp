@@ -75,6 +75,8 @@ class client {
     asio::awaitable<outcome<v1::Events>> sync(v1::ChannelRef channel, std::uint64_t after_seq,
                                               std::uint32_t limit = 0);
     asio::awaitable<outcome<void>> mark_read(v1::ChannelRef channel, std::uint64_t seq);
+    // Tells the channel's other members that the user is typing.
+    asio::awaitable<outcome<void>> typing(v1::ChannelRef channel);
 
     // Follows a channel from after_seq: events after it are delivered by
     // next_push, fetched from history if they were missed.

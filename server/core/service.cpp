@@ -39,6 +39,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kGetHistory, {&service::on_history, true, 2}},
         {M::kSync, {&service::on_sync, true, 2}},
         {M::kMarkRead, {&service::on_mark_read, true, 0.2}},
+        {M::kTyping, {&service::on_typing, true, 0.2}},
     };
     return table;
 }

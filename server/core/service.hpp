@@ -98,6 +98,7 @@ class service {
     void on_history(const request& rq, const v1::ClientMessage& msg);
     void on_sync(const request& rq, const v1::ClientMessage& msg);
     void on_mark_read(const request& rq, const v1::ClientMessage& msg);
+    void on_typing(const request& rq, const v1::ClientMessage& msg);
 
     enum class page_direction { before, after };
     // A page of events of a channel the caller belongs to, oldest first:

@@ -197,4 +197,21 @@ void service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
     });
 }
 
+void service::on_typing(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, ref = msg.typing().channel()](storage::reader& r) {
+        auto v = resolve_member(r, ref, rq.who.user.id());
+        if (!v) {
+            reply_error(rq, v.error());
+            return;
+        }
+        v1::ServerMessage notice;
+        notice.mutable_typing()->set_channel_id(v->channel.id);
+        *notice.mutable_typing()->mutable_user() = rq.who.user;
+        auto members = *members_.members(v->channel.id);
+        std::erase(members, rq.who.user.id());
+        hub_.send_to(members, protocol::encode(notice));
+        reply_ok(rq);
+    });
+}
+
 }  // namespace relais::core

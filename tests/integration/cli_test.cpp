@@ -1,6 +1,8 @@
 // The relais command-line client against the real server.
 #include <boost/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -23,9 +25,9 @@ class cli : public ::testing::Test {
                       const std::string& input = {}, const std::string& lang = "fr_FR.UTF-8") {
         std::vector<std::string> argv = {cli_binary(), "--server", server_.url(), "--user", user};
         argv.insert(argv.end(), args.begin(), args.end());
-        return run_program(
-            argv, input,
-            {"RELAIS_PASSWORD=" + server_process::password_of(user), "LC_ALL=" + lang});
+        return run_program(argv, input,
+                           {"RELAIS_PASSWORD=" + server_process::password_of(user),
+                            "LC_ALL=" + lang, "XDG_CONFIG_HOME=" + server_.config_home().string()});
     }
 
     server_process server_;
@@ -85,7 +87,7 @@ TEST_F(cli, errors_are_plain_words_on_stderr_with_a_non_zero_exit) {
     EXPECT_NE(english.err.find("not found"), std::string::npos) << english.err;
     auto wrong =
         run_program({cli_binary(), "--server", server_.url(), "--user", "alice", "channels"}, "",
-                    {"RELAIS_PASSWORD=faux"});
+                    {"RELAIS_PASSWORD=faux", "XDG_CONFIG_HOME=" + server_.config_home().string()});
     EXPECT_NE(wrong.exit_code, 0);
     EXPECT_FALSE(wrong.err.empty());
     auto usage = relais("alice", {"frobnicate"});
@@ -110,6 +112,34 @@ TEST_F(cli, tail_follows_live_messages_and_stops_after_count) {
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_EQ(lines[0].at("author").as_string(), "alice");
     EXPECT_LT(lines[0].at("seq").as_int64(), lines[1].at("seq").as_int64());
+}
+
+TEST_F(cli, the_session_token_is_cached_privately_so_the_password_is_asked_once) {
+    ASSERT_EQ(relais("alice", {"channels"}).exit_code, 0);
+    auto sessions = server_.config_home() / "relais" / "sessions";
+    ASSERT_TRUE(std::filesystem::exists(sessions));
+    EXPECT_EQ(std::filesystem::status(sessions).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    const std::vector<std::string> no_password = {"XDG_CONFIG_HOME=" +
+                                                  server_.config_home().string()};
+    // No password anywhere, no terminal to ask on: the cached token serves.
+    auto cached = run_program(
+        {cli_binary(), "--server", server_.url(), "--user", "alice", "create", "sans-mot-de-passe"},
+        "", no_password);
+    EXPECT_EQ(cached.exit_code, 0) << cached.err;
+    // The config file names the server and the user.
+    {
+        std::ofstream config(server_.config_home() / "relais" / "config");
+        config << "server = " << server_.url() << "\nuser = alice\n";
+    }
+    auto from_config = run_program({cli_binary(), "channels"}, "", no_password);
+    EXPECT_EQ(from_config.exit_code, 0) << from_config.err;
+    EXPECT_NE(from_config.out.find("sans-mot-de-passe"), std::string::npos);
+    // A password change ends the session: the cached token is refused.
+    run_program({server_binary(), "user", "passwd", "alice", "--data", server_.data_dir().string()},
+                "autre\n");
+    auto refused = run_program({cli_binary(), "channels"}, "", no_password);
+    EXPECT_NE(refused.exit_code, 0);
 }
 
 TEST_F(cli, dm_and_channels_list) {
@@ -140,8 +170,9 @@ TEST(admin, user_commands_check_names_and_take_effect_while_the_server_runs) {
         return run_program(args, input);
     };
     auto channels_as_alice = [&](const std::string& password) {
-        return run_program({cli_binary(), "--server", server.url(), "--user", "alice", "channels"},
-                           "", {"RELAIS_PASSWORD=" + password});
+        return run_program(
+            {cli_binary(), "--server", server.url(), "--user", "alice", "channels"}, "",
+            {"RELAIS_PASSWORD=" + password, "XDG_CONFIG_HOME=" + server.config_home().string()});
     };
 
     auto duplicate = admin({"user", "add", "alice"}, "x\n");

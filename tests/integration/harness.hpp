@@ -47,6 +47,8 @@ class server_process {
 
     const std::string& url() const { return url_; }
     const std::filesystem::path& data_dir() const { return data_dir_; }
+    // A private folder for clients' configuration (XDG_CONFIG_HOME).
+    std::filesystem::path config_home() const { return root_ / "config"; }
     const std::string& ca_file() const { return cert_; }
     std::string http_get(const std::string& path) const;  // status line + body
 

@@ -71,6 +71,10 @@ class test_connection final : public core::connection {
         }
         return out;
     }
+    std::vector<v1::ServerMessage> all() {
+        std::lock_guard lock(mu_);
+        return received_;
+    }
     std::vector<v1::Presence> presences() {
         std::lock_guard lock(mu_);
         std::vector<v1::Presence> out;

@@ -334,3 +334,31 @@ TEST_F(core, direct_conversation_is_created_once_and_private_to_the_pair) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST_F(core_test, typing_is_shown_to_the_other_members_only) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    auto eve = user("eve");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    v1::ClientMessage typing;
+    *typing.mutable_typing()->mutable_channel() = ref("accueil");
+    ASSERT_TRUE(call(alice, typing).has_ok());
+    EXPECT_EQ(code(call(eve, typing)), v1::FORBIDDEN);
+    auto notices = [](const conn_ptr& c) {
+        int n = 0;
+        for (const auto& m : c->all()) {
+            n += m.has_typing() && m.typing().user().name() == "alice";
+        }
+        return n;
+    };
+    EXPECT_EQ(notices(bob), 1);
+    EXPECT_EQ(notices(alice), 0);
+    EXPECT_EQ(notices(eve), 0);
+}
+
+}  // namespace
+}  // namespace relais::testing

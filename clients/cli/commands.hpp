@@ -1,0 +1,38 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "client.hpp"
+
+namespace relais::cli {
+
+struct arguments {
+    std::string server;
+    std::string user;
+    std::string ca_file;
+    bool password_stdin = false;
+    bool json = false;
+    bool is_private = false;
+    std::string topic;
+    std::optional<std::uint64_t> limit, before, after, count;
+    std::vector<std::string> words;  // the command and its positional arguments
+};
+
+class usage_error : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Throws usage_error for anything but a whole non-negative number.
+std::uint64_t to_number(const std::string& s);
+// Prints the failure in plain words on stderr; returns the exit code 1.
+int report(const relais::failure& f);
+// Runs one of the one-shot subcommands (a.words[0]); returns the exit code.
+boost::asio::awaitable<int> run_command(relais::client::client& c, const arguments& a);
+
+}  // namespace relais::cli
