@@ -1061,7 +1061,9 @@ void terminal_ui::draw() {
     const int list_width = std::clamp(width / 5, 8, 20);
     const int pane_rows = height - 2;
     draw_channels(pane_rows, list_width);
-    mvvline(0, list_width, ACS_VLINE, pane_rows);
+    for (int row = 0; row < pane_rows; ++row) {
+        put(row, list_width, U"│", 1);
+    }
     draw_messages(0, list_width + 1, pane_rows, width - list_width - 1);
     draw_status(height - 2, width);
     draw_input(height - 1, width);

@@ -138,8 +138,11 @@ void server_process::start() {
     if (::pipe2(out, O_CLOEXEC)) {
         throw std::runtime_error("pipe failed");
     }
+    // A restart listens where the first start did, so that clients can come back.
+    const std::string listen =
+        url_.empty() ? "127.0.0.1:0" : "127.0.0.1:" + url_.substr(url_.rfind(':') + 1);
     std::vector<std::string> argv = {server_binary(),    "serve",    "--data",
-                                     data_dir_.string(), "--listen", "127.0.0.1:0"};
+                                     data_dir_.string(), "--listen", listen};
     if (!cert_.empty()) {
         argv.insert(argv.end(), {"--tls-cert", cert_, "--tls-key", key_});
     }

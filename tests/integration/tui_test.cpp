@@ -1,0 +1,192 @@
+// The interactive client, driven in a real terminal (tmux) against the real
+// server: what the screen shows and what the server stored.
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace relais::testing {
+namespace {
+
+using client::client;
+using namespace std::chrono_literals;
+
+// A detached tmux session running one command, on a tmux server of its own.
+class terminal {
+  public:
+    terminal(const server_process& server, const std::string& command, int width = 80,
+             int height = 24)
+        : socket_((server.config_home().parent_path() / "tmux.sock").string()) {
+        auto r = tmux({"new-session", "-d", "-s", "relais", "-x", std::to_string(width), "-y",
+                       std::to_string(height), command});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+    ~terminal() { tmux({"kill-server"}); }
+    terminal(const terminal&) = delete;
+    terminal& operator=(const terminal&) = delete;
+
+    void type(const std::string& text) { tmux({"send-keys", "-t", "relais", "-l", text}); }
+    void press(const std::string& key) { tmux({"send-keys", "-t", "relais", key}); }
+    std::string screen() { return tmux({"capture-pane", "-t", "relais", "-p"}).out; }
+    bool alive() { return tmux({"has-session", "-t", "relais"}).exit_code == 0; }
+
+    // Waits until the screen shows `needle`; the screen is in the failure message.
+    bool shows(const std::string& needle, std::chrono::milliseconds timeout = 15s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        std::string last;
+        while (std::chrono::steady_clock::now() < deadline) {
+            last = screen();
+            if (last.find(needle) != std::string::npos) {
+                return true;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        ADD_FAILURE() << "the screen never showed '" << needle << "':\n" << last;
+        return false;
+    }
+
+  private:
+    run_result tmux(std::vector<std::string> args) {
+        args.insert(args.begin(), {"/usr/bin/tmux", "-S", socket_, "-f", "/dev/null"});
+        return run_program(args);
+    }
+    std::string socket_;
+};
+
+std::string tui_command(const server_process& server, const std::string& user,
+                        const std::string& lang) {
+    return "env LANG=" + lang +
+           " LC_ALL= LC_MESSAGES= XDG_CONFIG_HOME=" + server.config_home().string() +
+           " RELAIS_PASSWORD=" + server_process::password_of(user) + " " + cli_binary() +
+           " --server " + server.url() + " --user " + user;
+}
+
+// Runs one action of another client to its end, on a fresh io_context.
+int as(const server_process& server, const std::string& user,
+       const std::function<asio::awaitable<int>(client&)>& body) {
+    return run_sync([&]() -> asio::awaitable<int> {
+        auto c = co_await logged_in(server, user);
+        int result = co_await body(*c);
+        co_await c->close();
+        co_return result;
+    }());
+}
+
+int count_stored(const server_process& server, const std::string& text) {
+    return as(server, "bob", [&](client& c) -> asio::awaitable<int> {
+        auto page = co_await c.history(client::by_name("accueil"), 0, 0, 500);
+        require(page, "history");
+        int n = 0;
+        for (const auto& e : page->events()) {
+            n += e.has_message() && e.message().text() == text;
+        }
+        co_return n;
+    });
+}
+
+TEST(tui, converses_scrolls_back_and_survives_a_server_restart) {
+    server_process server({"--send-rate", "1000", "--send-burst", "1000"});
+    server.add_user("alice");
+    server.add_user("bob");
+    server.start();
+    as(server, "bob", [](client& c) -> asio::awaitable<int> {
+        require(co_await c.create_channel("accueil", "Bienvenue", false), "create accueil");
+        for (int i = 0; i < 150; ++i) {
+            char text[32];
+            std::snprintf(text, sizeof text, "historique %03d", i);
+            require(co_await c.send(client::by_name("accueil"), text), text);
+        }
+        co_return 0;
+    });
+
+    terminal term(server, tui_command(server, "alice", "fr_FR.UTF-8"));
+    ASSERT_TRUE(term.shows("[connecté] alice"));
+    term.type("/join acc");
+    term.press("Tab");  // completes nothing (not a member yet): the name is typed out
+    term.type("ueil");
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("historique 149"));
+    EXPECT_NE(term.screen().find("#accueil"), std::string::npos);
+
+    // A message from another client appears live, and so does their typing.
+    as(server, "bob", [](client& c) -> asio::awaitable<int> {
+        co_await c.typing(client::by_name("accueil"));
+        co_return 0;
+    });
+    EXPECT_TRUE(term.shows("bob écrit…"));
+    as(server, "bob", [](client& c) -> asio::awaitable<int> {
+        require(co_await c.send(client::by_name("accueil"), "Bonjour Alice"), "send");
+        co_return 0;
+    });
+    ASSERT_TRUE(term.shows("bob: Bonjour Alice"));
+
+    // What alice types reaches the server and the others.
+    term.type("Salut Bob, ça va ? 👋");
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("alice: Salut Bob, ça va ? 👋"));
+    EXPECT_EQ(count_stored(server, "Salut Bob, ça va ? 👋"), 1);
+
+    // Page Up goes back past the first page loaded, to the very beginning.
+    for (int i = 0; i < 30 && term.screen().find("historique 000") == std::string::npos; ++i) {
+        term.press("PPage");
+        std::this_thread::sleep_for(150ms);
+    }
+    EXPECT_TRUE(term.shows("historique 000"));
+    EXPECT_TRUE(term.shows("début du canal"));
+    term.press("NPage");
+    for (int i = 0; i < 30; ++i) {
+        term.press("NPage");
+    }
+    EXPECT_TRUE(term.shows("alice: Salut Bob"));
+
+    // The server dies; what alice types meanwhile is sent once it is back.
+    server.kill_hard();
+    ASSERT_TRUE(term.shows("[déconnecté"));
+    term.type("écrit pendant la coupure");
+    term.press("Enter");
+    server.start();
+    ASSERT_TRUE(term.shows("[connecté]", 30s));
+    as(server, "bob", [](client& c) -> asio::awaitable<int> {
+        require(co_await c.send(client::by_name("accueil"), "de retour"), "send");
+        co_return 0;
+    });
+    EXPECT_TRUE(term.shows("bob: de retour"));
+    EXPECT_TRUE(term.shows("alice: écrit pendant la coupure"));
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(count_stored(server, "écrit pendant la coupure"), 1);
+
+    term.type("/quit");
+    term.press("Enter");
+    for (int i = 0; i < 50 && term.alive(); ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_FALSE(term.alive());
+}
+
+TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
+    server_process server;
+    server.add_user("alice");
+    server.start();
+    terminal term(server, tui_command(server, "alice", "en_GB.UTF-8"));
+    ASSERT_TRUE(term.shows("[connected] alice"));
+    EXPECT_TRUE(term.shows("no channel: /join NAME"));
+    term.type("/create atelier --private Ateliers du jeudi");
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("#atelier · Ateliers du jeudi"));
+    term.type("/help");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("Commands (Tab completes"));
+    term.type("/frobnicate");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("unknown command: /frobnicate"));
+    auto screen = term.screen();
+    int rows = 0;
+    for (char c : screen) {
+        rows += c == '\n';
+    }
+    EXPECT_EQ(rows, 24);
+}
+
+}  // namespace
+}  // namespace relais::testing
