@@ -15,7 +15,8 @@ struct entry {
 // Indexed by `text`.
 constexpr entry catalogue[] = {
     {"utilisation : relais [--server URL] [--user NOM] [--password-stdin] [--ca-file PEM] "
-     "[--json] COMMANDE\n"
+     "[--json] [COMMANDE]\n"
+     "sans commande, sur un terminal : le client interactif\n"
      "commandes :\n"
      "  channels                          lister les canaux\n"
      "  create NOM [--private] [--topic SUJET]\n"
@@ -26,9 +27,11 @@ constexpr entry catalogue[] = {
      "  dm UTILISATEUR [TEXTE...]\n"
      "  history NOM [--limit N] [--before SEQ | --after SEQ]\n"
      "  tail NOM [--count N]\n"
-     "environnement : RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD\n",
+     "environnement : RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD ; réglages dans "
+     "~/.config/relais/config\n",
      "usage: relais [--server URL] [--user NAME] [--password-stdin] [--ca-file PEM] [--json] "
-     "COMMAND\n"
+     "[COMMAND]\n"
+     "without a command, on a terminal: the interactive client\n"
      "commands:\n"
      "  channels                          list channels\n"
      "  create NAME [--private] [--topic TOPIC]\n"
@@ -39,7 +42,8 @@ constexpr entry catalogue[] = {
      "  dm USER [TEXT...]\n"
      "  history NAME [--limit N] [--before SEQ | --after SEQ]\n"
      "  tail NAME [--count N]\n"
-     "environment: RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD\n"},
+     "environment: RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD; settings in "
+     "~/.config/relais/config\n"},
     {"Mot de passe : ", "Password: "},
     {"indiquez un utilisateur avec --user ou RELAIS_USER",
      "give a user with --user or RELAIS_USER"},
@@ -69,7 +73,7 @@ constexpr entry catalogue[] = {
     {"a supprimé le message", "deleted message"},
     {"connecté", "connected"},
     {"déconnecté — reconnexion…", "disconnected — reconnecting…"},
-    {"{} en ligne", "{} online"},
+    {"en ligne : {}", "online: {}"},
     {"{} écrit…", "{} is typing…"},
     {"{} écrivent…", "{} are typing…"},
     {"aucun canal : /join NOM ou /create NOM", "no channel: /join NAME or /create NAME"},

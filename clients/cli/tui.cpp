@@ -475,12 +475,21 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
     };
     return {
         {"help", text::tui_help_help,
-         [this](const std::string&) -> asio::awaitable<void> {
-             note(tr(text::tui_help_intro));
-             for (const auto& cmd : commands()) {
-                 note("  " + std::string(tr(cmd.help)));
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             const std::string wanted =
+                 words.size() > 1 ? (words[1][0] == '/' ? words[1].substr(1) : words[1]) : "";
+             if (wanted.empty()) {
+                 note(tr(text::tui_help_intro));
              }
-             note(tr(text::tui_help_keys));
+             for (const auto& cmd : commands()) {
+                 if (wanted.empty() || wanted == cmd.name) {
+                     note("  " + std::string(tr(cmd.help)));
+                 }
+             }
+             if (wanted.empty()) {
+                 note(tr(text::tui_help_keys));
+             }
              co_return;
          }},
         {"join", text::tui_help_join,
@@ -1003,7 +1012,11 @@ void terminal_ui::draw_status(int row, int width) {
         if (!c->info.topic().empty()) {
             status += " · " + c->info.topic();
         }
-        status += " · " + trf(text::tui_online_count, {std::to_string(online_.size())});
+        std::string online;
+        for (const auto& who : online_) {
+            online += (online.empty() ? "" : ", ") + who;
+        }
+        status += " · " + trf(text::tui_online_count, {online});
         std::vector<std::string> typing;
         auto now = clock_type::now();
         for (const auto& [who, at] : c->typing) {

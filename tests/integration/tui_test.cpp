@@ -167,6 +167,7 @@ TEST(tui, converses_scrolls_back_and_survives_a_server_restart) {
 TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     server_process server;
     server.add_user("alice");
+    server.add_user("bob");
     server.start();
     terminal term(server, tui_command(server, "alice", "en_GB.UTF-8"));
     ASSERT_TRUE(term.shows("[connected] alice"));
@@ -180,6 +181,25 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.type("/frobnicate");
     term.press("Enter");
     EXPECT_TRUE(term.shows("unknown command: /frobnicate"));
+    EXPECT_TRUE(term.shows("online: alice"));
+
+    // A channel alice is added to appears, with its unread and mention counts.
+    as(server, "bob", [](client& c) -> asio::awaitable<int> {
+        require(co_await c.create_channel("entraide", "", false), "create");
+        require(co_await c.invite(client::by_name("entraide"), "alice"), "invite");
+        require(co_await c.send(client::by_name("entraide"), "@alice tu as vu ?"), "send");
+        require(co_await c.send(client::by_name("entraide"), "et ceci"), "send");
+        co_return 0;
+    });
+    EXPECT_TRUE(term.shows("#entraide   2 @1"));
+    term.press("C-n");  // switch to it: read, so the counts go
+    EXPECT_TRUE(term.shows("bob: @alice tu as vu ?"));
+    bool cleared = false;
+    for (int i = 0; i < 50 && !cleared; ++i) {
+        cleared = term.screen().find("2 @1") == std::string::npos;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(cleared) << term.screen();
     auto screen = term.screen();
     int rows = 0;
     for (char c : screen) {
