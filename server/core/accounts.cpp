@@ -57,7 +57,8 @@ std::vector<storage::account> accounts::list() {
     return storage::read_now(store_, [](storage::reader& r) { return r.list_accounts(); });
 }
 
-outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
+outcome<void> accounts::update(
+    std::string_view name, const std::function<void(storage::writer&, storage::user_id)>& change) {
     bool found = false;
     bool committed = storage::write_now(store_, [&](storage::writer& w) {
         auto a = w.find_account(name);
@@ -65,7 +66,8 @@ outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
             return false;
         }
         found = true;
-        w.set_account_disabled(a->id, disabled);
+        change(w, a->id);
+        // Whatever changed, the account's open sessions end with it.
         w.delete_sessions_of(a->id);
         return true;
     });
@@ -78,29 +80,19 @@ outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
     return {};
 }
 
+outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
+    return update(name, [disabled](storage::writer& w, storage::user_id id) {
+        w.set_account_disabled(id, disabled);
+    });
+}
+
 outcome<void> accounts::set_password(std::string_view name, std::string_view password) {
     if (auto ok = check_password(password); !ok) {
         return ok.error();
     }
     auto hash = hash_password(password);
-    bool found = false;
-    bool committed = storage::write_now(store_, [&](storage::writer& w) {
-        auto a = w.find_account(name);
-        if (!a) {
-            return false;
-        }
-        found = true;
-        w.set_password_hash(a->id, hash);
-        w.delete_sessions_of(a->id);
-        return true;
-    });
-    if (!found) {
-        return fail(errc::not_found, "no user '" + std::string(name) + "'");
-    }
-    if (!committed) {
-        return fail(errc::unavailable, "the change could not be saved");
-    }
-    return {};
+    return update(
+        name, [&hash](storage::writer& w, storage::user_id id) { w.set_password_hash(id, hash); });
 }
 
 }  // namespace relais::core

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ class accounts {
 
   private:
     outcome<void> check_password(std::string_view password) const;
+    // Applies `change` to the named account and ends its sessions.
+    outcome<void> update(std::string_view name,
+                         const std::function<void(storage::writer&, storage::user_id)>& change);
 
     storage::store& store_;
     const clock& clock_;

@@ -129,6 +129,10 @@ class service {
     // As resolve, and FORBIDDEN unless the caller is a member.
     outcome<visible_channel> resolve_member(storage::reader& r, const v1::ChannelRef& ref,
                                             storage::user_id user);
+    // NOT_FOUND unless `seq` is a message of the channel (a tombstone counts).
+    outcome<storage::event_record> find_message(storage::reader& r,
+                                                const storage::channel_record& channel,
+                                                storage::seq_t seq);
     void describe(storage::reader& r, const storage::channel_record& c,
                   const std::optional<storage::membership>& m, storage::user_id user,
                   v1::Channel& out);

@@ -62,6 +62,17 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
     });
 }
 
+outcome<storage::event_record> service::find_message(storage::reader& r,
+                                                     const storage::channel_record& channel,
+                                                     storage::seq_t seq) {
+    auto target = r.find_event(channel.id, seq);
+    if (!target || target->kind != storage::event_kind::message) {
+        return fail(errc::not_found,
+                    "no message " + std::to_string(seq) + " in '" + channel.name + "'");
+    }
+    return *target;
+}
+
 void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
     const auto& edit = msg.edit_message();
     if (auto ok = check_text(edit.text(), config_.limits); !ok) {
@@ -74,10 +85,11 @@ void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
         if (!v) {
             return v.error();
         }
-        auto target = w.find_event(v->channel.id, edit.seq());
-        if (!target || target->kind != storage::event_kind::message || target->deleted) {
-            return fail(errc::not_found, "no message " + std::to_string(edit.seq()) + " in '" +
-                                             v->channel.name + "'");
+        auto target = find_message(w, v->channel, edit.seq());
+        if (!target || target->deleted) {
+            return target ? fail(errc::not_found,
+                                 "message " + std::to_string(edit.seq()) + " was deleted")
+                          : target.error();
         }
         if (target->actor != user) {
             return fail(errc::forbidden, "only the author can edit a message");
@@ -105,10 +117,9 @@ void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
         if (!v) {
             return v.error();
         }
-        auto target = w.find_event(v->channel.id, del.seq());
-        if (!target || target->kind != storage::event_kind::message) {
-            return fail(errc::not_found, "no message " + std::to_string(del.seq()) + " in '" +
-                                             v->channel.name + "'");
+        auto target = find_message(w, v->channel, del.seq());
+        if (!target) {
+            return target.error();
         }
         const bool moderator =
             v->membership->role == v1::MODERATOR || v->membership->role == v1::OWNER;

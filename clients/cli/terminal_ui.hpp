@@ -1,0 +1,166 @@
+#pragma once
+
+// The interactive client's state and parts, shared by tui.cpp (model and
+// loops), tui_input.cpp (keys and commands) and tui_draw.cpp (the screen).
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <wchar.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client.hpp"
+#include "messages.hpp"
+
+namespace relais::cli {
+
+namespace asio = boost::asio;
+using client::client;
+using clock_type = std::chrono::steady_clock;
+
+inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+inline constexpr auto typing_shown_for = std::chrono::seconds(5);
+inline constexpr auto typing_sent_every = std::chrono::seconds(3);
+inline constexpr std::uint32_t history_page = 100;
+
+// One row of a channel as shown: a message, a membership change, or a local
+// note (help, errors) that never reaches the server.
+struct entry {
+    std::string author;
+    std::string text;
+    std::int64_t at_ms = 0;
+    bool edited = false;
+    bool deleted = false;
+    bool system = false;
+};
+
+// Entries are ordered by (seq, n): n = 0 for the server's events, and local
+// notes take the seq they were written after, with n counting up.
+using entry_key = std::pair<std::uint64_t, std::uint64_t>;
+
+struct channel_view {
+    v1::Channel info;
+    std::map<entry_key, entry> entries;
+    std::uint64_t oldest_loaded = 0;  // 0 = no page loaded yet
+    bool complete = false;            // the first event is loaded
+    bool loading = false;
+    std::uint64_t mentions = 0;
+    std::map<std::string, clock_type::time_point> typing;
+    std::vector<std::string> pending;  // sent, not yet acknowledged
+};
+
+std::string clock_time(std::int64_t ms);
+std::string channel_label(const v1::Channel& c);
+bool is_number(const std::string& s);
+std::vector<std::string> split_words(const std::string& s);
+// The rest of `line` after its first `n` words.
+std::string after_words(const std::string& line, std::size_t n);
+
+// The terminal UI. Owned by the coroutine that runs it; every member is used
+// only from the client's executor thread.
+class terminal_ui {
+  public:
+    terminal_ui(client& c, std::string user, asio::any_io_executor executor)
+        : client_(c),
+          user_(std::move(user)),
+          executor_(std::move(executor)),
+          wake_(executor_),
+          keys_(executor_, ::dup(STDIN_FILENO)),
+          ticker_(executor_),
+          winch_(executor_, SIGWINCH) {}
+
+    asio::awaitable<int> run();
+
+  private:
+    struct command {
+        const char* name;
+        text help;
+        std::function<asio::awaitable<void>(const std::string& line)> run;
+    };
+
+    // Loops.
+    asio::awaitable<void> read_keys();
+    asio::awaitable<void> read_pushes();
+    asio::awaitable<void> tick();
+    asio::awaitable<void> follow_resizes();
+
+    // Input.
+    void on_key(wint_t key, bool function_key);
+    void insert(char32_t c);
+    void submit();
+    void complete();
+    void recall(int direction);
+
+    // Actions (spawned so that the screen stays live while they run).
+    void spawn(asio::awaitable<void> action);
+    asio::awaitable<void> load_channels();
+    asio::awaitable<void> load_older(std::uint64_t channel_id);
+    asio::awaitable<void> send_text(std::uint64_t channel_id, std::string text);
+    asio::awaitable<void> run_command(std::string line);
+    asio::awaitable<void> show_members();
+    asio::awaitable<void> report(const failure& f);
+    void note(const std::string& text);
+    void switch_to(std::size_t index);
+    // Learns about a channel just joined or created, and shows it.
+    asio::awaitable<void> open_channel(std::uint64_t id);
+    std::optional<std::uint64_t> last_own_message() const;
+    std::vector<command> commands();
+
+    // Model.
+    void apply(const v1::Event& e);
+    channel_view* current();
+    channel_view* find(std::uint64_t id);
+
+    // Screen.
+    void draw();
+    void draw_channels(int rows, int width);
+    void draw_messages(int top, int left, int rows, int width);
+    void draw_status(int row, int width);
+    void draw_input(int row, int width);
+    void put(int row, int col, std::u32string_view text, int max_width);
+    void mark_read_if_seen();
+    int author_color(const std::string& name) const;
+
+    client& client_;
+    std::string user_;
+    asio::any_io_executor executor_;
+    asio::steady_timer wake_;
+    asio::posix::stream_descriptor keys_;
+    asio::steady_timer ticker_;
+    asio::signal_set winch_;
+    bool quit_ = false;
+    bool colors_ = false;
+
+    std::vector<channel_view> channels_;
+    std::size_t current_ = 0;
+    std::set<std::string> online_;
+    std::uint64_t note_counter_ = 0;
+
+    std::u32string input_;
+    std::size_t cursor_ = 0;
+    std::vector<std::u32string> recalled_;
+    std::size_t recall_at_ = 0;
+    bool escape_pending_ = false;
+    std::u32string completion_prefix_;
+    std::vector<std::string> completions_;
+    std::size_t completion_at_ = 0;
+    clock_type::time_point typing_sent_{};
+
+    int scroll_ = 0;  // rows above the bottom of the message pane
+    int pane_rows_ = 1;
+    int content_rows_ = 0;
+    bool connected_shown_ = true;
+};
+
+}  // namespace relais::cli

@@ -1,0 +1,218 @@
+// The interactive client's screen: channel list, messages, status and input.
+#include <algorithm>
+
+#include <curses.h>
+
+#include "terminal_ui.hpp"
+#include "text_width.hpp"
+
+namespace relais::cli {
+
+int terminal_ui::author_color(const std::string& name) const {
+    if (!colors_) {
+        return 0;
+    }
+    std::size_t h = std::hash<std::string>{}(name);
+    return static_cast<int>(h % 5) + 2;
+}
+
+void terminal_ui::put(int row, int col, std::u32string_view text, int max_width) {
+    int used = 0;
+    move(row, col);
+    for (char32_t c : text) {
+        int w = column_width(c);
+        if (used + w > max_width) {
+            break;
+        }
+        wchar_t wc[2] = {static_cast<wchar_t>(c == U'\n' ? U'↵' : c), 0};
+        addnwstr(wc, 1);
+        used += w;
+    }
+}
+
+void terminal_ui::draw_channels(int rows, int width) {
+    for (int i = 0; i < static_cast<int>(channels_.size()) && i < rows; ++i) {
+        const auto& c = channels_[static_cast<std::size_t>(i)];
+        std::string label = channel_label(c.info);
+        std::string badge;
+        if (c.info.unread_count() > 0) {
+            badge = " " + std::to_string(c.info.unread_count());
+        }
+        if (c.mentions > 0) {
+            badge += " @" + std::to_string(c.mentions);
+        }
+        auto text = to_u32(label);
+        auto badge_text = to_u32(badge);
+        int room = width - column_width(badge_text);
+        if (static_cast<std::size_t>(i) == current_) {
+            attron(A_REVERSE);
+        } else if (c.info.unread_count() > 0) {
+            attron(A_BOLD);
+        }
+        mvhline(i, 0, ' ', width);
+        put(i, 0, text, room);
+        put(i, std::max(0, width - column_width(badge_text)), badge_text, width);
+        attroff(A_REVERSE | A_BOLD);
+    }
+}
+
+void terminal_ui::draw_messages(int top, int left, int rows, int width) {
+    pane_rows_ = rows;
+    auto* c = current();
+    if (!c) {
+        put(top, left, to_u32(tr(text::tui_no_channel)), width);
+        content_rows_ = 0;
+        return;
+    }
+    struct row {
+        std::u32string text;
+        int color = 0;
+        int author_cols = 0;
+        bool dim = false;
+    };
+    std::vector<row> all;
+    if (c->loading) {
+        all.push_back({to_u32(tr(text::tui_loading)), 0, 0, true});
+    } else if (c->complete) {
+        all.push_back({to_u32(tr(text::tui_beginning)), 0, 0, true});
+    }
+    auto add = [&](const std::string& prefix, const std::string& author, const std::string& body,
+                   bool dim) {
+        auto head = to_u32(prefix + (author.empty() ? "" : author + ": "));
+        const int indent = std::min(column_width(to_u32(prefix)), width / 2);
+        auto lines = wrap(to_u32(body), std::max(1, width - column_width(head)));
+        for (std::size_t k = 0; k < lines.size(); ++k) {
+            row r;
+            r.dim = dim;
+            if (k == 0) {
+                r.text = head + lines[k];
+                r.color = author.empty() ? 0 : author_color(author);
+                r.author_cols = column_width(head);
+            } else {
+                r.text = std::u32string(static_cast<std::size_t>(indent), U' ') + lines[k];
+            }
+            all.push_back(std::move(r));
+        }
+    };
+    for (const auto& [key, e] : c->entries) {
+        const std::string time = e.at_ms ? clock_time(e.at_ms) + " " : std::string("      ");
+        if (e.system) {
+            add(time + "* ", "", e.text, true);
+        } else if (e.deleted) {
+            add(time, e.author, tr(text::deleted), true);
+        } else {
+            add(time, e.author, e.text + (e.edited ? std::string(" ") + tr(text::edited) : ""),
+                false);
+        }
+    }
+    for (const auto& p : c->pending) {
+        add(std::string(tr(text::tui_sending)) + " ", user_, p, true);
+    }
+    content_rows_ = static_cast<int>(all.size());
+    scroll_ = std::max(0, std::min(scroll_, content_rows_ - rows));
+    const int first = std::max(0, content_rows_ - rows - scroll_);
+    for (int i = 0; i < rows && first + i < content_rows_; ++i) {
+        const auto& r = all[static_cast<std::size_t>(first + i)];
+        if (r.dim) {
+            attron(A_DIM);
+        }
+        if (r.color != 0 && r.author_cols > 0) {
+            // The author's name in their colour, the rest plain.
+            put(top + i, left, r.text, width);
+            attron(COLOR_PAIR(r.color) | A_BOLD);
+            auto head = r.text.substr(0, r.text.find(U':') + 1);
+            auto start = head.rfind(U' ', head.size() - 2);
+            auto name = head.substr(start == std::u32string::npos ? 0 : start + 1);
+            put(top + i, left + column_width(head) - column_width(name), name, width);
+            attroff(COLOR_PAIR(r.color) | A_BOLD);
+        } else {
+            put(top + i, left, r.text, width);
+        }
+        attroff(A_DIM);
+    }
+}
+
+void terminal_ui::draw_status(int row, int width) {
+    std::string status =
+        "[" +
+        std::string(client_.connected() ? tr(text::tui_connected) : tr(text::tui_disconnected)) +
+        "] " + user_;
+    if (auto* c = current()) {
+        status += " · " + channel_label(c->info);
+        if (!c->info.topic().empty()) {
+            status += " · " + c->info.topic();
+        }
+        std::string online;
+        for (const auto& who : online_) {
+            online += (online.empty() ? "" : ", ") + who;
+        }
+        status += " · " + trf(text::tui_online_count, {online});
+        std::vector<std::string> typing;
+        auto now = clock_type::now();
+        for (const auto& [who, at] : c->typing) {
+            if (now - at < typing_shown_for) {
+                typing.push_back(who);
+            }
+        }
+        if (typing.size() == 1) {
+            status += " · " + trf(text::tui_typing_one, {typing[0]});
+        } else if (typing.size() > 1) {
+            std::string names;
+            for (const auto& t : typing) {
+                names += (names.empty() ? "" : ", ") + t;
+            }
+            status += " · " + trf(text::tui_typing_many, {names});
+        }
+    }
+    attron(A_REVERSE);
+    if (colors_) {
+        attron(COLOR_PAIR(1));
+    }
+    mvhline(row, 0, ' ', width);
+    put(row, 0, to_u32(status), width);
+    attroff(A_REVERSE | COLOR_PAIR(1));
+}
+
+void terminal_ui::draw_input(int row, int width) {
+    const std::u32string prompt = U"> ";
+    const int room = std::max(1, width - column_width(prompt) - 1);
+    // Scroll the line so that the cursor stays visible.
+    std::size_t start = 0;
+    while (column_width(std::u32string_view(input_).substr(start, cursor_ - start)) > room) {
+        ++start;
+    }
+    move(row, 0);
+    clrtoeol();
+    put(row, 0, prompt, width);
+    put(row, column_width(prompt), std::u32string_view(input_).substr(start), room);
+    move(row, column_width(prompt) +
+                  column_width(std::u32string_view(input_).substr(start, cursor_ - start)));
+}
+
+void terminal_ui::draw() {
+    if (quit_) {
+        return;
+    }
+    int height = 0;
+    int width = 0;
+    getmaxyx(stdscr, height, width);
+    erase();
+    if (height < 3 || width < 10) {
+        refresh();
+        return;
+    }
+    const int list_width = std::clamp(width / 5, 8, 20);
+    const int pane_rows = height - 2;
+    draw_channels(pane_rows, list_width);
+    for (int row = 0; row < pane_rows; ++row) {
+        put(row, list_width, U"│", 1);
+    }
+    draw_messages(0, list_width + 1, pane_rows, width - list_width - 1);
+    draw_status(height - 2, width);
+    draw_input(height - 1, width);
+    refresh();
+    mark_read_if_seen();
+    connected_shown_ = client_.connected();
+}
+
+}  // namespace relais::cli

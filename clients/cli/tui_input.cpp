@@ -1,0 +1,420 @@
+// The interactive client's keyboard: line editing, history, completion, and
+// the slash commands.
+#include <boost/asio/co_spawn.hpp>
+
+#include <algorithm>
+
+#include <curses.h>
+
+#include "terminal_ui.hpp"
+#include "text_width.hpp"
+
+namespace relais::cli {
+
+std::vector<terminal_ui::command> terminal_ui::commands() {
+    auto with_channel = [this](auto body) {
+        return [this, body](const std::string& line) -> asio::awaitable<void> {
+            auto* c = current();
+            if (!c) {
+                note(tr(text::tui_no_channel));
+                co_return;
+            }
+            co_await body(*c, line);
+        };
+    };
+    auto check = [this](const outcome<void>& r) -> asio::awaitable<void> {
+        if (!r) {
+            co_await report(r.error());
+        }
+    };
+    return {
+        {"help", text::tui_help_help,
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             const std::string wanted =
+                 words.size() > 1 ? (words[1][0] == '/' ? words[1].substr(1) : words[1]) : "";
+             if (wanted.empty()) {
+                 note(tr(text::tui_help_intro));
+             }
+             for (const auto& cmd : commands()) {
+                 if (wanted.empty() || wanted == cmd.name) {
+                     note("  " + std::string(tr(cmd.help)));
+                 }
+             }
+             if (wanted.empty()) {
+                 note(tr(text::tui_help_keys));
+             }
+             co_return;
+         }},
+        {"join", text::tui_help_join,
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             if (words.size() < 2) {
+                 note(trf(text::tui_usage_of, {tr(text::tui_help_join)}));
+                 co_return;
+             }
+             std::string name = words[1][0] == '#' ? words[1].substr(1) : words[1];
+             auto joined = co_await client_.join(client::by_name(name));
+             if (!joined) {
+                 co_await report(joined.error());
+                 co_return;
+             }
+             co_await open_channel(joined->id());
+         }},
+        {"leave", text::tui_help_leave,
+         with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
+             auto id = c.info.id();
+             auto left = co_await client_.leave(client::by_id(id));
+             if (!left) {
+                 co_await report(left.error());
+                 co_return;
+             }
+             std::erase_if(channels_, [id](const channel_view& v) { return v.info.id() == id; });
+             current_ = 0;
+             switch_to(0);
+         })},
+        {"create", text::tui_help_create,
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             if (words.size() < 2) {
+                 note(trf(text::tui_usage_of, {tr(text::tui_help_create)}));
+                 co_return;
+             }
+             bool is_private = words.size() > 2 && words[2] == "--private";
+             auto topic = after_words(line, is_private ? 3 : 2);
+             auto created = co_await client_.create_channel(words[1], topic, is_private);
+             if (!created) {
+                 co_await report(created.error());
+                 co_return;
+             }
+             co_await open_channel(created->id());
+         }},
+        {"invite", text::tui_help_invite,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 auto words = split_words(line);
+                 if (words.size() < 2) {
+                     note(trf(text::tui_usage_of, {tr(text::tui_help_invite)}));
+                     co_return;
+                 }
+                 co_await check(co_await client_.invite(client::by_id(c.info.id()), words[1]));
+             })},
+        {"msg", text::tui_help_msg,
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             if (words.size() < 2) {
+                 note(trf(text::tui_usage_of, {tr(text::tui_help_msg)}));
+                 co_return;
+             }
+             auto direct = co_await client_.open_direct(words[1]);
+             if (!direct) {
+                 co_await report(direct.error());
+                 co_return;
+             }
+             co_await open_channel(direct->id());
+             if (auto body = after_words(line, 2); !body.empty()) {
+                 co_await send_text(direct->id(), body);
+             }
+         }},
+        {"topic", text::tui_help_topic,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 co_await check(
+                     co_await client_.set_topic(client::by_id(c.info.id()), after_words(line, 1)));
+             })},
+        {"members", text::tui_help_members,
+         with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
+             auto members = co_await client_.members(client::by_id(c.info.id()));
+             if (!members) {
+                 co_await report(members.error());
+                 co_return;
+             }
+             std::string list;
+             for (const auto& m : *members) {
+                 list += (list.empty() ? "" : ", ") + m.user().name() +
+                         (m.online() ? " (" + std::string(tr(text::online)) + ")" : "");
+             }
+             note(std::string(tr(text::members_header)) + " " + channel_label(c.info) + " : " +
+                  list);
+         })},
+        {"edit", text::tui_help_edit,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 auto words = split_words(line);
+                 std::optional<std::uint64_t> seq;
+                 std::string body;
+                 if (words.size() > 2 && is_number(words[1])) {
+                     seq = std::stoull(words[1]);
+                     body = after_words(line, 2);
+                 } else {
+                     seq = last_own_message();
+                     body = after_words(line, 1);
+                 }
+                 if (!seq) {
+                     note(tr(text::tui_nothing_to_edit));
+                     co_return;
+                 }
+                 if (body.empty()) {
+                     note(trf(text::tui_usage_of, {tr(text::tui_help_edit)}));
+                     co_return;
+                 }
+                 co_await check(co_await client_.edit(client::by_id(c.info.id()), *seq, body));
+             })},
+        {"delete", text::tui_help_delete,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 auto words = split_words(line);
+                 std::optional<std::uint64_t> seq =
+                     words.size() > 1 && is_number(words[1])
+                         ? std::optional<std::uint64_t>(std::stoull(words[1]))
+                         : last_own_message();
+                 if (!seq) {
+                     note(tr(text::tui_nothing_to_edit));
+                     co_return;
+                 }
+                 co_await check(co_await client_.erase(client::by_id(c.info.id()), *seq));
+             })},
+        {"quit", text::tui_help_quit,
+         [this](const std::string&) -> asio::awaitable<void> {
+             quit_ = true;
+             wake_.cancel();
+             co_return;
+         }},
+    };
+}
+
+asio::awaitable<void> terminal_ui::run_command(std::string line) {
+    auto words = split_words(line);
+    const std::string name = words.empty() ? std::string() : words[0].substr(1);
+    for (auto& cmd : commands()) {
+        if (name == cmd.name) {
+            co_await cmd.run(line);
+            draw();
+            co_return;
+        }
+    }
+    note(trf(text::tui_unknown_command, {"/" + name}));
+    draw();
+}
+
+void terminal_ui::submit() {
+    std::u32string line = input_;
+    input_.clear();
+    cursor_ = 0;
+    if (line.empty()) {
+        return;
+    }
+    recalled_.push_back(line);
+    recall_at_ = recalled_.size();
+    const std::string text_line = to_utf8(line);
+    if (text_line[0] == '/' && text_line.rfind("//", 0) != 0) {
+        spawn(run_command(text_line));
+        return;
+    }
+    auto* c = current();
+    if (!c) {
+        note(tr(text::tui_no_channel));
+        return;
+    }
+    // "//" at the start sends a message that begins with a slash.
+    spawn(send_text(c->info.id(), text_line.rfind("//", 0) == 0 ? text_line.substr(1) : text_line));
+    scroll_ = 0;
+}
+
+void terminal_ui::recall(int direction) {
+    if (recalled_.empty()) {
+        return;
+    }
+    if (direction < 0 && recall_at_ > 0) {
+        --recall_at_;
+    } else if (direction > 0 && recall_at_ < recalled_.size()) {
+        ++recall_at_;
+    }
+    input_ = recall_at_ < recalled_.size() ? recalled_[recall_at_] : std::u32string();
+    cursor_ = input_.size();
+}
+
+void terminal_ui::complete() {
+    // The word before the cursor.
+    std::size_t start = cursor_;
+    while (start > 0 && input_[start - 1] != U' ' && input_[start - 1] != U'\n') {
+        --start;
+    }
+    std::u32string word = input_.substr(start, cursor_ - start);
+    const bool continuing = !completions_.empty() && completion_at_ < completions_.size() &&
+                            word == to_u32(completions_[completion_at_]);
+    if (continuing) {
+        completion_at_ = (completion_at_ + 1) % completions_.size();
+    } else {
+        completion_prefix_ = word;
+        completions_.clear();
+        completion_at_ = 0;
+        const std::string prefix = to_utf8(word);
+        auto offer = [&](const std::string& candidate) {
+            if (candidate.rfind(prefix, 0) == 0 && candidate != prefix &&
+                std::find(completions_.begin(), completions_.end(), candidate) ==
+                    completions_.end()) {
+                completions_.push_back(candidate);
+            }
+        };
+        if (start == 0 && prefix.starts_with("/")) {
+            for (const auto& cmd : commands()) {
+                offer("/" + std::string(cmd.name));
+            }
+        } else if (prefix.starts_with("#")) {
+            for (const auto& c : channels_) {
+                if (c.info.kind() != v1::DIRECT) {
+                    offer("#" + c.info.name());
+                }
+            }
+        } else {
+            std::set<std::string> people(online_.begin(), online_.end());
+            if (auto* c = current()) {
+                for (const auto& [key, e] : c->entries) {
+                    if (!e.system && !e.author.empty()) {
+                        people.insert(e.author);
+                    }
+                }
+            }
+            const bool at = prefix.starts_with("@");
+            for (const auto& p : people) {
+                offer(at ? "@" + p : p);
+            }
+        }
+        if (completions_.empty()) {
+            return;
+        }
+    }
+    std::u32string replacement = to_u32(completions_[completion_at_]);
+    input_.replace(start, cursor_ - start, replacement);
+    cursor_ = start + replacement.size();
+}
+
+void terminal_ui::insert(char32_t c) {
+    input_.insert(input_.begin() + static_cast<std::ptrdiff_t>(cursor_), c);
+    ++cursor_;
+    auto* ch = current();
+    if (ch && input_[0] != U'/' && clock_type::now() - typing_sent_ > typing_sent_every) {
+        typing_sent_ = clock_type::now();
+        spawn([](client& cl, std::uint64_t id) -> asio::awaitable<void> {
+            co_await cl.typing(client::by_id(id));
+        }(client_, ch->info.id()));
+    }
+}
+
+void terminal_ui::on_key(wint_t key, bool function_key) {
+    const bool escaped = std::exchange(escape_pending_, false);
+    if (!function_key && key != L'\t') {
+        completions_.clear();
+    }
+    if (function_key) {
+        switch (key) {
+            case KEY_LEFT:
+                cursor_ = cursor_ > 0 ? cursor_ - 1 : 0;
+                break;
+            case KEY_RIGHT:
+                cursor_ = std::min(cursor_ + 1, input_.size());
+                break;
+            case KEY_HOME:
+                cursor_ = 0;
+                break;
+            case KEY_END:
+                cursor_ = input_.size();
+                break;
+            case KEY_UP:
+                recall(-1);
+                break;
+            case KEY_DOWN:
+                recall(+1);
+                break;
+            case KEY_BACKSPACE:
+                if (cursor_ > 0) {
+                    input_.erase(--cursor_, 1);
+                }
+                break;
+            case KEY_DC:
+                if (cursor_ < input_.size()) {
+                    input_.erase(cursor_, 1);
+                }
+                break;
+            case KEY_PPAGE: {
+                scroll_ += std::max(1, pane_rows_ - 1);
+                if (auto* c = current(); c && scroll_ + pane_rows_ >= content_rows_) {
+                    scroll_ = std::max(0, std::min(scroll_, content_rows_ - pane_rows_));
+                    // At the top of what is loaded: fetch the page before it.
+                    spawn(load_older(c->info.id()));
+                }
+                break;
+            }
+            case KEY_NPAGE:
+                scroll_ = std::max(0, scroll_ - std::max(1, pane_rows_ - 1));
+                break;
+            case KEY_ENTER:
+                submit();
+                break;
+            default:
+                break;
+        }
+        return;
+    }
+    switch (key) {
+        case 27:
+            escape_pending_ = true;
+            return;  // Alt+key arrives as ESC, key
+        case '\r':
+            if (escaped) {
+                insert(U'\n');  // Alt+Enter: a new line in the message
+            } else {
+                submit();
+            }
+            return;
+        case '\n':
+            insert(U'\n');
+            return;  // Ctrl+J
+        case '\t':
+            complete();
+            return;
+        case 127:
+        case 8:
+            if (cursor_ > 0) {
+                input_.erase(--cursor_, 1);
+            }
+            return;
+        case 1:
+            cursor_ = 0;
+            return;  // Ctrl+A
+        case 5:
+            cursor_ = input_.size();
+            return;  // Ctrl+E
+        case 21:
+            input_.erase(0, cursor_);
+            cursor_ = 0;
+            return;  // Ctrl+U
+        case 3:      // Ctrl+C
+        case 4:      // Ctrl+D
+            quit_ = true;
+            wake_.cancel();
+            return;
+        case 14:
+            switch_to((current_ + 1) % std::max<std::size_t>(1, channels_.size()));
+            return;
+        case 16:
+            switch_to((current_ + channels_.size() - 1) %
+                      std::max<std::size_t>(1, channels_.size()));
+            return;
+        case 12:
+            clearok(curscr, TRUE);
+            return;  // Ctrl+L
+        default:
+            break;
+    }
+    if (escaped && key >= '1' && key <= '9') {
+        switch_to(static_cast<std::size_t>(key - '1'));  // Alt+digit
+        return;
+    }
+    if (key >= 32) {
+        insert(static_cast<char32_t>(key));
+    }
+}
+
+}  // namespace relais::cli
