@@ -73,6 +73,8 @@ constexpr entry catalogue[] = {
     {"a supprimé le message", "deleted message"},
     {"connecté", "connected"},
     {"déconnecté — reconnexion…", "disconnected — reconnecting…"},
+    {"session terminée — relancez relais pour vous reconnecter",
+     "session ended — start relais again to log in"},
     {"en ligne : {}", "online: {}"},
     {"{} écrit…", "{} is typing…"},
     {"{} écrivent…", "{} are typing…"},

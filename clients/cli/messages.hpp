@@ -40,6 +40,7 @@ enum class text {
     // The interactive client.
     tui_connected,
     tui_disconnected,
+    tui_signed_out,
     tui_online_count,
     tui_typing_one,
     tui_typing_many,

@@ -133,10 +133,10 @@ void terminal_ui::draw_messages(int top, int left, int rows, int width) {
 }
 
 void terminal_ui::draw_status(int row, int width) {
-    std::string status =
-        "[" +
-        std::string(client_.connected() ? tr(text::tui_connected) : tr(text::tui_disconnected)) +
-        "] " + user_;
+    const char* link = client_.connected()    ? tr(text::tui_connected)
+                       : client_.signed_out() ? tr(text::tui_signed_out)
+                                              : tr(text::tui_disconnected);
+    std::string status = "[" + std::string(link) + "] " + user_;
     if (auto* c = current()) {
         status += " · " + channel_label(c->info);
         if (!c->info.topic().empty()) {

@@ -274,6 +274,7 @@ asio::awaitable<void> client::reconnect_loop() {
             // The session ended meanwhile (logout, password change): the
             // user has to log in again.
             token_.clear();
+            signed_out_ = true;
             reconnecting_ = false;
             fail_pending(t.error(), false);
             push_signal_.cancel();
@@ -434,6 +435,7 @@ asio::awaitable<outcome<v1::Session>> client::login(std::string name, std::strin
         co_return unexpected();
     }
     token_ = r->session().token();
+    signed_out_ = false;
     co_return r->session();
 }
 

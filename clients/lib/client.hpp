@@ -95,6 +95,10 @@ class client {
     asio::awaitable<void> close();
 
     bool connected() const { return transport_ != nullptr; }
+    // True once the server refused to resume the session (the account was
+    // disabled, its password changed, or it logged out elsewhere): the
+    // client stays offline until the user logs in again.
+    bool signed_out() const { return signed_out_; }
     const v1::Limits& limits() const { return limits_; }
     std::uint64_t reconnections() const { return reconnections_; }
 
@@ -139,6 +143,7 @@ class client {
     std::string token_;
     bool closed_ = false;
     bool reconnecting_ = false;
+    bool signed_out_ = false;
     std::uint64_t reconnections_ = 0;
     std::uint64_t next_request_id_ = 0;
 

@@ -65,6 +65,22 @@ void hub::send_to(user_id user, const protocol::frame& f) const {
     send_to(std::vector<user_id>{user}, f);
 }
 
+std::vector<std::pair<user_id, std::string>> hub::sessions() const {
+    std::vector<std::pair<user_id, std::string>> out;
+    std::shared_lock lock(mu_);
+    for (const auto& [user, list] : by_user_) {
+        for (const auto& weak : list) {
+            auto conn = weak.lock();
+            auto who = conn ? conn->who() : std::nullopt;
+            if (who &&
+                std::find(out.begin(), out.end(), std::pair{user, who->token_hash}) == out.end()) {
+                out.emplace_back(user, who->token_hash);
+            }
+        }
+    }
+    return out;
+}
+
 void hub::close_user(user_id user, const std::string& reason, const std::string& token_hash) {
     std::vector<std::shared_ptr<connection>> victims;
     {

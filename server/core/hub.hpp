@@ -28,6 +28,8 @@ class hub {
     // Hands the same encoded frame to every connection of every listed user.
     void send_to(const std::vector<user_id>& users, const protocol::frame& f) const;
     void send_to(user_id user, const protocol::frame& f) const;
+    // Who is logged in, with which session: one entry per distinct session.
+    std::vector<std::pair<user_id, std::string>> sessions() const;
     // Closes the user's connections (only those logged in with token_hash
     // when it is not empty).
     void close_user(user_id user, const std::string& reason, const std::string& token_hash = {});

@@ -55,6 +55,10 @@ class service {
 
     // Shuts the door: further requests get UNAVAILABLE.
     void stop_accepting() { stopping_ = true; }
+    // Closes the connections whose session ended outside this process (an
+    // admin disabled the account or changed its password). Call it every
+    // few seconds.
+    void check_sessions();
     // Calls `then` on the writer thread once every write queued before it
     // has committed and been answered.
     void drain(std::function<void()> then);

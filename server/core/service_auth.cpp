@@ -1,4 +1,6 @@
 // Hello, login, resume and logout.
+#include <cstdio>
+
 #include "service.hpp"
 
 namespace relais::core {
@@ -125,6 +127,26 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             hub_.close_user(rq.who.user.id(), "logged out", rq.who.token_hash);
             reply_ok(rq);
         });
+    });
+}
+
+void service::check_sessions() {
+    auto live = hub_.sessions();
+    if (live.empty()) {
+        return;
+    }
+    store_.read([this, live = std::move(live)](storage::reader& r) {
+        try {
+            for (const auto& [user, token_hash] : live) {
+                auto session = r.find_session(token_hash);
+                auto account = session ? r.find_account(user) : std::nullopt;
+                if (!account || account->disabled) {
+                    hub_.close_user(user, "your session has ended; log in again", token_hash);
+                }
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: session check failed: %s\n", e.what());
+        }
     });
 }
 

@@ -68,7 +68,8 @@ struct server::impl {
           ioc(static_cast<int>(threads)),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
-          deadline(ioc) {
+          deadline(ioc),
+          session_check(ioc) {
         if (config.tls) {
             tls.emplace(make_tls_context(*config.tls));
         }
@@ -179,6 +180,19 @@ struct server::impl {
         co_await http::async_write(stream, res, nothrow);
     }
 
+    // Sessions can end in another process (`relais-server user disable`):
+    // look every few seconds, so that such a connection ends within 5 s.
+    asio::awaitable<void> watch_sessions() {
+        while (!stopping) {
+            session_check.expires_after(std::chrono::seconds(2));
+            auto [ec] = co_await session_check.async_wait(nothrow);
+            if (ec || stopping) {
+                co_return;
+            }
+            service.check_sessions();
+        }
+    }
+
     void add(std::uint64_t id, const std::shared_ptr<session_base>& s) {
         std::lock_guard lock(sessions_mu);
         sessions[id] = s;
@@ -212,6 +226,7 @@ struct server::impl {
         beast::error_code ec;
         acceptor.close(ec);
         signals.cancel();
+        session_check.cancel();
         service.stop_accepting();
         // A connection stuck in a handshake must not hold the exit for long.
         deadline.expires_after(std::chrono::seconds(15));
@@ -239,6 +254,7 @@ struct server::impl {
     tcp::acceptor acceptor;
     asio::signal_set signals;
     asio::steady_timer deadline;
+    asio::steady_timer session_check;
     std::optional<ssl::context> tls;
     session_limits limits;
     std::atomic<std::uint64_t> next_id{0};
@@ -280,6 +296,8 @@ std::string server::url() const {
 void server::run() {
     auto& i = *impl_;
     asio::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    asio::co_spawn(i.ioc, i.watch_sessions(),
+                   [](std::exception_ptr e) { log_spawn_failure(0, e); });
     i.signals.async_wait([&i](beast::error_code ec, int) {
         if (!ec) {
             i.begin_stop();

@@ -291,3 +291,38 @@ TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST(resilience, disabling_an_account_or_changing_its_password_closes_its_connections) {
+    server_process server;
+    server.add_user("alice");
+    server.add_user("bob");
+    server.start();
+    auto admin = [&](std::vector<std::string> args, const std::string& input = {}) {
+        args.insert(args.begin(), server_binary());
+        args.insert(args.end(), {"--data", server.data_dir().string()});
+        return run_program(args, input).exit_code;
+    };
+    run_sync([&]() -> asio::awaitable<void> {
+        auto alice = co_await logged_in(server, "alice");
+        auto bob = co_await logged_in(server, "bob");
+        require_eq(admin({"user", "disable", "alice"}), 0, "user disable");
+        auto started = std::chrono::steady_clock::now();
+        EXPECT_TRUE(
+            co_await wait_until([&] { return alice->signed_out(); }, std::chrono::seconds(10)));
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+        EXPECT_FALSE(alice->connected());
+        EXPECT_FALSE(co_await alice->list_channels());
+
+        require_eq(admin({"user", "passwd", "bob"}, "nouveau\n"), 0, "user passwd");
+        EXPECT_TRUE(
+            co_await wait_until([&] { return bob->signed_out(); }, std::chrono::seconds(10)));
+        co_await alice->close();
+        co_await bob->close();
+    }());
+}
+
+}  // namespace
+}  // namespace relais::testing
