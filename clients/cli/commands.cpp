@@ -104,24 +104,7 @@ class printer {
             std::cout << author << " " << tr(text::deleted_event) << " "
                       << e.deleted().target_seq();
         } else if (e.has_member()) {
-            const auto& m = e.member();
-            std::cout << m.user().name() << " ";
-            switch (m.change()) {
-                case v1::MemberChanged::JOINED:
-                    std::cout << tr(text::joined);
-                    break;
-                case v1::MemberChanged::LEFT:
-                    std::cout << tr(text::left);
-                    break;
-                case v1::MemberChanged::INVITED:
-                    std::cout << tr(text::invited) << " " << author;
-                    break;
-                case v1::MemberChanged::KICKED:
-                    std::cout << tr(text::kicked) << " " << author;
-                    break;
-                default:
-                    break;
-            }
+            std::cout << describe_member_change(e.member(), author);
         } else if (e.has_created()) {
             std::cout << author << " " << tr(text::created);
         } else if (e.has_topic()) {
@@ -265,6 +248,18 @@ asio::awaitable<int> run_command(client& c, const arguments& a) {
     if (command == "invite") {
         need(a, 3);
         co_return ok_or_report(co_await c.invite(ref(1), w[2]));
+    }
+    if (command == "kick") {
+        need(a, 3);
+        co_return ok_or_report(co_await c.kick(ref(1), w[2]));
+    }
+    if (command == "role") {
+        need(a, 4);
+        if (w[3] != "moderator" && w[3] != "member") {
+            throw usage_error(tr(text::usage));
+        }
+        co_return ok_or_report(co_await c.set_member_role(
+            ref(1), w[2], w[3] == "moderator" ? v1::MODERATOR : v1::MEMBER));
     }
     if (command == "members") {
         need(a, 2);

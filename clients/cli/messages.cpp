@@ -21,7 +21,8 @@ constexpr entry catalogue[] = {
      "  channels                          lister les canaux\n"
      "  create NOM [--private] [--topic SUJET]\n"
      "  join NOM | leave NOM | members NOM\n"
-     "  invite NOM UTILISATEUR\n"
+     "  invite NOM UTILISATEUR | kick NOM UTILISATEUR\n"
+     "  role NOM UTILISATEUR moderator|member\n"
      "  send NOM [TEXTE...]               (texte lu sur l'entrée standard sinon)\n"
      "  edit NOM SEQ TEXTE | delete NOM SEQ\n"
      "  dm UTILISATEUR [TEXTE...]\n"
@@ -36,7 +37,8 @@ constexpr entry catalogue[] = {
      "  channels                          list channels\n"
      "  create NAME [--private] [--topic TOPIC]\n"
      "  join NAME | leave NAME | members NAME\n"
-     "  invite NAME USER\n"
+     "  invite NAME USER | kick NAME USER\n"
+     "  role NAME USER moderator|member\n"
      "  send NAME [TEXT...]               (text read from standard input otherwise)\n"
      "  edit NAME SEQ TEXT | delete NAME SEQ\n"
      "  dm USER [TEXT...]\n"
@@ -61,6 +63,8 @@ constexpr entry catalogue[] = {
     {"a quitté le canal", "left the channel"},
     {"a été ajouté·e par", "was added by"},
     {"a été retiré·e par", "was removed by"},
+    {"est maintenant modérateur·rice, par", "is now a moderator, by"},
+    {"est de nouveau simple membre, par", "is a member again, by"},
     {"a créé le canal", "created the channel"},
     {"a changé le sujet :", "changed the topic:"},
     {"canal", "channel"},
@@ -86,6 +90,10 @@ constexpr entry catalogue[] = {
     {"/create NOM [--private] [SUJET] — créer un canal",
      "/create NAME [--private] [TOPIC] — create a channel"},
     {"/invite PERSONNE — ajouter quelqu'un au canal", "/invite USER — add someone to the channel"},
+    {"/kick PERSONNE — retirer quelqu'un du canal (modération)",
+     "/kick USER — remove someone from the channel (moderators)"},
+    {"/role PERSONNE moderator|member — donner ou retirer la modération (propriétaire)",
+     "/role USER moderator|member — grant or take back moderation (owner)"},
     {"/msg PERSONNE [TEXTE] — message direct", "/msg USER [TEXT] — direct message"},
     {"/topic SUJET — changer le sujet", "/topic TOPIC — change the topic"},
     {"/members — qui est dans le canal", "/members — who is in the channel"},
@@ -156,6 +164,26 @@ std::string trf(text t, std::initializer_list<std::string> args) {
         out.replace(at, 2, arg);
     }
     return out;
+}
+
+std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor) {
+    const std::string who = change.user().name() + " ";
+    switch (change.change()) {
+        case v1::MemberChanged::JOINED:
+            return who + tr(text::joined);
+        case v1::MemberChanged::LEFT:
+            return who + tr(text::left);
+        case v1::MemberChanged::INVITED:
+            return who + tr(text::invited) + " " + actor;
+        case v1::MemberChanged::KICKED:
+            return who + tr(text::kicked) + " " + actor;
+        case v1::MemberChanged::ROLE_CHANGED:
+            return who +
+                   tr(change.role() == v1::MODERATOR ? text::now_moderator : text::now_member) +
+                   " " + actor;
+        default:
+            return who;
+    }
 }
 
 std::string describe(const failure& f) {

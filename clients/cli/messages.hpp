@@ -4,6 +4,7 @@
 #include <string>
 
 #include "errc.hpp"
+#include "relais.pb.h"
 
 namespace relais::cli {
 
@@ -27,6 +28,8 @@ enum class text {
     left,
     invited,
     kicked,
+    now_moderator,
+    now_member,
     created,
     topic_changed,
     channel_line,
@@ -50,6 +53,8 @@ enum class text {
     tui_help_leave,
     tui_help_create,
     tui_help_invite,
+    tui_help_kick,
+    tui_help_role,
     tui_help_msg,
     tui_help_topic,
     tui_help_members,
@@ -71,6 +76,9 @@ bool english();
 const char* tr(text t);
 // tr(t) with each "{}" replaced by the next argument.
 std::string trf(text t, std::initializer_list<std::string> args);
+// "bob joined the channel", "carol was added by alice", ...
+std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
+
 // The failure for a person: the kind of problem in their language, and the
 // server's detail.
 std::string describe(const failure& f);

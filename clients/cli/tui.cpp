@@ -205,24 +205,7 @@ void terminal_ui::apply(const v1::Event& e) {
         return;
     } else if (e.has_member()) {
         row.system = true;
-        const auto& m = e.member();
-        const std::string who = m.user().name();
-        switch (m.change()) {
-            case v1::MemberChanged::JOINED:
-                row.text = who + " " + tr(text::joined);
-                break;
-            case v1::MemberChanged::LEFT:
-                row.text = who + " " + tr(text::left);
-                break;
-            case v1::MemberChanged::INVITED:
-                row.text = who + " " + tr(text::invited) + " " + row.author;
-                break;
-            case v1::MemberChanged::KICKED:
-                row.text = who + " " + tr(text::kicked) + " " + row.author;
-                break;
-            default:
-                return;
-        }
+        row.text = describe_member_change(e.member(), row.author);
     } else if (e.has_created()) {
         row.system = true;
         row.text = row.author + " " + tr(text::created);

@@ -99,6 +99,28 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
                  }
                  co_await check(co_await client_.invite(client::by_id(c.info.id()), words[1]));
              })},
+        {"kick", text::tui_help_kick,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 auto words = split_words(line);
+                 if (words.size() < 2) {
+                     note(trf(text::tui_usage_of, {tr(text::tui_help_kick)}));
+                     co_return;
+                 }
+                 co_await check(co_await client_.kick(client::by_id(c.info.id()), words[1]));
+             })},
+        {"role", text::tui_help_role,
+         with_channel(
+             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+                 auto words = split_words(line);
+                 if (words.size() < 3 || (words[2] != "moderator" && words[2] != "member")) {
+                     note(trf(text::tui_usage_of, {tr(text::tui_help_role)}));
+                     co_return;
+                 }
+                 co_await check(co_await client_.set_member_role(
+                     client::by_id(c.info.id()), words[1],
+                     words[2] == "moderator" ? v1::MODERATOR : v1::MEMBER));
+             })},
         {"msg", text::tui_help_msg,
          [this](const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);

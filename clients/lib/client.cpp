@@ -539,6 +539,16 @@ asio::awaitable<outcome<void>> client::kick(v1::ChannelRef channel, std::string 
     })));
 }
 
+asio::awaitable<outcome<void>> client::set_member_role(v1::ChannelRef channel, std::string user,
+                                                       v1::MemberRole role) {
+    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
+        auto& r = *m.mutable_set_member_role();
+        *r.mutable_channel() = std::move(channel);
+        r.set_user(std::move(user));
+        r.set_role(role);
+    })));
+}
+
 asio::awaitable<outcome<void>> client::set_topic(v1::ChannelRef channel, std::string topic) {
     co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
         *m.mutable_set_topic()->mutable_channel() = std::move(channel);

@@ -60,6 +60,8 @@ class client {
     asio::awaitable<outcome<void>> leave(v1::ChannelRef channel);
     asio::awaitable<outcome<void>> invite(v1::ChannelRef channel, std::string user);
     asio::awaitable<outcome<void>> kick(v1::ChannelRef channel, std::string user);
+    asio::awaitable<outcome<void>> set_member_role(v1::ChannelRef channel, std::string user,
+                                                   v1::MemberRole role);
     asio::awaitable<outcome<void>> set_topic(v1::ChannelRef channel, std::string topic);
     asio::awaitable<outcome<std::vector<v1::Member>>> members(v1::ChannelRef channel);
     asio::awaitable<outcome<v1::Channel>> open_direct(std::string user);

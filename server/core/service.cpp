@@ -30,6 +30,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kLeaveChannel, {&service::on_leave, true, 2}},
         {M::kInvite, {&service::on_invite, true, 2}},
         {M::kKick, {&service::on_kick, true, 2}},
+        {M::kSetMemberRole, {&service::on_set_member_role, true, 2}},
         {M::kSetTopic, {&service::on_set_topic, true, 2}},
         {M::kListMembers, {&service::on_list_members, true, 2}},
         {M::kOpenDirect, {&service::on_open_direct, true, 2}},

@@ -93,6 +93,7 @@ class service {
     void on_leave(const request& rq, const v1::ClientMessage& msg);
     void on_invite(const request& rq, const v1::ClientMessage& msg);
     void on_kick(const request& rq, const v1::ClientMessage& msg);
+    void on_set_member_role(const request& rq, const v1::ClientMessage& msg);
     void on_set_topic(const request& rq, const v1::ClientMessage& msg);
     void on_list_members(const request& rq, const v1::ClientMessage& msg);
     void on_open_direct(const request& rq, const v1::ClientMessage& msg);

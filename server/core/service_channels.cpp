@@ -209,6 +209,42 @@ void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
     });
 }
 
+void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, set = msg.set_member_role()](storage::writer& w) -> outcome<after_commit> {
+        if (set.role() != v1::MEMBER && set.role() != v1::MODERATOR) {
+            return fail(errc::bad_request, "a member can be made MEMBER or MODERATOR");
+        }
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, set.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        if (v->membership->role != v1::OWNER || v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "only the owner of a channel can change roles");
+        }
+        auto target = w.find_account(set.user());
+        auto target_membership =
+            target ? w.find_membership(v->channel.id, target->id) : std::nullopt;
+        if (!target_membership) {
+            return fail(errc::not_found, "'" + set.user() + "' is not a member");
+        }
+        if (target_membership->role == v1::OWNER) {
+            return fail(errc::forbidden, "the owner's role cannot change");
+        }
+        if (target_membership->role == set.role()) {
+            return after_commit([this, rq] { reply_ok(rq); });
+        }
+        target_membership->role = set.role();
+        w.upsert_member(*target_membership);
+        auto event = append(w, member_event(v->channel.id, user, target->id,
+                                            v1::MemberChanged::ROLE_CHANGED, set.role()));
+        return after_commit([this, rq, event] {
+            publish(event);
+            reply_ok(rq);
+        });
+    });
+}
+
 void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
     const auto& set = msg.set_topic();
     if (auto ok = check_topic(set.topic(), config_.limits); !ok) {

@@ -142,6 +142,20 @@ TEST_F(cli, the_session_token_is_cached_privately_so_the_password_is_asked_once)
     EXPECT_NE(refused.exit_code, 0);
 }
 
+TEST_F(cli, the_owner_names_moderators) {
+    ASSERT_EQ(relais("alice", {"create", "atelier"}).exit_code, 0);
+    ASSERT_EQ(relais("bob", {"join", "atelier"}).exit_code, 0);
+    EXPECT_NE(relais("bob", {"role", "atelier", "alice", "member"}).exit_code, 0);
+    EXPECT_EQ(relais("bob", {"role", "atelier", "bob", "king"}).exit_code, 2);
+    ASSERT_EQ(relais("alice", {"role", "atelier", "bob", "moderator"}).exit_code, 0);
+    auto members = json_lines(relais("alice", {"members", "atelier", "--json"}).out);
+    ASSERT_EQ(members.size(), 2u);
+    EXPECT_EQ(members[0].at("user").as_string(), "alice");
+    EXPECT_EQ(members[0].at("role").as_string(), "owner");
+    EXPECT_EQ(members[1].at("role").as_string(), "moderator");
+    EXPECT_NE(relais("bob", {"kick", "atelier", "alice"}).exit_code, 0);  // owners stay
+}
+
 TEST_F(cli, dm_and_channels_list) {
     auto dm = relais("alice", {"dm", "bob", "coucou"});
     ASSERT_EQ(dm.exit_code, 0) << dm.err;

@@ -362,3 +362,45 @@ TEST_F(core_test, typing_is_shown_to_the_other_members_only) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST_F(core_test, the_owner_makes_moderators_who_may_then_kick) {
+    auto alice = user("alice");  // owner
+    auto bob = user("bob");
+    auto carol = user("carol");
+    create(alice, "accueil");
+    join(bob, "accueil");
+    join(carol, "accueil");
+    auto set_role = [&](const conn_ptr& by, const std::string& who, v1::MemberRole role) {
+        v1::ClientMessage m;
+        *m.mutable_set_member_role()->mutable_channel() = ref("accueil");
+        m.mutable_set_member_role()->set_user(who);
+        m.mutable_set_member_role()->set_role(role);
+        return call(by, m);
+    };
+    auto kick = [&](const conn_ptr& by, const std::string& who) {
+        v1::ClientMessage m;
+        *m.mutable_kick()->mutable_channel() = ref("accueil");
+        m.mutable_kick()->set_user(who);
+        return call(by, m);
+    };
+    EXPECT_EQ(code(set_role(bob, "carol", v1::MODERATOR)), v1::FORBIDDEN);
+    EXPECT_EQ(code(set_role(alice, "alice", v1::MEMBER)), v1::FORBIDDEN);
+    EXPECT_EQ(code(set_role(alice, "bob", v1::OWNER)), v1::BAD_REQUEST);
+    ASSERT_TRUE(set_role(alice, "bob", v1::MODERATOR).has_ok());
+    EXPECT_TRUE(kick(bob, "carol").has_ok());
+    ASSERT_TRUE(set_role(alice, "bob", v1::MEMBER).has_ok());
+    join(carol, "accueil");
+    EXPECT_EQ(code(kick(bob, "carol")), v1::FORBIDDEN);
+    bool announced = false;
+    for (const auto& e : alice->events()) {
+        announced |= e.has_member() && e.member().change() == v1::MemberChanged::ROLE_CHANGED &&
+                     e.member().user().name() == "bob" && e.member().role() == v1::MEMBER;
+    }
+    EXPECT_TRUE(announced);
+}
+
+}  // namespace
+}  // namespace relais::testing
