@@ -34,6 +34,8 @@ int usage(std::ostream& out, int code) {
            "  relais-server user disable NAME [--data DIR]\n"
            "  relais-server user enable NAME [--data DIR]\n"
            "  relais-server user passwd NAME [--data DIR]   (password on stdin, one line)\n"
+           "  relais-server user add-bots PREFIX --count N [--data DIR]\n"
+           "                      (accounts for bots and load tests: prints NAME TOKEN lines)\n"
            "  relais-server serve --help                    (every server option)\n";
     return code;
 }
@@ -201,11 +203,13 @@ std::string read_password() {
 
 int user_command(int argc, char** argv) {
     std::string action, name, data = "data", role_name = "mediator", display_name;
+    std::size_t count = 0;
     po::options_description d("relais-server user options");
     d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
         "role", po::value(&role_name)->default_value(role_name), "mediator, coordinator or admin")(
         "display-name", po::value(&display_name), "name shown to others")(
-        "action", po::value(&action), "add, list, disable, enable or passwd")(
+        "count", po::value(&count)->default_value(0), "with add-bots: how many accounts")(
+        "action", po::value(&action), "add, add-bots, list, disable, enable or passwd")(
         "name", po::value(&name), "user name");
     po::positional_options_description p;
     p.add("action", 1).add("name", 1);
@@ -230,6 +234,21 @@ int user_command(int argc, char** argv) {
                                                                    : "mediator";
             std::cout << a.name << "\t" << role << "\t" << (a.disabled ? "disabled" : "active")
                       << "\t" << a.display_name << "\n";
+        }
+        return 0;
+    }
+    if (action == "add-bots") {
+        // `user add-bots PREFIX --count N`: the name slot holds the prefix.
+        if (count == 0) {
+            std::cerr << "relais-server: add-bots needs --count N\n";
+            return 2;
+        }
+        auto bots = accounts.add_bots(name, count);
+        if (!bots) {
+            return report(bots.error());
+        }
+        for (const auto& bot : *bots) {
+            std::cout << bot.name << " " << bot.token << "\n";
         }
         return 0;
     }

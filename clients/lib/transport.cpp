@@ -57,6 +57,12 @@ class ws_transport : public transport {
     websocket::stream<Stream> ws_;
 };
 
+// Requests are small frames: send each at once, without Nagle's delay.
+void no_delay(beast::tcp_stream& stream) {
+    error_code ec;
+    stream.socket().set_option(tcp::no_delay(true), ec);
+}
+
 template <class Transport>
 asio::awaitable<error_code> websocket_handshake(Transport& t, const url_parts& url,
                                                 std::size_t max_frame_bytes) {
@@ -117,6 +123,7 @@ asio::awaitable<std::pair<error_code, std::shared_ptr<transport>>> open_transpor
         if (cec) {
             co_return std::pair{cec, nullptr};
         }
+        no_delay(beast::get_lowest_layer(t->ws()));
         auto hec = co_await websocket_handshake(*t, url, max_frame_bytes);
         co_return std::pair{hec, hec ? nullptr : t};
     }
@@ -155,6 +162,7 @@ asio::awaitable<std::pair<error_code, std::shared_ptr<transport>>> open_transpor
     if (cec) {
         co_return std::pair{cec, nullptr};
     }
+    no_delay(beast::get_lowest_layer(stream));
     auto [tec] = co_await stream.async_handshake(ssl::stream_base::client, nothrow);
     if (tec) {
         co_return std::pair{tec, nullptr};

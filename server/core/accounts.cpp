@@ -53,6 +53,44 @@ outcome<storage::account> accounts::add(std::string_view name, std::string_view 
     return a;
 }
 
+outcome<std::vector<accounts::issued>> accounts::add_bots(std::string_view prefix,
+                                                          std::size_t count) {
+    if (auto ok = check_user_name(std::string(prefix) + "0", limits_); !ok) {
+        return ok.error();
+    }
+    std::vector<issued> tokens;
+    std::string taken;
+    const auto now = clock_.now_ms();
+    bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        tokens.clear();
+        for (std::size_t i = 0; i < count; ++i) {
+            storage::account a;
+            a.name = std::string(prefix) + std::to_string(i);
+            if (w.find_account(a.name)) {
+                taken = a.name;
+                return false;
+            }
+            a.display_name = a.name;
+            a.role = v1::MEDIATOR;
+            // Not an Argon2 string: no password ever matches it.
+            a.password_hash = "!bot";
+            a.created_at_ms = now;
+            a.id = w.insert_account(a);
+            auto token = new_token();
+            w.insert_session({hash_token(token), a.id, now});
+            tokens.push_back({a.name, std::move(token)});
+        }
+        return true;
+    });
+    if (!taken.empty()) {
+        return fail(errc::conflict, "a user named '" + taken + "' already exists");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the accounts could not be saved");
+    }
+    return tokens;
+}
+
 std::vector<storage::account> accounts::list() {
     return storage::read_now(store_, [](storage::reader& r) { return r.list_accounts(); });
 }

@@ -24,6 +24,16 @@ class accounts {
     outcome<storage::account> add(std::string_view name, std::string_view password, v1::Role role,
                                   std::string_view display_name);
     std::vector<storage::account> list();
+
+    // Accounts for bots and load tests: PREFIX0 ... PREFIX<count-1>, which
+    // cannot log in with a password, each with a long-lived session token
+    // (returned, stored hashed). One transaction, no password hashing, so
+    // that 10,000 are ready in seconds. CONFLICT if a name is taken.
+    struct issued {
+        std::string name;
+        std::string token;
+    };
+    outcome<std::vector<issued>> add_bots(std::string_view prefix, std::size_t count);
     // NOT_FOUND for an unknown name. Ends the account's sessions.
     outcome<void> set_disabled(std::string_view name, bool disabled);
     // NOT_FOUND for an unknown name; BAD_REQUEST for an empty password.

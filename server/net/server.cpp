@@ -101,6 +101,9 @@ struct server::impl {
 
     asio::awaitable<void> handle(tcp::socket socket, std::uint64_t id) {
         beast::error_code ec;
+        // Small frames (acks, typing notices) must not wait for Nagle's
+        // algorithm and the peer's delayed ACK: tens of milliseconds each.
+        socket.set_option(tcp::no_delay(true), ec);
         auto remote = socket.remote_endpoint(ec);
         std::string address = ec ? "unknown" : remote.address().to_string();
         beast::tcp_stream stream(std::move(socket));

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A small run of every relais-bench scenario against a real server: checks
+# that the load generator works (and loses nothing), not how fast it goes.
+set -euo pipefail
+server=$1
+bench=$2
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+"$server" user add-bots bot --count 20 --data "$work/data" > "$work/tokens"
+[ "$(wc -l < "$work/tokens")" -eq 20 ]
+"$server" serve --data "$work/data" --listen 127.0.0.1:0 --send-rate 100000 --send-burst 100000 \
+  --connection-rate 100000 --connection-burst 100000 > "$work/out" 2> "$work/err" &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
+url=$(sed -n 's/^listening on //p' "$work/out")
+run() { "$bench" "$@" --server "$url" --tokens "$work/tokens" --server-pid "$pid" --json; }
+
+fanout=$(run fanout --members 20 --senders 2 --rate 20 --duration 1)
+echo "$fanout"
+grep -q '"missing":0[,}]' <<< "$fanout"
+grep -q '"deliveries":800[,}]' <<< "$fanout"
+saturation=$(run fanout --members 20 --senders 2 --window 4 --duration 1)
+echo "$saturation"
+grep -q '"missing":0[,}]' <<< "$saturation"
+durable=$(run durable --senders 4 --duration 1)
+echo "$durable"
+grep -q '"send_failures":0[,}]' <<< "$durable"
+catchup=$(run catchup --messages 300)
+echo "$catchup"
+grep -q '"missed_events":300[,}]' <<< "$catchup"
+history=$(run history --messages 300 --reads 20)
+echo "$history"
+grep -q '"reads":20[,}]' <<< "$history"
+echo "bench smoke: ok"
