@@ -187,12 +187,20 @@ TEST(bad_input, oversized_frame_and_text_frame_are_closed_with_their_codes) {
     server.add_user("alice");
     server.start();
     run_sync([&]() -> asio::awaitable<void> {
-        auto big = co_await raw_peer::open(server);
-        co_await big->ask(hello(), 1);
-        co_await big->transport().write(std::string(70 * 1024, 'x'));
-        auto after_big = co_await big->next();
-        EXPECT_EQ(after_big.body_case(), v1::ServerMessage::BODY_NOT_SET);
-        EXPECT_EQ(big->transport().close_code(), 1009);
+        // The server closes with 1009 as soon as it reads the frame's header;
+        // the rest of the frame, still unread, can make the kernel reset the
+        // connection before the close frame is read. Try a few times: the
+        // code must come through, and the connection must always end.
+        int close_code = 0;
+        for (int attempt = 0; attempt < 5 && close_code != 1009; ++attempt) {
+            auto big = co_await raw_peer::open(server);
+            co_await big->ask(hello(), 1);
+            co_await big->transport().write(std::string(70 * 1024, 'x'));
+            auto after_big = co_await big->next();
+            EXPECT_EQ(after_big.body_case(), v1::ServerMessage::BODY_NOT_SET);
+            close_code = big->transport().close_code();
+        }
+        EXPECT_EQ(close_code, 1009);
 
         auto text = co_await raw_peer::open(server);
         co_await text->ask(hello(), 1);
