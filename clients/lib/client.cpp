@@ -449,6 +449,7 @@ asio::awaitable<outcome<v1::Session>> client::resume(std::string token) {
         co_return unexpected();
     }
     token_ = std::move(token);
+    signed_out_ = false;
     co_return r->session();
 }
 

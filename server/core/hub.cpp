@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 namespace relais::core {
 
@@ -66,19 +67,19 @@ void hub::send_to(user_id user, const protocol::frame& f) const {
 }
 
 std::vector<std::pair<user_id, std::string>> hub::sessions() const {
-    std::vector<std::pair<user_id, std::string>> out;
-    std::shared_lock lock(mu_);
-    for (const auto& [user, list] : by_user_) {
-        for (const auto& weak : list) {
-            auto conn = weak.lock();
-            auto who = conn ? conn->who() : std::nullopt;
-            if (who &&
-                std::find(out.begin(), out.end(), std::pair{user, who->token_hash}) == out.end()) {
-                out.emplace_back(user, who->token_hash);
+    std::set<std::pair<user_id, std::string>> distinct;
+    {
+        std::shared_lock lock(mu_);
+        for (const auto& [user, list] : by_user_) {
+            for (const auto& weak : list) {
+                auto conn = weak.lock();
+                if (auto who = conn ? conn->who() : std::nullopt) {
+                    distinct.emplace(user, who->token_hash);
+                }
             }
         }
     }
-    return out;
+    return {distinct.begin(), distinct.end()};
 }
 
 void hub::close_user(user_id user, const std::string& reason, const std::string& token_hash) {
