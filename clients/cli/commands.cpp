@@ -43,15 +43,6 @@ std::string rfc3339(std::int64_t ms) {
     return out;
 }
 
-std::string local_time(std::int64_t ms) {
-    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &local);
-    return buf;
-}
-
 // What a person or a script sees of one event.
 class printer {
   public:
@@ -87,7 +78,7 @@ class printer {
             std::cout << json::serialize(o) << "\n" << std::flush;
             return;
         }
-        std::cout << "[" << local_time(e.at_ms()) << "] #" << e.seq() << " ";
+        std::cout << "[" << local_time(e.at_ms(), "%Y-%m-%d %H:%M") << "] #" << e.seq() << " ";
         if (e.has_message()) {
             if (e.message().deleted()) {
                 std::cout << author << " " << tr(text::deleted);

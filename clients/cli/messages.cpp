@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iterator>
 
 namespace relais::cli {
@@ -184,6 +185,15 @@ std::string describe_member_change(const v1::MemberChanged& change, const std::s
         default:
             return who;
     }
+}
+
+std::string local_time(std::int64_t ms, const char* format) {
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm local{};
+    localtime_r(&seconds, &local);
+    char buf[64];
+    std::strftime(buf, sizeof buf, format, &local);
+    return buf;
 }
 
 std::string describe(const failure& f) {

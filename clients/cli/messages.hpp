@@ -79,6 +79,9 @@ std::string trf(text t, std::initializer_list<std::string> args);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 
+// A moment (ms since the epoch) in the user's time zone, strftime format.
+std::string local_time(std::int64_t ms, const char* format);
+
 // The failure for a person: the kind of problem in their language, and the
 // server's detail.
 std::string describe(const failure& f);

@@ -60,7 +60,6 @@ struct channel_view {
     std::vector<std::string> pending;  // sent, not yet acknowledged
 };
 
-std::string clock_time(std::int64_t ms);
 std::string channel_label(const v1::Channel& c);
 bool is_number(const std::string& s);
 std::vector<std::string> split_words(const std::string& s);

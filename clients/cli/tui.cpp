@@ -21,15 +21,6 @@
 
 namespace relais::cli {
 
-std::string clock_time(std::int64_t ms) {
-    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-    std::tm local{};
-    localtime_r(&seconds, &local);
-    char buf[8];
-    std::strftime(buf, sizeof buf, "%H:%M", &local);
-    return buf;
-}
-
 std::string channel_label(const v1::Channel& c) {
     return (c.kind() == v1::DIRECT ? "@" : "#") + c.name();
 }

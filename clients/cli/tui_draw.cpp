@@ -95,7 +95,8 @@ void terminal_ui::draw_messages(int top, int left, int rows, int width) {
         }
     };
     for (const auto& [key, e] : c->entries) {
-        const std::string time = e.at_ms ? clock_time(e.at_ms) + " " : std::string("      ");
+        const std::string time =
+            e.at_ms ? local_time(e.at_ms, "%H:%M") + " " : std::string("      ");
         if (e.system) {
             add(time + "* ", "", e.text, true);
         } else if (e.deleted) {

@@ -24,6 +24,17 @@ storage::event_record member_event(storage::channel_id channel, storage::user_id
     return e;
 }
 
+// The membership of the user named `name`, or NOT_FOUND.
+outcome<storage::membership> find_member(storage::reader& r, storage::channel_id channel,
+                                         const std::string& name) {
+    auto account = r.find_account(name);
+    auto membership = account ? r.find_membership(channel, account->id) : std::nullopt;
+    if (!membership) {
+        return fail(errc::not_found, "'" + name + "' is not a member");
+    }
+    return *membership;
+}
+
 std::string direct_name(storage::user_id a, storage::user_id b) {
     return "dm:" + std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
 }
@@ -189,19 +200,17 @@ void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
         if (!is_moderator(v->membership) || v->channel.kind == v1::DIRECT) {
             return fail(errc::forbidden, "only moderators can remove members");
         }
-        auto target = w.find_account(kick.user());
-        auto target_membership =
-            target ? w.find_membership(v->channel.id, target->id) : std::nullopt;
-        if (!target_membership) {
-            return fail(errc::not_found, "'" + kick.user() + "' is not a member");
+        auto target = find_member(w, v->channel.id, kick.user());
+        if (!target) {
+            return target.error();
         }
-        if (target_membership->role == v1::OWNER) {
+        if (target->role == v1::OWNER) {
             return fail(errc::forbidden, "the owner of a channel cannot be removed");
         }
-        auto event = append(w, member_event(v->channel.id, user, target->id,
-                                            v1::MemberChanged::KICKED, target_membership->role));
-        w.remove_member(v->channel.id, target->id);
-        return after_commit([this, rq, event, target = target->id] {
+        auto event = append(w, member_event(v->channel.id, user, target->user,
+                                            v1::MemberChanged::KICKED, target->role));
+        w.remove_member(v->channel.id, target->user);
+        return after_commit([this, rq, event, target = target->user] {
             publish(event);
             members_.remove(event.channel_id(), target);
             reply_ok(rq);
@@ -222,21 +231,19 @@ void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg
         if (v->membership->role != v1::OWNER || v->channel.kind == v1::DIRECT) {
             return fail(errc::forbidden, "only the owner of a channel can change roles");
         }
-        auto target = w.find_account(set.user());
-        auto target_membership =
-            target ? w.find_membership(v->channel.id, target->id) : std::nullopt;
-        if (!target_membership) {
-            return fail(errc::not_found, "'" + set.user() + "' is not a member");
+        auto target = find_member(w, v->channel.id, set.user());
+        if (!target) {
+            return target.error();
         }
-        if (target_membership->role == v1::OWNER) {
+        if (target->role == v1::OWNER) {
             return fail(errc::forbidden, "the owner's role cannot change");
         }
-        if (target_membership->role == set.role()) {
+        if (target->role == set.role()) {
             return after_commit([this, rq] { reply_ok(rq); });
         }
-        target_membership->role = set.role();
-        w.upsert_member(*target_membership);
-        auto event = append(w, member_event(v->channel.id, user, target->id,
+        target->role = set.role();
+        w.upsert_member(*target);
+        auto event = append(w, member_event(v->channel.id, user, target->user,
                                             v1::MemberChanged::ROLE_CHANGED, set.role()));
         return after_commit([this, rq, event] {
             publish(event);
