@@ -1,6 +1,5 @@
 // Every kind of bad input gets its typed error or close code, and the server
 // keeps serving others.
-#include <sstream>
 #include "codec.hpp"
 
 #include "harness.hpp"
@@ -94,10 +93,8 @@ TEST(bad_input, each_bad_request_gets_its_typed_error_and_the_server_keeps_servi
     server.start();
     run_sync([&]() -> asio::awaitable<void> {
         auto owner = co_await logged_in(server, "bob");
-        require(co_await owner->create_channel("prive", "", true),
-                R"(co_await owner->create_channel("prive", "", true))");
-        require(co_await owner->create_channel("public", "", false),
-                R"(co_await owner->create_channel("public", "", false))");
+        require(co_await owner->create_channel("prive", "", true), "create_channel prive");
+        require(co_await owner->create_channel("public", "", false), "create_channel public");
 
         auto peer = co_await raw_peer::open(server);
         // Before Hello.
@@ -147,12 +144,10 @@ TEST(bad_input, a_flood_beyond_the_rate_limit_is_refused_with_a_retry_delay) {
     server.start();
     run_sync([&]() -> asio::awaitable<void> {
         auto alice = co_await logged_in(server, "alice");
-        require(co_await alice->create_channel("flot", "", false),
-                R"(co_await alice->create_channel("flot", "", false))");
+        require(co_await alice->create_channel("flot", "", false), "create_channel flot");
         auto peer = co_await raw_peer::open(server);
         co_await peer->ask(hello(), 1);
-        require((co_await peer->ask(login("alice"), 2)).has_session(),
-                R"((co_await peer->ask(login("alice"), 2)).has_session())");
+        require((co_await peer->ask(login("alice"), 2)).has_session(), "ask alice");
         constexpr int flood = 200;
         auto started = std::chrono::steady_clock::now();
         for (int i = 0; i < flood; ++i) {

@@ -5,8 +5,6 @@
 #include <set>
 #include <thread>
 
-#include <sstream>
-
 #include "harness.hpp"
 
 namespace relais::testing {
@@ -37,28 +35,26 @@ TEST(conversation, two_users_converse_live) {
         auto alice = co_await logged_in(server, "alice");
         auto bob = co_await logged_in(server, "bob");
         auto channel = co_await alice->create_channel("accueil", "Bienvenue", false);
-        require(channel, R"(channel)");
-        require(co_await bob->join(client::by_name("accueil")),
-                R"(co_await bob->join(client::by_name("accueil")))");
+        require(channel, "channel");
+        require(co_await bob->join(client::by_name("accueil")), "join accueil");
 
-        require(co_await alice->send(client::by_name("accueil"), "Bonjour Bob !"),
-                R"(co_await alice->send(client::by_name("accueil"), "Bonjour Bob !"))");
+        require(co_await alice->send(client::by_name("accueil"), "Bonjour Bob !"), "send accueil");
         auto heard = co_await next_message(*bob, "alice");
-        require(heard, R"(heard)");
+        require(heard, "heard");
         EXPECT_EQ(heard->message().text(), "Bonjour Bob !");
         EXPECT_EQ(heard->actor().name(), "alice");
 
         require(co_await bob->send(client::by_name("accueil"), "Salut Alice, ça va ? 👋"),
-                R"(co_await bob->send(client::by_name("accueil"), "Salut Alice, ça va ? 👋"))");
+                "send accueil");
         auto reply = co_await next_message(*alice, "bob");
-        require(reply, R"(reply)");
+        require(reply, "reply");
         EXPECT_EQ(reply->message().text(), "Salut Alice, ça va ? 👋");
         EXPECT_EQ(reply->actor().name(), "bob");
         EXPECT_EQ(reply->seq(), heard->seq() + 1);
 
         auto members = co_await alice->members(client::by_name("accueil"));
-        require(members, R"(members)");
-        require_eq(members->size(), 2u, R"(members->size() == 2u)");
+        require(members, "members");
+        require_eq(members->size(), 2u, "members->size() == 2u");
         EXPECT_TRUE((*members)[0].online() && (*members)[1].online());
         co_await alice->close();
         co_await bob->close();
@@ -74,19 +70,19 @@ TEST(conversation, private_channel_stays_invisible_to_a_non_member) {
         auto alice = co_await logged_in(server, "alice");
         auto mallory = co_await logged_in(server, "mallory");
         auto secret = co_await alice->create_channel("coordination", "", true);
-        require(secret, R"(secret)");
+        require(secret, "secret");
         require(co_await alice->send(client::by_name("coordination"), "confidentiel"),
-                R"(co_await alice->send(client::by_name("coordination"), "confidentiel"))");
+                "send coordination");
 
         auto list = co_await mallory->list_channels();
-        require(list, R"(list)");
+        require(list, "list");
         EXPECT_TRUE(list->empty());
         for (auto ref : {client::by_name("coordination"), client::by_id(secret->id())}) {
             auto page = co_await mallory->history(ref, 0, 0, 50);
-            require(!(page), R"(!page)");
+            require(!(page), "!page");
             EXPECT_EQ(page.error().code, errc::not_found);
             auto joined = co_await mallory->join(ref);
-            require(!(joined), R"(!joined)");
+            require(!(joined), "!joined");
             EXPECT_EQ(joined.error().code, errc::not_found);
             auto synced = co_await mallory->sync(ref, 0);
             EXPECT_FALSE(synced);
@@ -123,10 +119,10 @@ TEST(conversation, fifty_clients_send_200_each_and_all_see_every_message_once_in
             all.push_back(co_await logged_in(server, "user" + std::to_string(i)));
         }
         auto channel = co_await all[0]->create_channel("tous", "", false);
-        require(channel, R"(channel)");
+        require(channel, "channel");
         for (auto& c : all) {
             auto joined = co_await c->join(client::by_id(channel->id()));
-            require(joined, R"(joined)");
+            require(joined, "joined");
             c->follow(channel->id(), joined->last_seq());
         }
         // Everyone sends at once; each waits for its own acks.
@@ -166,22 +162,11 @@ TEST(conversation, fifty_clients_send_200_each_and_all_see_every_message_once_in
         }
         EXPECT_EQ(distinct.size(), static_cast<std::size_t>(clients * per_client));
         for (int i = 0; i < clients; ++i) {
-            require_eq(
-                seen[i].size(), static_cast<std::size_t>(clients * per_client),
-                R"(seen[i].size() == static_cast<std::size_t>(clients * per_client))" +
-                    std::string(" ") + [&] {
-                        std::ostringstream o;
-                        o << "client " << i;
-                        return o.str();
-                    }());
+            require_eq(seen[i].size(), static_cast<std::size_t>(clients * per_client),
+                       "messages seen by client " + std::to_string(i));
             for (std::size_t k = 1; k < seen[i].size(); ++k) {
-                require(
-                    seen[i][k - 1].first < seen[i][k].first,
-                    R"(seen[i][k - 1].first < seen[i][k].first)" + std::string(" ") + [&] {
-                        std::ostringstream o;
-                        o << "client " << i;
-                        return o.str();
-                    }());
+                require(seen[i][k - 1].first < seen[i][k].first,
+                        "seq order seen by client " + std::to_string(i));
             }
             EXPECT_EQ(seen[i], seen[0]) << "client " << i << " saw another order";
         }
@@ -196,18 +181,15 @@ TEST(conversation, wss_with_a_test_certificate) {
     server.add_user("alice");
     server.add_user("bob");
     server.start();
-    require_eq(server.url().rfind("wss://", 0), 0u, R"(server.url().rfind("wss://", 0) == 0u)");
+    require_eq(server.url().rfind("wss://", 0), 0u, "url wss://");
     run_sync([&]() -> asio::awaitable<void> {
         auto alice = co_await logged_in(server, "alice");
         auto bob = co_await logged_in(server, "bob");
-        require(co_await alice->create_channel("chiffre", "", false),
-                R"(co_await alice->create_channel("chiffre", "", false))");
-        require(co_await bob->join(client::by_name("chiffre")),
-                R"(co_await bob->join(client::by_name("chiffre")))");
-        require(co_await alice->send(client::by_name("chiffre"), "par TLS"),
-                R"(co_await alice->send(client::by_name("chiffre"), "par TLS"))");
+        require(co_await alice->create_channel("chiffre", "", false), "create_channel chiffre");
+        require(co_await bob->join(client::by_name("chiffre")), "join chiffre");
+        require(co_await alice->send(client::by_name("chiffre"), "par TLS"), "send chiffre");
         auto heard = co_await next_message(*bob, "alice");
-        require(heard, R"(heard)");
+        require(heard, "heard");
         EXPECT_EQ(heard->message().text(), "par TLS");
 
         // Without the test CA, the certificate is refused.
@@ -237,8 +219,7 @@ TEST(conversation, sigterm_closes_connections_and_exits_zero) {
         auto opts = server.client_options();
         opts.reconnect = false;
         auto alice = co_await logged_in(server, "alice", opts);
-        require(co_await alice->create_channel("fin", "", false),
-                R"(co_await alice->create_channel("fin", "", false))");
+        require(co_await alice->create_channel("fin", "", false), "create_channel fin");
         int exit_code = -1;
         std::thread stopper([&] { exit_code = server.terminate(); });
         // The client keeps running meanwhile, so it answers the close frame.

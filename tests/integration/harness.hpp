@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -87,17 +88,21 @@ std::string describe_value(const T& value) {
 }
 
 template <class T>
-void require(const T& value, const std::string& what) {
+void require(const T& value, const std::string& what,
+             std::source_location where = std::source_location::current()) {
     if (!value) {
-        ADD_FAILURE() << "required: " << what << describe_value(value);
+        ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line()))
+            << "required: " << what << describe_value(value);
         throw test_aborted(what);
     }
 }
 
 template <class A, class B>
-void require_eq(const A& a, const B& b, const std::string& what) {
-    EXPECT_EQ(a, b) << what;
+void require_eq(const A& a, const B& b, const std::string& what,
+                std::source_location where = std::source_location::current()) {
     if (!(a == b)) {
+        ADD_FAILURE_AT(where.file_name(), static_cast<int>(where.line()))
+            << what << ": " << ::testing::PrintToString(a) << " != " << ::testing::PrintToString(b);
         throw test_aborted(what);
     }
 }

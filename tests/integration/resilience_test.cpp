@@ -3,7 +3,6 @@
 #include <map>
 #include <set>
 
-#include <sstream>
 #include "codec.hpp"
 
 #include "harness.hpp"
@@ -37,14 +36,9 @@ asio::awaitable<std::vector<std::uint64_t>> collect(client& c, std::uint64_t cha
 
 void expect_consecutive(const std::vector<std::uint64_t>& seqs, std::uint64_t first,
                         std::size_t count) {
-    require_eq(seqs.size(), count, R"(seqs.size() == count)");
+    require_eq(seqs.size(), count, "seqs.size() == count");
     for (std::size_t i = 0; i < seqs.size(); ++i) {
-        require_eq(
-            seqs[i], first + i, R"(seqs[i] == first + i)" + std::string(" ") + [&] {
-                std::ostringstream o;
-                o << "gap or duplicate at position " << i;
-                return o.str();
-            }());
+        require_eq(seqs[i], first + i, "gap or duplicate at position " + std::to_string(i));
     }
 }
 
@@ -70,12 +64,12 @@ TEST(resilience, client_misses_1000_messages_and_resyncs_with_no_gap_and_no_dupl
         auto alice = co_await logged_in(server, "alice");
         auto bob = co_await logged_in(server, "bob");
         auto channel = co_await alice->create_channel("reprise", "", false);
-        require(channel, R"(channel)");
+        require(channel, "channel");
         require(co_await bob->join(client::by_id(channel->id())),
-                R"(co_await bob->join(client::by_id(channel->id())))");
+                "co_await bob->join(client::by_id(channel->id()))");
         auto before = co_await send_many(*alice, channel->id(), 10, "avant ");
         auto seen = co_await collect(*bob, channel->id(), 10);
-        require_eq(seen.size(), 10u, R"(seen.size() == 10u)");
+        require_eq(seen.size(), 10u, "seen.size() == 10u");
         co_await bob->close();  // bob goes away
 
         co_await send_many(*alice, channel->id(), 1000, "pendant ");
@@ -101,9 +95,9 @@ TEST(resilience, dropped_connection_reconnects_by_itself_and_fills_the_gap) {
         auto alice = co_await logged_in(server, "alice");
         auto bob = co_await logged_in(server, "bob");
         auto channel = co_await alice->create_channel("coupure", "", false);
-        require(channel, R"(channel)");
+        require(channel, "channel");
         auto joined = co_await bob->join(client::by_id(channel->id()));
-        require(joined, R"(joined)");
+        require(joined, "joined");
         bob->follow(channel->id(), joined->last_seq());
         const auto first = joined->last_seq() + 1;
 
@@ -160,21 +154,21 @@ TEST(resilience, send_retried_with_the_same_client_msg_id_is_stored_once) {
     run_sync([&]() -> asio::awaitable<void> {
         auto alice = co_await logged_in(server, "alice");
         auto channel = co_await alice->create_channel("une-fois", "", false);
-        require(channel, R"(channel)");
+        require(channel, "channel");
         const auto ref = client::by_id(channel->id());
 
         // 1. The ack was lost with the connection; the retry finds the original.
         co_await send_and_lose_the_ack(server, channel->id(), "lost-ack");
         auto retry = co_await alice->send(ref, "une seule fois", "lost-ack");
-        require(retry, R"(retry)");
+        require(retry, "retry");
         EXPECT_TRUE(retry->duplicate());
 
         // 2. Acked, then the connection drops; the app retries after reconnecting.
         auto first = co_await alice->send(ref, "deux", "after-drop");
-        require(first, R"(first)");
+        require(first, "first");
         alice->drop();
         auto again = co_await alice->send(ref, "deux", "after-drop");
-        require(again, R"(again)");
+        require(again, "again");
         EXPECT_TRUE(again->duplicate());
         EXPECT_EQ(again->event().seq(), first->event().seq());
 
@@ -189,15 +183,10 @@ TEST(resilience, send_retried_with_the_same_client_msg_id_is_stored_once) {
                        });
         alice->drop();
         co_await wait_until([&] { return in_flight_done; }, std::chrono::seconds(20));
-        require(
-            in_flight, R"(in_flight)" + std::string(" ") + [&] {
-                std::ostringstream o;
-                o << in_flight.error().message;
-                return o.str();
-            }());
+        require(in_flight, "the send in flight during the drop");
 
         auto page = co_await alice->history(ref, 0, 0, 100);
-        require(page, R"(page)");
+        require(page, "page");
         std::map<std::string, int> stored;
         for (const auto& e : page->events()) {
             if (e.has_message()) {
@@ -229,11 +218,11 @@ TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
             all.push_back(co_await logged_in(server, "w" + std::to_string(i), opts));
         }
         auto channel = co_await all[0]->create_channel("durable", "", false);
-        require(channel, R"(channel)");
+        require(channel, "channel");
         channel_id = channel->id();
         for (auto& c : all) {
             require(co_await c->join(client::by_id(channel_id)),
-                    R"(co_await c->join(client::by_id(channel_id)))");
+                    "co_await c->join(client::by_id(channel_id))");
         }
         int finished = 0;
         auto writer = [&](client& c, int index) -> asio::awaitable<void> {
@@ -254,7 +243,7 @@ TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
         server.kill_hard();
     }());
     require_eq(acknowledged.size(), static_cast<std::size_t>(writers * per_writer),
-               R"(acknowledged.size() == static_cast<std::size_t>(writers * per_writer))");
+               "acknowledged.size() == static_cast<std::size_t>(writers * per_writer)");
 
     server.start();
     run_sync([&]() -> asio::awaitable<void> {
@@ -263,7 +252,7 @@ TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
         std::uint64_t after = 0;
         for (;;) {
             auto page = co_await reader->sync(client::by_id(channel_id), after);
-            require(page, R"(page)");
+            require(page, "page");
             for (const auto& e : page->events()) {
                 EXPECT_EQ(e.seq(), after + 1) << "seq gap after restart";
                 after = e.seq();
@@ -277,12 +266,7 @@ TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
         }
         for (const auto& [id, seq] : acknowledged) {
             auto it = stored.find(id);
-            require(
-                it != stored.end(), R"(it != stored.end())" + std::string(" ") + [&] {
-                    std::ostringstream o;
-                    o << "acknowledged message " << id << " was lost";
-                    return o.str();
-                }());
+            require(it != stored.end(), "acknowledged message " + id + " was lost");
             EXPECT_EQ(it->second, seq);
         }
         co_await reader->close();
