@@ -211,6 +211,21 @@ TEST(conversation, healthz_answers_on_the_websocket_port) {
     EXPECT_NE(server.http_get("/nothing").find("404"), std::string::npos);
 }
 
+TEST(conversation, websocket_upgrades_from_unlisted_browser_origins_are_refused) {
+    server_process server({"--allowed-origin", "https://relais.example.org"});
+    server.start();
+    auto upgrade = [&](const std::string& origin_header) {
+        return server.http_raw(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n" +
+            origin_header + "\r\n");
+    };
+    EXPECT_EQ(upgrade("Origin: https://evil.example\r\n").rfind("HTTP/1.1 403", 0), 0u);
+    EXPECT_EQ(upgrade("Origin: https://relais.example.org\r\n").rfind("HTTP/1.1 101", 0), 0u);
+    EXPECT_EQ(upgrade("").rfind("HTTP/1.1 101", 0), 0u);  // not a browser
+}
+
 TEST(conversation, sigterm_closes_connections_and_exits_zero) {
     server_process server;
     server.add_user("alice");

@@ -190,6 +190,10 @@ int server_process::terminate() {
 }
 
 std::string server_process::http_get(const std::string& path) const {
+    return http_raw("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+}
+
+std::string server_process::http_raw(const std::string& request) const {
     auto port = std::stoi(url_.substr(url_.rfind(':') + 1));
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
@@ -200,8 +204,10 @@ std::string server_process::http_get(const std::string& path) const {
         ::close(fd);
         return {};
     }
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    (void)!::write(fd, req.data(), req.size());
+    (void)!::write(fd, request.data(), request.size());
+    // A WebSocket upgrade stays open: read what arrives within a moment.
+    timeval wait{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     auto response = read_all(fd);
     ::close(fd);
     return response;

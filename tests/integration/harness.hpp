@@ -52,6 +52,8 @@ class server_process {
     std::filesystem::path config_home() const { return root_ / "config"; }
     const std::string& ca_file() const { return cert_; }
     std::string http_get(const std::string& path) const;  // status line + body
+    // Sends raw bytes on a fresh connection; returns everything read back.
+    std::string http_raw(const std::string& request) const;
 
     // `relais-server user add NAME` with password "pw-NAME".
     void add_user(const std::string& name) const;
