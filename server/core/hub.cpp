@@ -82,13 +82,14 @@ std::vector<std::pair<user_id, std::string>> hub::sessions() const {
     return {distinct.begin(), distinct.end()};
 }
 
-void hub::close_user(user_id user, const std::string& reason, const std::string& token_hash) {
+std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std::string& reason,
+                                                         const std::string& token_hash) {
     std::vector<std::shared_ptr<connection>> victims;
     {
         std::shared_lock lock(mu_);
         auto it = by_user_.find(user);
         if (it == by_user_.end()) {
-            return;
+            return victims;
         }
         for (const auto& weak : it->second) {
             auto conn = weak.lock();
@@ -104,6 +105,7 @@ void hub::close_user(user_id user, const std::string& reason, const std::string&
     for (auto& conn : victims) {
         conn->close(reason);
     }
+    return victims;
 }
 
 }  // namespace relais::core

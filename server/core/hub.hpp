@@ -31,8 +31,10 @@ class hub {
     // Who is logged in, with which session: one entry per distinct session.
     std::vector<std::pair<user_id, std::string>> sessions() const;
     // Closes the user's connections (only those logged in with token_hash
-    // when it is not empty).
-    void close_user(user_id user, const std::string& reason, const std::string& token_hash = {});
+    // when it is not empty) and returns them, so that the caller can end
+    // their sessions before a request racing the close is served.
+    std::vector<std::shared_ptr<connection>> close_user(user_id user, const std::string& reason,
+                                                        const std::string& token_hash = {});
 
   private:
     mutable std::shared_mutex mu_;

@@ -305,7 +305,10 @@ outcome<service::visible_channel> service::resolve_member(storage::reader& r,
                                                           storage::user_id user) {
     auto v = resolve(r, ref, user);
     if (v && !v->membership) {
-        return fail(errc::forbidden,
+        // NOT_FOUND, as for a channel that does not exist: clients handle
+        // "not one of mine" in one way. (A private channel never gets here:
+        // resolve already answers exactly as for a missing one.)
+        return fail(errc::not_found,
                     "you are not a member of '" + v->channel.name + "'; join it first");
     }
     return v;

@@ -131,7 +131,7 @@ class service {
     // channel the caller is not in, exactly as for one that does not exist.
     outcome<visible_channel> resolve(storage::reader& r, const v1::ChannelRef& ref,
                                      storage::user_id user);
-    // As resolve, and FORBIDDEN unless the caller is a member.
+    // As resolve, and NOT_FOUND unless the caller is a member.
     outcome<visible_channel> resolve_member(storage::reader& r, const v1::ChannelRef& ref,
                                             storage::user_id user);
     // NOT_FOUND unless `seq` is a message of the channel (a tombstone counts).
@@ -149,6 +149,9 @@ class service {
     void publish_presence(const v1::User& user, bool online);
     void log_in(const request& rq, const storage::account& account, std::string token_hash,
                 std::string token);
+    // Closes the user's connections (those of one session when token_hash is
+    // set) and logs them out at once.
+    void end_sessions(user_id user, const std::string& reason, const std::string& token_hash);
 
     storage::store& store_;
     const clock& clock_;

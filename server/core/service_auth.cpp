@@ -124,10 +124,19 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             }
             // Every other connection that used this token ends with it,
             // before the logout is confirmed.
-            hub_.close_user(rq.who.user.id(), "logged out", rq.who.token_hash);
+            end_sessions(rq.who.user.id(), "logged out", rq.who.token_hash);
             reply_ok(rq);
         });
     });
+}
+
+void service::end_sessions(user_id user, const std::string& reason, const std::string& token_hash) {
+    // The close frame goes out after whatever is queued; until the socket
+    // is gone a request may still arrive: it finds no login and no events
+    // reach the connection any more.
+    for (const auto& conn : hub_.close_user(user, reason, token_hash)) {
+        on_close(conn);
+    }
 }
 
 void service::check_sessions() {
@@ -141,7 +150,7 @@ void service::check_sessions() {
                 auto session = r.find_session(token_hash);
                 auto account = session ? r.find_account(user) : std::nullopt;
                 if (!account || account->disabled) {
-                    hub_.close_user(user, "your session has ended; log in again", token_hash);
+                    end_sessions(user, "your session has ended; log in again", token_hash);
                 }
             }
         } catch (const std::exception& e) {

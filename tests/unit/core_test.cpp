@@ -179,7 +179,7 @@ TEST_F(core, public_channel_history_needs_membership) {
     auto alice = user("alice");
     auto bob = user("bob");
     create(alice, "accueil");
-    EXPECT_EQ(code(history(bob, "accueil")), v1::FORBIDDEN);
+    EXPECT_EQ(code(history(bob, "accueil")), v1::NOT_FOUND);
     join(bob, "accueil");
     EXPECT_TRUE(history(bob, "accueil").has_events());
 }
@@ -347,7 +347,7 @@ TEST_F(core_test, typing_is_shown_to_the_other_members_only) {
     v1::ClientMessage typing;
     *typing.mutable_typing()->mutable_channel() = ref("accueil");
     ASSERT_TRUE(call(alice, typing).has_ok());
-    EXPECT_EQ(code(call(eve, typing)), v1::FORBIDDEN);
+    EXPECT_EQ(code(call(eve, typing)), v1::NOT_FOUND);
     auto notices = [](const conn_ptr& c) {
         int n = 0;
         for (const auto& m : c->all()) {
