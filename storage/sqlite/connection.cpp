@@ -58,9 +58,10 @@ std::string statement::text(int column) const {
                 : std::string();
 }
 
-connection::connection(const std::string& path, durability mode) {
+connection::connection(const std::string& path, durability mode, const std::string& vfs) {
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr); rc != SQLITE_OK) {
+    if (int rc = sqlite3_open_v2(path.c_str(), &db_, flags, vfs.empty() ? nullptr : vfs.c_str());
+        rc != SQLITE_OK) {
         std::string message = "cannot open database " + path;
         sqlite3* db = db_;
         db_ = nullptr;

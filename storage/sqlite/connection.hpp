@@ -63,7 +63,8 @@ class connection {
   public:
     enum class durability { full, normal };
 
-    connection(const std::string& path, durability mode);
+    // `vfs` names a registered SQLite VFS; empty means the default one.
+    connection(const std::string& path, durability mode, const std::string& vfs = {});
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
     ~connection();

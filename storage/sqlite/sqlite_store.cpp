@@ -415,10 +415,10 @@ std::filesystem::path sqlite_store::database_path(const std::filesystem::path& d
 sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
     std::filesystem::create_directories(opts_.data_dir);
     const auto path = database_path(opts_.data_dir).string();
-    writer_db_ = std::make_unique<connection>(path, opts_.durability);
+    writer_db_ = std::make_unique<connection>(path, opts_.durability, opts_.vfs);
     migrate(*writer_db_, migration_count);
     for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.reader_threads); ++i) {
-        reader_dbs_.push_back(std::make_unique<connection>(path, opts_.durability));
+        reader_dbs_.push_back(std::make_unique<connection>(path, opts_.durability, opts_.vfs));
     }
     writer_thread_ = std::thread([this] { writer_loop(); });
     for (std::size_t i = 0; i < reader_dbs_.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct options {
     connection::durability durability = connection::durability::full;
     std::size_t reader_threads = 2;
     std::size_t max_group_jobs = 1024;  // jobs committed in one transaction at most
+    std::string vfs;  // a registered SQLite VFS; empty = the default (tests simulate power loss)
 };
 
 // The schema versions this build knows; the database is migrated to the last.

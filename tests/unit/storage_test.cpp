@@ -258,5 +258,21 @@ TEST(sqlite_store, every_connection_runs_in_wal_mode_with_the_asked_synchronous_
     EXPECT_EQ(jm.text(0), "wal");
 }
 
+// SQLite's dot-file locking VFS has no shared memory, so WAL cannot be used:
+// the store must refuse to run instead of committing in another journal mode.
+TEST(sqlite_store, refuses_to_run_where_the_journal_cannot_be_wal) {
+    temp_dir dir;
+    options o = at(dir);
+    o.vfs = "unix-dotfile";
+    try {
+        sqlite_store s(o);
+        FAIL() << "the store opened without WAL";
+    } catch (const sqlite_error& e) {
+        EXPECT_NE(std::string(e.what()).find("not what the durability setting requires"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace relais::storage::sqlite
