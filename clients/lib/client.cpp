@@ -250,7 +250,7 @@ void client::on_lost(const std::shared_ptr<transport>& t) {
 
 asio::awaitable<void> client::reconnect_loop() {
     auto alive = alive_;
-    auto backoff = std::chrono::milliseconds(100);
+    auto backoff = opts_.min_backoff;
     asio::steady_timer pause(executor_);
     for (;;) {
         pause.expires_after(backoff);
@@ -280,7 +280,7 @@ asio::awaitable<void> client::reconnect_loop() {
             push_signal_.cancel();
             co_return;
         }
-        backoff = std::min(backoff * 2, opts_.max_backoff);
+        backoff = std::min(std::max(backoff * 2, std::chrono::milliseconds(1)), opts_.max_backoff);
     }
     reconnecting_ = false;
     ++reconnections_;

@@ -26,6 +26,9 @@ struct options {
     std::string client_name = "relais-client/0.1";
     bool reconnect = true;  // after a drop: reconnect, resume, resend, resync
     std::chrono::milliseconds request_timeout{30000};
+    // The wait before reconnecting after a drop, doubled after each failed
+    // attempt up to max_backoff.
+    std::chrono::milliseconds min_backoff{100};
     std::chrono::milliseconds max_backoff{5000};
 };
 

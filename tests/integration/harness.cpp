@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -221,6 +222,22 @@ void server_process::add_user(const std::string& name) const {
     }
 }
 
+std::vector<std::pair<std::string, std::string>> server_process::add_bots(const std::string& prefix,
+                                                                          int count) const {
+    auto r = run_program({server_binary(), "user", "add-bots", prefix, "--count",
+                          std::to_string(count), "--data", data_dir_.string()});
+    if (r.exit_code != 0) {
+        throw std::runtime_error("user add-bots failed: " + r.err);
+    }
+    std::vector<std::pair<std::string, std::string>> bots;
+    std::istringstream lines(r.out);
+    std::string name, token;
+    while (lines >> name >> token) {
+        bots.emplace_back(name, token);
+    }
+    return bots;
+}
+
 client::options server_process::client_options() const {
     client::options o;
     o.url = url_;
@@ -237,6 +254,16 @@ asio::awaitable<std::unique_ptr<client::client>> logged_in(const server_process&
     auto welcome = co_await c->connect();
     EXPECT_TRUE(welcome) << (welcome ? "" : welcome.error().message);
     auto session = co_await c->login(name, server_process::password_of(name));
+    EXPECT_TRUE(session) << (session ? "" : session.error().message);
+    co_return c;
+}
+
+asio::awaitable<std::unique_ptr<client::client>> resumed(const std::string& token,
+                                                         client::options opts) {
+    auto c = std::make_unique<client::client>(co_await asio::this_coro::executor, opts);
+    auto welcome = co_await c->connect();
+    EXPECT_TRUE(welcome) << (welcome ? "" : welcome.error().message);
+    auto session = co_await c->resume(token);
     EXPECT_TRUE(session) << (session ? "" : session.error().message);
     co_return c;
 }

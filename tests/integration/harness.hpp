@@ -58,6 +58,9 @@ class server_process {
     // `relais-server user add NAME` with password "pw-NAME".
     void add_user(const std::string& name) const;
     static std::string password_of(const std::string& name) { return "pw-" + name; }
+    // `relais-server user add-bots PREFIX --count N`: names and their tokens.
+    std::vector<std::pair<std::string, std::string>> add_bots(const std::string& prefix,
+                                                              int count) const;
 
     client::options client_options() const;
 
@@ -137,5 +140,8 @@ asio::awaitable<std::unique_ptr<client::client>> logged_in(const server_process&
                                                            client::options opts);
 asio::awaitable<std::unique_ptr<client::client>> logged_in(const server_process& server,
                                                            const std::string& name);
+// A connected client with a session resumed from a bot's token.
+asio::awaitable<std::unique_ptr<client::client>> resumed(const std::string& token,
+                                                         client::options opts);
 
 }  // namespace relais::testing
