@@ -373,6 +373,14 @@ asio::awaitable<void> client::resync(std::uint64_t channel_id) {
             f.syncing = false;
             co_return;
         }
+        if (answer->events().full_resync()) {
+            // The server's history ends before what was seen here (restored
+            // from a backup): follow it from where it is, or every new event
+            // would look like one already delivered.
+            f.last = answer->events().last_seq();
+            f.early.clear();
+            ++history_resets_;
+        }
         for (auto& event : *answer->mutable_events()->mutable_events()) {
             const auto seq = event.seq();
             v1::ServerMessage msg;

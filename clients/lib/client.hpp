@@ -106,6 +106,9 @@ class client {
     bool signed_out() const { return signed_out_; }
     const v1::Limits& limits() const { return limits_; }
     std::uint64_t reconnections() const { return reconnections_; }
+    // How many times a channel's history on the server turned out to end
+    // before what this client had seen (a restore from an older backup).
+    std::uint64_t history_resets() const { return history_resets_; }
 
     static v1::ChannelRef by_name(std::string name);
     static v1::ChannelRef by_id(std::uint64_t id);
@@ -150,6 +153,7 @@ class client {
     bool reconnecting_ = false;
     bool signed_out_ = false;
     std::uint64_t reconnections_ = 0;
+    std::uint64_t history_resets_ = 0;
     std::uint64_t next_request_id_ = 0;
 
     std::map<std::uint64_t, std::shared_ptr<pending>> pending_;

@@ -187,6 +187,7 @@ void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direc
         }
         v1::ServerMessage out;
         auto& events = *out.mutable_events();
+        events.set_full_resync(direction == page_direction::after && cursor > v->channel.last_seq);
         for (const auto& e : rows) {
             to_wire(r, e, *events.add_events());
         }

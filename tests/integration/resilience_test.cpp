@@ -117,6 +117,34 @@ TEST(resilience, dropped_connection_reconnects_by_itself_and_fills_the_gap) {
     }());
 }
 
+TEST(resilience, client_ahead_of_a_restored_server_follows_it_again) {
+    server_process server(fast_senders);
+    server.add_user("alice");
+    server.add_user("bob");
+    server.start();
+    run_sync([&]() -> asio::awaitable<void> {
+        auto alice = co_await logged_in(server, "alice");
+        auto bob = co_await logged_in(server, "bob");
+        auto channel = co_await alice->create_channel("restaure", "", false);
+        require(channel, "channel");
+        auto joined = co_await bob->join(client::by_id(channel->id()));
+        require(joined, "joined");
+        // Bob saw seq 500 before the server was restored from a backup.
+        bob->follow(channel->id(), joined->last_seq() + 500);
+        require(co_await wait_until([&] { return bob->history_resets() == 1; },
+                                    std::chrono::seconds(10)),
+                "bob is told the cursor is unknown");
+        require_eq(bob->last_seq(channel->id()), joined->last_seq(),
+                   "followed from the server's end");
+        auto sent = co_await alice->send(client::by_id(channel->id()), "après restauration");
+        require(sent, "sent");
+        auto seen = co_await collect(*bob, channel->id(), 1);
+        expect_consecutive(seen, sent->event().seq(), 1);
+        co_await alice->close();
+        co_await bob->close();
+    }());
+}
+
 // A send whose ack was lost: the server stored it, the client never heard.
 asio::awaitable<void> send_and_lose_the_ack(const server_process& server, std::uint64_t channel,
                                             const std::string& client_msg_id) {

@@ -404,3 +404,33 @@ TEST_F(core_test, the_owner_makes_moderators_who_may_then_kick) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST_F(core_test, sync_pages_say_when_more_is_left_and_when_the_cursor_is_unknown) {
+    auto alice = user("alice");
+    create(alice, "accueil");
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(send(alice, "accueil", "m", "s" + std::to_string(i)).has_sent());
+    }
+    v1::ClientMessage sync;
+    *sync.mutable_sync()->mutable_channel() = ref("accueil");
+    sync.mutable_sync()->set_limit(2);
+    auto first = call(alice, sync);
+    ASSERT_TRUE(first.has_events());
+    EXPECT_EQ(first.events().events_size(), 2);
+    EXPECT_TRUE(first.events().has_more());
+    EXPECT_FALSE(first.events().full_resync());
+    // A cursor past the channel's end: the server's history was restored
+    // from an older backup.
+    sync.mutable_sync()->set_after_seq(first.events().last_seq() + 50);
+    auto past = call(alice, sync);
+    ASSERT_TRUE(past.has_events());
+    EXPECT_TRUE(past.events().full_resync());
+    EXPECT_EQ(past.events().events_size(), 0);
+    EXPECT_FALSE(past.events().has_more());
+}
+
+}  // namespace
+}  // namespace relais::testing
