@@ -11,8 +11,9 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   # Tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets,
-  # and tmux, the terminal the interactive client is tested in.
-  packages+=(libgtest-dev clang libclang-rt-14-dev tmux)
+  # tmux, the terminal the interactive client is tested in, python3-websockets,
+  # a strict second WebSocket peer, and sslscan, which checks the TLS offer.
+  packages+=(libgtest-dev clang libclang-rt-14-dev tmux python3-websockets sslscan)
 fi
 
 missing=()
