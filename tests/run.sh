@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh --test
 
 jobs=$(nproc)
-fuzz_seconds=${RELAIS_FUZZ_SECONDS:-30}
+fuzz_seconds=${RELAIS_FUZZ_SECONDS:-60}
 
 suite() {  # name, extra cmake arguments...
   local name=$1
@@ -32,7 +32,16 @@ cmake -S . -B build/fuzz -G Ninja -DRELAIS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ 
 cmake --build build/fuzz -j "$jobs"
 passed=0
 failed=0
-for target in decode dispatch; do
+for target in decode dispatch websocket token; do
+  # The saved corpus first, as it is (a regression there is a bug found
+  # before), then fresh inputs for a while.
+  if ! build/fuzz/tests/fuzz/fuzz_"$target" -runs=0 tests/fuzz/corpus/"$target" \
+       > "build/fuzz/replay_$target.log" 2>&1; then
+    failed=$((failed + 1))
+    echo "== fuzz_$target: the saved corpus fails"
+    tail -40 "build/fuzz/replay_$target.log"
+    continue
+  fi
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/"$target"/* "$corpus"/
   echo "== fuzz_$target for ${fuzz_seconds}s"

@@ -63,6 +63,12 @@ std::string new_token() {
     return to_hex(bytes, sizeof bytes);
 }
 
+bool is_well_formed_token(std::string_view token) {
+    return token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
 std::string hash_token(std::string_view token) {
     ensure_sodium();
     unsigned char digest[crypto_hash_sha256_BYTES];

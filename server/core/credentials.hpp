@@ -18,6 +18,9 @@ const std::string& decoy_password_hash();
 
 // A new session token: 256 random bits, hex encoded.
 std::string new_token();
+// True for what new_token makes: 64 lowercase hex digits. Anything else is
+// refused before storage is asked.
+bool is_well_formed_token(std::string_view token);
 // What the store keeps instead of the token: SHA-256, hex encoded.
 std::string hash_token(std::string_view token);
 

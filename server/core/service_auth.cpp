@@ -100,14 +100,20 @@ void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
             rq, fail(errc::rate_limited, "too many failed logins; wait before trying again", wait));
         return;
     }
-    read(rq, [this, rq, token](storage::reader& r) {
+    const auto ended =
+        fail(errc::unauthenticated, "this session has ended; log in again with your password");
+    if (!is_well_formed_token(token)) {
+        throttle_.failed("", address, clock_.now_ms());
+        reply_error(rq, ended);
+        return;
+    }
+    read(rq, [this, rq, token, ended](storage::reader& r) {
         auto token_hash = hash_token(token);
         auto session = r.find_session(token_hash);
         auto account = session ? r.find_account(session->user) : std::nullopt;
         if (!account || account->disabled) {
             throttle_.failed("", rq.conn->remote_address(), clock_.now_ms());
-            reply_error(rq, fail(errc::unauthenticated,
-                                 "this session has ended; log in again with your password"));
+            reply_error(rq, ended);
             return;
         }
         log_in(rq, *account, token_hash, token);

@@ -434,3 +434,26 @@ TEST_F(core_test, sync_pages_say_when_more_is_left_and_when_the_cursor_is_unknow
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST_F(core_test, malformed_and_unknown_tokens_get_the_same_answer) {
+    auto conn = open();
+    auto answer_for = [&](const std::string& token) {
+        v1::ClientMessage resume;
+        resume.mutable_resume()->set_token(token);
+        return call(conn, resume);
+    };
+    auto unknown = answer_for(std::string(64, 'a'));
+    for (const std::string& bad : std::vector<std::string>{
+             "", "abc", std::string(64, 'A'), std::string(65, 'a'), std::string(63, 'a') + "g"}) {
+        auto answer = answer_for(bad);
+        EXPECT_EQ(code(answer), v1::UNAUTHENTICATED);
+        EXPECT_EQ(answer.error().message(), unknown.error().message());
+    }
+    EXPECT_TRUE(::relais::core::is_well_formed_token(::relais::core::new_token()));
+}
+
+}  // namespace
+}  // namespace relais::testing
