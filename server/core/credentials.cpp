@@ -92,13 +92,13 @@ std::uint32_t login_throttle::wait_ms(std::string_view name, std::string_view ad
                         : std::max(wait_for("u:" + std::string(name), now_ms), by_address);
 }
 
-void login_throttle::record(const std::string& key, std::int64_t now_ms) {
+void login_throttle::record(const std::string& key, const schedule& s, std::int64_t now_ms) {
     auto& e = entries_[key];
     e.failures += 1;
     e.last_failure_ms = now_ms;
-    if (e.failures > free_failures) {
-        int doublings = std::min(e.failures - free_failures - 1, 20);
-        std::int64_t delay = std::min<std::int64_t>(1000ll << doublings, max_delay_ms);
+    if (e.failures > s.free_failures) {
+        int doublings = std::min(e.failures - s.free_failures - 1, 20);
+        std::int64_t delay = std::min<std::int64_t>(s.first_delay_ms << doublings, max_delay_ms);
         e.next_allowed_ms = now_ms + delay;
     }
 }
@@ -116,9 +116,9 @@ void login_throttle::failed(std::string_view name, std::string_view address, std
     std::lock_guard lock(mu_);
     prune(now_ms);
     if (!name.empty()) {
-        record("u:" + std::string(name), now_ms);
+        record("u:" + std::string(name), per_account, now_ms);
     }
-    record("a:" + std::string(address), now_ms);
+    record("a:" + std::string(address), per_address, now_ms);
 }
 
 void login_throttle::succeeded(std::string_view name) {

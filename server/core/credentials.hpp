@@ -26,10 +26,18 @@ std::string hash_token(std::string_view token);
 
 // Slows failed logins per account name and per remote address: the first few
 // failures are free, then each attempt must wait twice as long as the last.
+// An account is guarded hard (a guesser gets about ten tries in 30 minutes,
+// from any number of addresses); an address more gently, since a whole
+// France Services office may share one.
 // Thread-safe: guarded by mu_.
 class login_throttle {
   public:
-    static constexpr int free_failures = 5;
+    struct schedule {
+        int free_failures;
+        std::int64_t first_delay_ms;
+    };
+    static constexpr schedule per_account{3, 30'000};
+    static constexpr schedule per_address{5, 1'000};
     static constexpr std::int64_t max_delay_ms = 15 * 60 * 1000;
 
     // 0 when a login may be tried now, else the milliseconds to wait. An empty
@@ -47,7 +55,7 @@ class login_throttle {
         std::int64_t last_failure_ms = 0;
     };
     std::uint32_t wait_for(const std::string& key, std::int64_t now_ms) const;
-    void record(const std::string& key, std::int64_t now_ms);
+    void record(const std::string& key, const schedule& s, std::int64_t now_ms);
     void prune(std::int64_t now_ms);
 
     std::mutex mu_;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -130,6 +131,9 @@ server_process::~server_process() {
     if (pid_ > 0) {
         kill_hard();
     }
+    if (::testing::Test::HasFailure()) {
+        std::fprintf(stderr, "--- relais-server's log ---\n%s---\n", log().c_str());
+    }
     std::error_code ec;
     std::filesystem::remove_all(root_, ec);
 }
@@ -148,8 +152,11 @@ void server_process::start() {
         argv.insert(argv.end(), {"--tls-cert", cert_, "--tls-key", key_});
     }
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-    pid_ = spawn(argv, -1, out[1], -1, {});
+    int log_fd =
+        ::open((root_ / "server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    pid_ = spawn(argv, -1, out[1], log_fd, {});
     ::close(out[1]);
+    ::close(log_fd);
     stdout_fd_ = out[0];
     // The server says where it listens once it accepts connections.
     std::string line;
@@ -188,6 +195,16 @@ int server_process::terminate() {
     pid_ = -1;
     ::close(stdout_fd_);
     return code;
+}
+
+std::string server_process::log() const {
+    int fd = ::open((root_ / "server.log").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return {};
+    }
+    auto text = read_all(fd);
+    ::close(fd);
+    return text;
 }
 
 std::string server_process::http_get(const std::string& path) const {

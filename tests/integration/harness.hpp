@@ -51,6 +51,10 @@ class server_process {
     // A private folder for clients' configuration (XDG_CONFIG_HOME).
     std::filesystem::path config_home() const { return root_ / "config"; }
     const std::string& ca_file() const { return cert_; }
+    pid_t pid() const { return pid_; }
+    // Everything the server wrote to stderr, over all its starts (shown when
+    // a test fails).
+    std::string log() const;
     std::string http_get(const std::string& path) const;  // status line + body
     // Sends raw bytes on a fresh connection; returns everything read back.
     std::string http_raw(const std::string& request) const;

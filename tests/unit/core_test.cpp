@@ -40,7 +40,7 @@ TEST_F(core, unknown_user_and_wrong_password_get_the_same_answer) {
 TEST_F(core, failed_logins_are_slowed_per_account) {
     add_user("alice");
     auto conn = open("192.0.2.50");
-    for (int i = 0; i < login_throttle::free_failures + 1; ++i) {
+    for (int i = 0; i < login_throttle::per_account.free_failures + 1; ++i) {
         EXPECT_EQ(code(login(conn, "alice", "wrong")), v1::UNAUTHENTICATED);
     }
     // Even the right password waits now, from another address too.
@@ -453,6 +453,42 @@ TEST_F(core_test, malformed_and_unknown_tokens_get_the_same_answer) {
         EXPECT_EQ(answer.error().message(), unknown.error().message());
     }
     EXPECT_TRUE(::relais::core::is_well_formed_token(::relais::core::new_token()));
+}
+
+}  // namespace
+}  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+// 1,000 guesses at one account from 10 addresses over 30 minutes: only a
+// handful are even checked; the owner still gets in once the attack stops.
+TEST_F(core_test, brute_force_from_many_addresses_gets_a_handful_of_guesses_per_30_minutes) {
+    add_user("alice");
+    std::vector<conn_ptr> attackers;
+    for (int i = 0; i < 10; ++i) {
+        attackers.push_back(open("198.51.100." + std::to_string(i + 1)));
+    }
+    int evaluated = 0, refused_with_a_delay = 0;
+    const std::int64_t spacing_ms = 30 * 60 * 1000 / 1000;
+    for (int guess = 0; guess < 1000; ++guess) {
+        auto answer = login(attackers[guess % 10], "alice", "guess-" + std::to_string(guess));
+        ASSERT_TRUE(answer.has_error());
+        if (answer.error().code() == v1::UNAUTHENTICATED) {
+            ++evaluated;
+        } else {
+            ASSERT_EQ(answer.error().code(), v1::RATE_LIMITED);
+            EXPECT_GT(answer.error().retry_after_ms(), 0u);
+            ++refused_with_a_delay;
+        }
+        clock_.advance(spacing_ms);
+    }
+    std::printf("brute force: 1000 guesses in 30 min from 10 addresses: %d evaluated, %d refused\n",
+                evaluated, refused_with_a_delay);
+    EXPECT_LE(evaluated, 10);
+    EXPECT_EQ(evaluated + refused_with_a_delay, 1000);
+    clock_.advance(::relais::core::login_throttle::max_delay_ms);
+    EXPECT_TRUE(login(open("192.0.2.77"), "alice", "secret-alice").has_session());
 }
 
 }  // namespace
