@@ -54,6 +54,8 @@ struct serve_options {
     std::size_t max_queue_frames = 8192;
     double connection_rate = 100;
     double connection_burst = 400;
+    double accept_rate = 20;
+    double accept_burst = 60;
 };
 
 po::options_description serve_description(serve_options& o) {
@@ -88,6 +90,10 @@ po::options_description serve_description(serve_options& o) {
         "requests per second per connection, sustained")(
         "connection-burst", po::value(&o.connection_burst)->default_value(o.connection_burst),
         "requests a connection may make at once")(
+        "accept-rate", po::value(&o.accept_rate)->default_value(o.accept_rate),
+        "new connections per second per remote address, sustained")(
+        "accept-burst", po::value(&o.accept_burst)->default_value(o.accept_burst),
+        "new connections a remote address may open at once")(
         "max-queue-bytes", po::value(&o.max_queue_bytes)->default_value(o.max_queue_bytes),
         "outbound bytes queued per connection before it is cut off")(
         "max-queue-frames", po::value(&o.max_queue_frames)->default_value(o.max_queue_frames),
@@ -170,6 +176,8 @@ int serve(int argc, char** argv) {
     nc.threads = o.threads;
     nc.max_queue_bytes = o.max_queue_bytes;
     nc.max_queue_frames = o.max_queue_frames;
+    nc.accept_rate = o.accept_rate;
+    nc.accept_burst = o.accept_burst;
     relais::net::server server(service, nc);
     server.listen();
     std::cout << "listening on " << server.url() << std::endl;

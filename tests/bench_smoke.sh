@@ -10,7 +10,8 @@ trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' E
 "$server" user add-bots bot --count 20 --data "$work/data" > "$work/tokens"
 [ "$(wc -l < "$work/tokens")" -eq 20 ]
 "$server" serve --data "$work/data" --listen 127.0.0.1:0 --send-rate 100000 --send-burst 100000 \
-  --connection-rate 100000 --connection-burst 100000 > "$work/out" 2> "$work/err" &
+  --connection-rate 100000 --connection-burst 100000 \
+  --accept-rate 100000 --accept-burst 100000 > "$work/out" 2> "$work/err" &
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/out")

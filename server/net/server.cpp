@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "rate_limiter.hpp"
 #include "service.hpp"
 #include "session.hpp"
 
@@ -92,11 +93,36 @@ struct server::impl {
                 co_await pause.async_wait(nothrow);
                 continue;
             }
+            beast::error_code remote_ec;
+            const auto remote = socket.remote_endpoint(remote_ec);
+            if (remote_ec || !admit(remote.address().to_string())) {
+                ++refused_connections;
+                beast::error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
             const auto id = ++next_id;
             auto executor = socket.get_executor();
             asio::co_spawn(executor, handle(std::move(socket), id),
                            [id](std::exception_ptr e) { log_spawn_failure(id, e); });
         }
+    }
+
+    // Called only from accept_loop, which owns accept_budget.
+    bool admit(const std::string& address) {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+        if (accept_budget.size() > 10000) {
+            // Forget addresses quiet for a minute: their bucket is full again.
+            std::erase_if(accept_budget,
+                          [now](const auto& kv) { return kv.second.last_ms + 60'000 < now; });
+        }
+        auto [it, fresh] = accept_budget.try_emplace(
+            address,
+            address_budget{core::rate_limiter({config.accept_rate, config.accept_burst}), now});
+        it->second.last_ms = now;
+        return it->second.bucket.take(now) == 0;
     }
 
     asio::awaitable<void> handle(tcp::socket socket, std::uint64_t id) {
@@ -164,7 +190,9 @@ struct server::impl {
         } else if (req.method() == http::verb::get && req.target() == "/metrics") {
             std::string body = "relais_connections " + std::to_string(session_count()) + "\n" +
                                "relais_logged_in_connections " +
-                               std::to_string(service.connections().connection_count()) + "\n";
+                               std::to_string(service.connections().connection_count()) + "\n" +
+                               "relais_refused_connections_total " +
+                               std::to_string(refused_connections.load()) + "\n";
             co_await respond(stream, req, http::status::ok, body);
         } else {
             co_await respond(stream, req, http::status::not_found, "not found\n");
@@ -262,6 +290,13 @@ struct server::impl {
     session_limits limits;
     std::atomic<std::uint64_t> next_id{0};
     std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> refused_connections{0};
+    struct address_budget {
+        core::rate_limiter bucket;
+        std::int64_t last_ms = 0;
+    };
+    // Owned by accept_loop (one coroutine): no lock.
+    std::unordered_map<std::string, address_budget> accept_budget;
 
     std::mutex sessions_mu;
     bool drained = false;  // guarded by sessions_mu

@@ -30,6 +30,11 @@ struct server_config {
     std::size_t max_queue_bytes = 4 * 1024 * 1024;
     std::size_t max_queue_frames = 8192;
     std::chrono::seconds handshake_timeout{10};
+    // New connections per remote address: a burst, then a rate per second.
+    // Past it a connection is closed as soon as it is accepted, before any
+    // TLS or HTTP work.
+    double accept_rate = 20;
+    double accept_burst = 60;
 };
 
 // The network side of relais-server: listener, TLS, HTTP endpoints and

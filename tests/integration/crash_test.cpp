@@ -24,8 +24,8 @@ int from_env(const char* name, int otherwise) {
 }
 
 const std::vector<std::string> fast_senders = {
-    "--send-rate",       "100000", "--send-burst",       "100000",
-    "--connection-rate", "100000", "--connection-burst", "100000"};
+    "--send-rate",        "100000", "--send-burst",  "100000", "--connection-rate", "100000",
+    "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst",    "100000"};
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);

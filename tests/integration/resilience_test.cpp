@@ -14,8 +14,8 @@ namespace {
 using client::client;
 
 const std::vector<std::string> fast_senders = {
-    "--send-rate",       "100000", "--send-burst",       "100000",
-    "--connection-rate", "100000", "--connection-burst", "100000"};
+    "--send-rate",        "100000", "--send-burst",  "100000", "--connection-rate", "100000",
+    "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst",    "100000"};
 
 // Message seqs pushed to `c` for `channel`, until `count` arrived or a pause.
 asio::awaitable<std::vector<std::uint64_t>> collect(client& c, std::uint64_t channel,
