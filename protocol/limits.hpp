@@ -15,6 +15,10 @@ struct limits {
     std::uint32_t max_name_bytes = 64;
     std::uint32_t max_topic_bytes = 512;
     std::uint32_t max_page_size = 500;
+    // History and sync pages stop short of this many bytes of text (at least
+    // one event each), so that one page always fits a connection's outbound
+    // queue; has_more tells the client to ask again. Not on the wire.
+    std::uint32_t max_page_bytes = 256 * 1024;
     std::uint32_t send_rate_per_second = 20;
     std::uint32_t send_burst = 200;
     std::uint32_t idle_timeout_seconds = 60;

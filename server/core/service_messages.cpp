@@ -185,6 +185,25 @@ void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direc
                 rows.erase(rows.begin());
             }
         }
+        // Keep the events nearest the cursor within the page's byte budget.
+        std::size_t bytes = 0, kept = 0;
+        const bool forward = direction == page_direction::after;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const auto& e = rows[forward ? i : rows.size() - 1 - i];
+            bytes += e.text.size() + 64;
+            if (kept > 0 && bytes > config_.limits.max_page_bytes) {
+                break;
+            }
+            ++kept;
+        }
+        if (kept < rows.size()) {
+            has_more = true;
+            if (forward) {
+                rows.resize(kept);
+            } else {
+                rows.erase(rows.begin(), rows.end() - static_cast<std::ptrdiff_t>(kept));
+            }
+        }
         v1::ServerMessage out;
         auto& events = *out.mutable_events();
         events.set_full_resync(direction == page_direction::after && cursor > v->channel.last_seq);

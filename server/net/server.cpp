@@ -192,7 +192,9 @@ struct server::impl {
                                "relais_logged_in_connections " +
                                std::to_string(service.connections().connection_count()) + "\n" +
                                "relais_refused_connections_total " +
-                               std::to_string(refused_connections.load()) + "\n";
+                               std::to_string(refused_connections.load()) + "\n" +
+                               "relais_slow_reader_closes_total " +
+                               std::to_string(slow_reader_closes.load()) + "\n";
             co_await respond(stream, req, http::status::ok, body);
         } else {
             co_await respond(stream, req, http::status::not_found, "not found\n");

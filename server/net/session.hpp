@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -22,6 +23,9 @@
 #include "service.hpp"
 
 namespace relais::net {
+
+// Connections closed because their outbound queue overflowed (for /metrics).
+inline std::atomic<std::uint64_t> slow_reader_closes{0};
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -68,12 +72,14 @@ class ws_session final : public session_base {
         if (closing_) {
             return;
         }
-        if (queue_.size() + 1 > limits_.max_queue_frames ||
-            queued_bytes_ + f->size() > limits_.max_queue_bytes) {
+        // One frame larger than the whole bound still goes out alone.
+        if (!queue_.empty() && (queue_.size() + 1 > limits_.max_queue_frames ||
+                                queued_bytes_ + f->size() > limits_.max_queue_bytes)) {
             // The client does not read fast enough. It loses nothing: it will
             // resync from storage when it comes back.
             queue_.clear();
             queued_bytes_ = 0;
+            ++slow_reader_closes;
             begin_close(websocket::close_code::policy_error,
                         "too slow: outbound queue full; reconnect and resync");
             return;
