@@ -39,6 +39,15 @@ long rss_kib(pid_t pid) {
     return 0;
 }
 
+// AddressSanitizer keeps freed memory in quarantine: the server's resident
+// size then says nothing about what it holds. Bounds are checked in the
+// normal build; the sanitizer build prints the figures only.
+#ifdef __SANITIZE_ADDRESS__
+constexpr long rss_bound_factor = 1000;
+#else
+constexpr long rss_bound_factor = 1;
+#endif
+
 void allow_many_files() {
     rlimit limit{};
     ::getrlimit(RLIMIT_NOFILE, &limit);
@@ -133,6 +142,17 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         require(joined.has_channel(), "stalled reader joined");
         const std::uint64_t stalled_from = joined.channel().last_seq();
 
+        // RELAIS_SLOW_CONSUMER_BASELINE=1: the same run with that reader
+        // reading, to compare the others' latency with and without a stall.
+        const bool baseline = std::getenv("RELAIS_SLOW_CONSUMER_BASELINE") != nullptr;
+        std::thread drain;
+        if (baseline) {
+            drain = std::thread([&stalled] {
+                while (stalled.receive()) {
+                }
+            });
+        }
+
         // 500 messages a second of 1 KB, sent without waiting for each ack,
         // timestamped for latency.
         std::vector<double> latency_ms;
@@ -190,27 +210,51 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         }
         co_await wait_until([&] { return in_flight == 0; }, std::chrono::seconds(30));
         EXPECT_EQ(sent, static_cast<std::size_t>(issued));
-        co_await wait_until([] { return false; }, std::chrono::milliseconds(500));
+        if (!baseline && !cut_after_s) {
+            // A slow (sanitizer) build may reach the bound only after the last send.
+            co_await wait_until(
+                [&] {
+                    return server.http_get("/metrics").find("relais_slow_reader_closes_total 1") !=
+                           std::string::npos;
+                },
+                std::chrono::seconds(30));
+            if (server.http_get("/metrics").find("relais_slow_reader_closes_total 1") !=
+                std::string::npos) {
+                cut_after_s =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count();
+            }
+        }
+        // Readers that fell behind (the sanitizer build is slow) catch up.
+        co_await wait_until([&] { return latency_ms.size() >= sent * readers; },
+                            std::chrono::seconds(60));
         stop = true;
         co_await wait_until([&] { return done == readers; }, std::chrono::seconds(10));
 
-        // The stalled reader was told why, after what it had not read.
-        // A reader that does not read may never get the close frame out of
-        // the full socket: the server then cuts the socket after a few seconds.
-        const int code = stalled.close_code();
-        EXPECT_TRUE(code == 1008 || code == 0) << code;
-        if (code == 1008) {
-            EXPECT_NE(stalled.close_reason().find("too slow"), std::string::npos);
+        if (baseline) {
+            ::shutdown(stalled.fd(), SHUT_RDWR);
+            drain.join();
+            EXPECT_FALSE(cut_after_s.has_value()) << "a reader that reads was cut off";
+        } else {
+            // The stalled reader was told why, after what it had not read. A
+            // reader that does not read may never get the close frame out of
+            // its full socket: the server then cuts the socket.
+            const int code = stalled.close_code();
+            EXPECT_TRUE(code == 1008 || code == 0) << code;
+            if (code == 1008) {
+                EXPECT_NE(stalled.close_reason().find("too slow"), std::string::npos);
+            }
+            EXPECT_TRUE(cut_after_s.has_value()) << "the stalled reader was never cut off";
         }
-        EXPECT_TRUE(cut_after_s.has_value()) << "the stalled reader was never cut off";
         const double p50 = percentile(latency_ms, 0.5), p99 = percentile(latency_ms, 0.99);
         std::printf(
-            "slow consumer: %zu messages in %d s to %d readers + 1 stalled; stalled cut "
+            "slow consumer%s: %zu messages in %d s to %d readers + 1 stalled; stalled cut "
             "after %.1f s; server RSS %ld -> peak %ld KiB (+%ld KiB); others' latency "
             "p50 %.2f ms p99 %.2f ms over %zu deliveries\n",
-            sent, seconds, readers, cut_after_s.value_or(-1), rss_before, rss_peak,
-            rss_peak - rss_before, p50, p99, latency_ms.size());
-        EXPECT_LE(rss_peak - rss_before, 8 * 1024);
+            baseline ? " (baseline: it reads)" : "", sent, seconds, readers,
+            cut_after_s.value_or(-1), rss_before, rss_peak, rss_peak - rss_before, p50, p99,
+            latency_ms.size());
+        EXPECT_LE(rss_peak - rss_before, 8 * 1024 * rss_bound_factor);
         EXPECT_EQ(latency_ms.size(), sent * readers) << "a normal reader missed messages";
 
         // Back with a normal client, it gets everything it missed, in order.
@@ -307,7 +351,7 @@ TEST(overload, a_flooding_account_gets_burst_plus_rate_and_the_others_are_served
         EXPECT_EQ(accepted + limited, static_cast<std::size_t>(seconds * 1000));
         EXPECT_EQ(limited_without_delay, 0u);
         EXPECT_EQ(calm_sent, static_cast<std::size_t>(seconds * 2));
-        EXPECT_LE(rss_after - rss_before, 8 * 1024);
+        EXPECT_LE(rss_after - rss_before, 8 * 1024 * rss_bound_factor);
         co_await flooder->close();
         co_await calm->close();
     }());
@@ -420,7 +464,7 @@ TEST(overload, frames_announcing_16_mib_and_byte_by_byte_handshakes_cost_little)
         "KiB\n",
         sockets, refused_1009, rss_before, rss_announced, loris, all_closed_after, rss_after);
     EXPECT_EQ(refused_1009, sockets);
-    EXPECT_LT(rss_announced, 200 * 1024);
+    EXPECT_LT(rss_announced, 200 * 1024 * rss_bound_factor);
     EXPECT_EQ(open, 0) << "slow handshakes still open after 20 s";
     EXPECT_LE(all_closed_after, 12.0);  // the 10 s handshake limit, checked twice a second
     EXPECT_EQ(server.http_get("/healthz").find("200") != std::string::npos, true);
