@@ -90,10 +90,14 @@ std::string frame_bytes(std::uint8_t first, std::uint64_t announced, const std::
 
 TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_served) {
     const int seconds = seconds_from_env(12);
-    // 100 readers in the long run; fewer in CI, where the sanitizers slow
-    // this process (which reads for all of them) several times over.
+    // 100 readers in the long run; 20 in CI, 5 under the sanitizers, which
+    // slow this process (it reads for all of them) several times over.
     const char* readers_env = std::getenv("RELAIS_SLOW_CONSUMER_READERS");
+#ifdef __SANITIZE_ADDRESS__
+    const int readers = readers_env ? std::atoi(readers_env) : 5;
+#else
     const int readers = readers_env ? std::atoi(readers_env) : 20;
+#endif
     server_process server(
         with_open_doors({"--send-rate", "100000", "--send-burst", "100000", "--connection-rate",
                          "100000", "--connection-burst", "100000", "--max-queue-bytes", "524288"}));
@@ -316,6 +320,7 @@ TEST(overload, a_flooding_account_gets_burst_plus_rate_and_the_others_are_served
             --in_flight;
         };
         std::size_t calm_sent = 0;
+        bool calm_done = false;
         auto calm_talker = [&]() -> asio::awaitable<void> {
             asio::steady_timer t(co_await asio::this_coro::executor);
             for (int i = 0; i < seconds * 2; ++i) {
@@ -324,6 +329,7 @@ TEST(overload, a_flooding_account_gets_burst_plus_rate_and_the_others_are_served
                 t.expires_after(std::chrono::milliseconds(500));
                 co_await t.async_wait(asio::use_awaitable);
             }
+            calm_done = true;  // nothing of this frame is touched after the test waits for it
         };
         asio::co_spawn(co_await asio::this_coro::executor, calm_talker(), must_not_throw);
         asio::steady_timer pace(co_await asio::this_coro::executor);
@@ -338,8 +344,7 @@ TEST(overload, a_flooding_account_gets_burst_plus_rate_and_the_others_are_served
         const double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         co_await wait_until([&] { return in_flight == 0; }, std::chrono::seconds(30));
-        co_await wait_until([&] { return calm_sent == static_cast<std::size_t>(seconds * 2); },
-                            std::chrono::seconds(10));
+        co_await wait_until([&] { return calm_done; }, std::chrono::seconds(30));
         const long rss_after = rss_kib(server.pid());
         std::printf(
             "flood: %d sends in %.1f s: %zu accepted (bound %.0f), %zu RATE_LIMITED, "
