@@ -25,7 +25,8 @@ struct logged_event {
 // Not thread-safe: use it from the test's io_context thread.
 class history_checker {
   public:
-    // The server acknowledged a send with this seq.
+    // The server acknowledged a send with this seq (a second acknowledgement
+    // of the same id, from two identical sends at once, counts as a retry).
     void acknowledged(std::uint64_t channel, const std::string& client_msg_id, std::uint64_t seq);
     // A retry of the same client_msg_id was answered with this seq.
     void retried(std::uint64_t channel, const std::string& client_msg_id, std::uint64_t seq);
