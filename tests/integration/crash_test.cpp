@@ -2,10 +2,6 @@
 // disconnects while readers follow: checked against the committed history.
 // The CI runs a short version; RELAIS_CRASH_ROUNDS and RELAIS_DISCONNECTS set
 // the long one (README, "Long runs").
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/write.hpp>
-
 #include <cstdlib>
 #include <random>
 
@@ -16,16 +12,11 @@ namespace relais::testing {
 namespace {
 
 using client::client;
-using tcp = asio::ip::tcp;
 
 int from_env(const char* name, int otherwise) {
     const char* value = std::getenv(name);
     return value ? std::atoi(value) : otherwise;
 }
-
-const std::vector<std::string> fast_senders = {
-    "--send-rate",        "100000", "--send-burst",  "100000", "--connection-rate", "100000",
-    "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst",    "100000"};
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
     asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -37,7 +28,7 @@ TEST(crash, kill_9_at_random_moments_loses_no_acknowledged_message_and_stores_ea
     constexpr int writers = 50;
     constexpr int channels = 5;
     constexpr auto pace = std::chrono::milliseconds(25);  // 40 msg/s each, 2,000 in all
-    server_process server(fast_senders);
+    server_process server(unthrottled);
     const auto bots = server.add_bots("w", writers);
     require_eq(bots.size(), static_cast<std::size_t>(writers), "bots");
     server.start();

@@ -78,6 +78,12 @@ class server_process {
     std::string url_;
 };
 
+// Server flags that lift every rate limit, for tests that send or connect
+// much faster than a person does.
+inline const std::vector<std::string> unthrottled = {
+    "--send-rate",        "100000", "--send-burst",  "100000", "--connection-rate", "100000",
+    "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst",    "100000"};
+
 std::string server_binary();
 std::string cli_binary();
 

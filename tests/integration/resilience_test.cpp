@@ -13,10 +13,6 @@ namespace {
 
 using client::client;
 
-const std::vector<std::string> fast_senders = {
-    "--send-rate",        "100000", "--send-burst",  "100000", "--connection-rate", "100000",
-    "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst",    "100000"};
-
 // Message seqs pushed to `c` for `channel`, until `count` arrived or a pause.
 asio::awaitable<std::vector<std::uint64_t>> collect(client& c, std::uint64_t channel,
                                                     std::size_t count) {
@@ -56,7 +52,7 @@ asio::awaitable<std::uint64_t> send_many(client& c, std::uint64_t channel, int c
 }
 
 TEST(resilience, client_misses_1000_messages_and_resyncs_with_no_gap_and_no_duplicate) {
-    server_process server(fast_senders);
+    server_process server(unthrottled);
     server.add_user("alice");
     server.add_user("bob");
     server.start();
@@ -87,7 +83,7 @@ TEST(resilience, client_misses_1000_messages_and_resyncs_with_no_gap_and_no_dupl
 }
 
 TEST(resilience, dropped_connection_reconnects_by_itself_and_fills_the_gap) {
-    server_process server(fast_senders);
+    server_process server(unthrottled);
     server.add_user("alice");
     server.add_user("bob");
     server.start();
@@ -118,7 +114,7 @@ TEST(resilience, dropped_connection_reconnects_by_itself_and_fills_the_gap) {
 }
 
 TEST(resilience, client_ahead_of_a_restored_server_follows_it_again) {
-    server_process server(fast_senders);
+    server_process server(unthrottled);
     server.add_user("alice");
     server.add_user("bob");
     server.start();
@@ -229,7 +225,7 @@ TEST(resilience, send_retried_with_the_same_client_msg_id_is_stored_once) {
 }
 
 TEST(resilience, kill_9_right_after_acks_loses_no_acknowledged_message) {
-    server_process server(fast_senders);
+    server_process server(unthrottled);
     constexpr int writers = 8;
     constexpr int per_writer = 150;
     for (int i = 0; i < writers; ++i) {

@@ -18,10 +18,7 @@ TEST(resync, random_disconnects_leave_every_reader_with_the_committed_log) {
     const std::size_t disconnects = env ? std::strtoul(env, nullptr, 10) : 1000;
     constexpr int writers = 3;
     constexpr int readers = 6;
-    server_process server(
-        {"--send-rate", "100000", "--send-burst", "100000", "--connection-rate", "100000",
-         "--connection-burst", "100000", "--accept-rate", "100000", "--accept-burst", "100000"},
-        /*tls=*/true);
+    server_process server(unthrottled, /*tls=*/true);
     const auto bots = server.add_bots("r", writers + readers);
     server.start();
 
