@@ -21,6 +21,7 @@
 
 #include "connection.hpp"
 #include "service.hpp"
+#include "write_combiner.hpp"
 
 namespace relais::net {
 
@@ -115,6 +116,7 @@ class ws_session final : public session_base {
             [](websocket::response_type& res) { res.set(http::field::server, "relais-server"); }));
         ws_.read_message_max(limits_.max_frame_bytes);
         ws_.binary(true);
+        ws_.next_layer().keep_alive_with(shared_from_this());
         auto [ec] = co_await ws_.async_accept(req, nothrow);
         if (ec) {
             co_return;
@@ -198,12 +200,19 @@ class ws_session final : public session_base {
                 co_await wake_.async_wait(nothrow);
                 continue;
             }
+            // Every frame of the batch leaves in one write.
+            auto& out = ws_.next_layer();
             for (const auto& f : batch) {
-                auto [ec, n] = co_await ws_.async_write(asio::buffer(*f), nothrow);
-                if (ec) {
-                    abandon();
-                    co_return;
+                // The peer's close frame may have arrived (Beast answers it):
+                // nothing may follow the answer.
+                if (!ws_.is_open()) {
+                    break;
                 }
+                out.append_binary_message(*f);
+            }
+            if (auto [ec, n] = co_await out.async_flush(nothrow); ec) {
+                abandon();
+                co_return;
             }
             batch.clear();
             if (closing) {
@@ -236,7 +245,7 @@ class ws_session final : public session_base {
         watchdog_.cancel();
     }
 
-    websocket::stream<Stream> ws_;
+    websocket::stream<write_combiner<Stream>> ws_;
     core::service& service_;
     const session_limits& limits_;
     asio::steady_timer wake_;

@@ -1,0 +1,194 @@
+#pragma once
+
+// A stream layer under the WebSocket stream that gathers writes: whatever is
+// appended while a write is in flight leaves in the next single write. One
+// write() costs about 4.6 µs on loopback whatever its size, so a connection
+// that receives a broadcast burst sends it in one system call instead of one
+// per frame. Included only by session.hpp.
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace relais::net {
+
+// Every operation must run on the stream's executor (the session's strand):
+// Beast's own writes (handshake answer, pongs, close) and the session's
+// appended frames then share one ordered byte queue.
+template <class Next>
+class write_combiner {
+  public:
+    using executor_type = typename Next::executor_type;
+    using next_layer_type = Next;
+
+    explicit write_combiner(Next next) : next_(std::move(next)) {}
+
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+    Next& next_layer() noexcept { return next_; }
+    const Next& next_layer() const noexcept { return next_; }
+
+    // Keeps `owner` (the session) alive while a write is in flight, since the
+    // write's handler refers to this object.
+    void keep_alive_with(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+
+    template <class Buffers, class Token>
+    auto async_read_some(const Buffers& buffers, Token&& token) {
+        return next_.async_read_some(buffers, std::forward<Token>(token));
+    }
+
+    // Completes once the bytes are handed to the next layer, so that what
+    // follows (a teardown after a close frame) never overtakes them.
+    template <class Buffers, class Token>
+    auto async_write_some(const Buffers& buffers, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::beast::error_code, std::size_t)>(
+            [this](auto handler, const Buffers& b) {
+                if (failed_) {
+                    post_completion(std::move(handler), failed_, 0);
+                    return;
+                }
+                const auto n = boost::asio::buffer_size(b);
+                for (auto it = boost::asio::buffer_sequence_begin(b);
+                     it != boost::asio::buffer_sequence_end(b); ++it) {
+                    const boost::asio::const_buffer piece(*it);
+                    pending_.append(static_cast<const char*>(piece.data()), piece.size());
+                }
+                appended_ += n;
+                waiters_.push_back({appended_, n, std::move(handler)});
+                start_write();
+            },
+            token, buffers);
+    }
+
+    // Queues one unfragmented binary WebSocket message from server to client
+    // (unmasked): the same bytes Beast would write, without a write per frame.
+    void append_binary_message(std::string_view payload) {
+        char header[10];
+        std::size_t header_size = 2;
+        header[0] = static_cast<char>(0x82);  // FIN, binary
+        const auto size = payload.size();
+        if (size < 126) {
+            header[1] = static_cast<char>(size);
+        } else if (size <= 0xFFFF) {
+            header[1] = 126;
+            header[2] = static_cast<char>(size >> 8);
+            header[3] = static_cast<char>(size & 0xFF);
+            header_size = 4;
+        } else {
+            header[1] = 127;
+            for (int i = 0; i < 8; ++i) {
+                header[2 + i] =
+                    static_cast<char>((static_cast<std::uint64_t>(size) >> (56 - 8 * i)) & 0xFF);
+            }
+            header_size = 10;
+        }
+        pending_.append(header, header_size);
+        pending_.append(payload);
+        appended_ += header_size + size;
+    }
+
+    // Completes once everything appended so far is written (or failed).
+    template <class Token>
+    auto async_flush(Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::beast::error_code, std::size_t)>(
+            [this](auto handler) {
+                if (failed_ || appended_ == written_) {
+                    post_completion(std::move(handler), failed_, 0);
+                    return;
+                }
+                waiters_.push_back({appended_, 0, std::move(handler)});
+                start_write();
+            },
+            token);
+    }
+
+  private:
+    using handler_type =
+        boost::asio::any_completion_handler<void(boost::beast::error_code, std::size_t)>;
+    struct waiter {
+        std::uint64_t written_at_least;
+        std::size_t bytes;
+        handler_type handler;
+    };
+
+    template <class Handler>
+    void post_completion(Handler&& handler, boost::beast::error_code ec, std::size_t n) {
+        auto executor = boost::asio::get_associated_executor(handler, get_executor());
+        boost::asio::post(executor, [h = std::forward<Handler>(handler), ec, n]() mutable {
+            std::move(h)(ec, n);
+        });
+    }
+
+    void start_write() {
+        if (writing_ || pending_.empty()) {
+            return;
+        }
+        writing_ = true;
+        in_flight_.swap(pending_);
+        boost::asio::async_write(
+            next_, boost::asio::buffer(in_flight_),
+            [this, keep = owner_.lock()](boost::beast::error_code ec, std::size_t) {
+                writing_ = false;
+                written_ += in_flight_.size();
+                // A burst may have grown the buffer a lot: give it back.
+                if (in_flight_.capacity() > 64 * 1024) {
+                    std::string().swap(in_flight_);
+                } else {
+                    in_flight_.clear();
+                }
+                if (ec) {
+                    failed_ = ec;
+                    pending_.clear();
+                }
+                while (!waiters_.empty() &&
+                       (failed_ || waiters_.front().written_at_least <= written_)) {
+                    auto w = std::move(waiters_.front());
+                    waiters_.pop_front();
+                    std::move(w.handler)(failed_, failed_ ? 0 : w.bytes);
+                }
+                start_write();
+            });
+    }
+
+    Next next_;
+    std::weak_ptr<void> owner_;
+    std::string pending_;    // appended, not yet handed to the next layer
+    std::string in_flight_;  // being written
+    bool writing_ = false;
+    boost::beast::error_code failed_;
+    std::uint64_t appended_ = 0;  // bytes appended since the start
+    std::uint64_t written_ = 0;   // bytes written since the start
+    std::deque<waiter> waiters_;
+};
+
+// The WebSocket stream closes the connection through these (found by ADL):
+// what is still queued goes out first.
+template <class Next, class Handler>
+void async_teardown(boost::beast::role_type role, write_combiner<Next>& stream, Handler&& handler) {
+    stream.async_flush([role, &stream, h = std::forward<Handler>(handler)](boost::beast::error_code,
+                                                                           std::size_t) mutable {
+        using boost::beast::websocket::async_teardown;
+        async_teardown(role, stream.next_layer(), std::move(h));
+    });
+}
+
+template <class Next>
+void teardown(boost::beast::role_type role, write_combiner<Next>& stream,
+              boost::beast::error_code& ec) {
+    using boost::beast::websocket::teardown;
+    teardown(role, stream.next_layer(), ec);
+}
+
+}  // namespace relais::net
