@@ -6,126 +6,28 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench.hpp"
 #include "client.hpp"
-#include "stats.hpp"
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 namespace po = boost::program_options;
 namespace v1 = relais::v1;
 using relais::client::client;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
-struct options {
-    std::string scenario;
-    std::string server = "ws://127.0.0.1:7680";
-    std::string ca_file;
-    std::string tokens;
-    bool json = false;
-    int server_pid = 0;
-    std::size_t members = 1000;
-    std::size_t senders = 1;
-    double rate = 50;
-    std::size_t window = 0;
-    double duration = 10;
-    std::size_t messages = 10000;
-    std::size_t reads = 1000;
-};
-
-struct bot {
-    std::string name;
-    std::string token;
-};
-
-// One scenario's results: named figures, printed as a table or as JSON.
-class report {
-  public:
-    report() = default;
-    explicit report(std::string scenario) : scenario_(std::move(scenario)) {}
-    void add(const std::string& name, double value, const std::string& unit = {}) {
-        figures_.push_back({name, value, unit});
-    }
-    void print(bool as_json) const {
-        if (as_json) {
-            json::object o;
-            o["scenario"] = scenario_;
-            for (const auto& f : figures_) {
-                if (f.value == static_cast<double>(static_cast<std::int64_t>(f.value))) {
-                    o[f.name] = static_cast<std::int64_t>(f.value);
-                } else {
-                    o[f.name] = f.value;
-                }
-            }
-            std::cout << json::serialize(o) << std::endl;
-            return;
-        }
-        std::cout << "scenario " << scenario_ << "\n";
-        for (const auto& f : figures_) {
-            std::cout << "  " << std::left << std::setw(28) << f.name << std::right << std::setw(14)
-                      << std::fixed << std::setprecision(f.value < 100 ? 3 : 0) << f.value << " "
-                      << f.unit << "\n";
-        }
-    }
-
-  private:
-    struct figure {
-        std::string name;
-        double value;
-        std::string unit;
-    };
-    std::string scenario_;
-    std::vector<figure> figures_;
-};
-
-std::vector<bot> read_tokens(const std::string& path, std::size_t needed) {
-    std::ifstream in(path);
-    std::vector<bot> bots;
-    bot b;
-    while (bots.size() < needed && in >> b.name >> b.token) {
-        bots.push_back(b);
-    }
-    if (bots.size() < needed) {
-        throw std::runtime_error("need " + std::to_string(needed) + " bot accounts in " + path +
-                                 " (relais-server user add-bots PREFIX --count N), found " +
-                                 std::to_string(bots.size()));
-    }
-    return bots;
-}
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch())
-        .count();
-}
-
-double seconds_since(steady::time_point t) {
-    return std::chrono::duration<double>(steady::now() - t).count();
-}
-
-asio::awaitable<void> sleep_for(std::chrono::nanoseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
-void require(bool ok, const std::string& what) {
-    if (!ok) {
-        throw std::runtime_error(what);
-    }
-}
+using namespace relais::bench;
 
 // Bots resume their sessions: no password hashing on either side.
 asio::awaitable<std::vector<std::unique_ptr<client>>> connect_all(const options& o,
@@ -161,143 +63,6 @@ asio::awaitable<v1::Channel> shared_channel(std::vector<std::unique_ptr<client>>
         require(joined.has_value(), joined ? "" : joined.error().message);
     }
     co_return *channel;
-}
-
-void add_usage(report& r, const options& o, const relais::bench::process_usage& before,
-               double bench_cpu_before, double deliveries) {
-    auto after = relais::bench::usage_of(o.server_pid);
-    if (o.server_pid > 0) {
-        const double cpu = after.cpu_seconds - before.cpu_seconds;
-        r.add("server_cpu_s", cpu, "s");
-        if (deliveries > 0) {
-            r.add("server_cpu_per_delivery_us", cpu * 1e6 / deliveries, "µs");
-        }
-        r.add("server_rss_mib", after.rss_mib, "MiB");
-    }
-    r.add("bench_cpu_s", relais::bench::own_cpu_seconds() - bench_cpu_before, "s");
-}
-
-// fanout: every member online in one channel; senders at a fixed rate, or
-// with a window of unacknowledged sends each (saturation).
-asio::awaitable<report> fanout(const options& o) {
-    auto bots = read_tokens(o.tokens, std::max(o.members, o.senders));
-    auto clients = co_await connect_all(o, bots);
-    auto channel = co_await shared_channel(clients, "fanout");
-    const auto id = channel.id();
-
-    relais::bench::samples deliver_latency, ack_latency;
-    std::uint64_t delivered = 0, sent = 0, acked = 0, failed = 0;
-    auto executor = co_await asio::this_coro::executor;
-    steady::time_point last_delivery = steady::now();
-
-    // The coroutine lambdas are named so that they live in this frame as
-    // long as the coroutines they start.
-    int receivers_done = 0;
-    bool receiving = true;
-    auto receive = [&](client& member) -> asio::awaitable<void> {
-        while (receiving) {
-            auto push = co_await member.next_push(std::chrono::milliseconds(200));
-            if (push && push->has_event() && push->event().has_message() &&
-                push->event().channel_id() == id) {
-                deliver_latency.add((now_ns() - std::stoll(push->event().message().text())) / 1000);
-                ++delivered;
-                last_delivery = steady::now();
-            }
-        }
-    };
-    for (auto& c : clients) {
-        asio::co_spawn(executor, receive(*c), [&](std::exception_ptr) { ++receivers_done; });
-    }
-
-    auto usage_before = relais::bench::usage_of(o.server_pid);
-    const double bench_before = relais::bench::own_cpu_seconds();
-    const auto start = steady::now();
-    const auto end = start + std::chrono::duration_cast<steady::duration>(
-                                 std::chrono::duration<double>(o.duration));
-    auto send_one = [&](client& sender) -> asio::awaitable<void> {
-        ++sent;
-        const auto t = now_ns();
-        auto r = co_await sender.send(client::by_id(id), std::to_string(t));
-        if (r) {
-            ++acked;
-            ack_latency.add((now_ns() - t) / 1000);
-        } else {
-            ++failed;
-        }
-    };
-    auto saturate = [&](client& sender) -> asio::awaitable<void> {
-        while (steady::now() < end) {
-            co_await send_one(sender);
-        }
-    };
-    auto pace = [&](client& sender) -> asio::awaitable<void> {
-        const auto interval =
-            std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / std::max(o.rate, 0.001)));
-        auto next = start;
-        while (next < end) {
-            // Each send on its own: a slow ack must not hold back the pace.
-            asio::co_spawn(executor, send_one(sender), [&](std::exception_ptr e) {
-                if (e) {
-                    ++failed;
-                }
-            });
-            next += interval;
-            if (next > steady::now()) {
-                co_await sleep_for(next - steady::now());
-            }
-        }
-    };
-    int senders_done = 0;
-    auto count_done = [&](std::exception_ptr) { ++senders_done; };
-    for (std::size_t s = 0; s < o.senders; ++s) {
-        if (o.window > 0) {
-            for (std::size_t w = 0; w < o.window; ++w) {
-                asio::co_spawn(executor, saturate(*clients[s]), count_done);
-            }
-        } else {
-            asio::co_spawn(executor, pace(*clients[s]), count_done);
-        }
-    }
-    const std::size_t sender_tasks = o.window > 0 ? o.senders * o.window : o.senders;
-    while (static_cast<std::size_t>(senders_done) < sender_tasks || acked + failed < sent) {
-        co_await sleep_for(std::chrono::milliseconds(10));
-    }
-    const double send_seconds = seconds_since(start);
-    // Let the last deliveries arrive.
-    const auto expected = acked * clients.size();
-    const auto drain_deadline = steady::now() + std::chrono::seconds(10);
-    while (delivered < expected && steady::now() < drain_deadline) {
-        co_await sleep_for(std::chrono::milliseconds(10));
-    }
-    const double active = std::chrono::duration<double>(last_delivery - start).count();
-    receiving = false;
-    while (static_cast<std::size_t>(receivers_done) < clients.size()) {
-        co_await sleep_for(std::chrono::milliseconds(10));
-    }
-
-    report r("fanout");
-    r.add("members", static_cast<double>(clients.size()));
-    r.add("senders", static_cast<double>(o.senders));
-    r.add(o.window > 0 ? "window" : "rate_per_sender",
-          o.window > 0 ? static_cast<double>(o.window) : o.rate);
-    r.add("sent", static_cast<double>(sent));
-    r.add("acked", static_cast<double>(acked));
-    r.add("send_failures", static_cast<double>(failed));
-    r.add("acked_per_s", static_cast<double>(acked) / send_seconds, "msg/s");
-    r.add("deliveries", static_cast<double>(delivered));
-    r.add("deliveries_per_s", static_cast<double>(delivered) / std::max(active, 1e-3), "/s");
-    r.add("missing", static_cast<double>(expected > delivered ? expected - delivered : 0));
-    r.add("deliver_p50_ms", deliver_latency.quantile(0.5) / 1000, "ms");
-    r.add("deliver_p90_ms", deliver_latency.quantile(0.9) / 1000, "ms");
-    r.add("deliver_p99_ms", deliver_latency.quantile(0.99) / 1000, "ms");
-    r.add("deliver_max_ms", deliver_latency.quantile(1.0) / 1000, "ms");
-    r.add("ack_p50_ms", ack_latency.quantile(0.5) / 1000, "ms");
-    r.add("ack_p99_ms", ack_latency.quantile(0.99) / 1000, "ms");
-    add_usage(r, o, usage_before, bench_before, static_cast<double>(delivered));
-    for (auto& c : clients) {
-        co_await c->close();
-    }
-    co_return r;
 }
 
 // durable: acknowledged sends per second from concurrent senders, each
@@ -436,10 +201,41 @@ asio::awaitable<report> history(const options& o) {
 
 }  // namespace
 
+namespace relais::bench {
+
+void add_usage(report& r, const options& o, const process_usage& before, double bench_cpu_before,
+               double deliveries) {
+    auto after = usage_of(o.server_pid);
+    if (o.server_pid > 0) {
+        const double cpu = after.cpu_seconds - before.cpu_seconds;
+        r.add("server_cpu_s", cpu, "s");
+        if (deliveries > 0) {
+            r.add("server_cpu_per_delivery_us", cpu * 1e6 / deliveries, "µs");
+        }
+        r.add("server_rss_mib", after.rss_mib, "MiB");
+    }
+    r.add("bench_cpu_s", own_cpu_seconds() - bench_cpu_before, "s");
+}
+
+}  // namespace relais::bench
+
+namespace {
+
+// Thousands of connections need more descriptors than the usual soft limit.
+void raise_descriptor_limit() {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+        l.rlim_cur = l.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &l);
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     options o;
     po::options_description d(
-        "usage: relais-bench fanout|durable|catchup|history --tokens FILE [options]\n"
+        "usage: relais-bench fanout|rooms|idle|durable|catchup|history --tokens FILE [options]\n"
         "bots: relais-server user add-bots bench --count N --data DIR > FILE\n"
         "options");
     d.add_options()("help", "this help")("server", po::value(&o.server)->default_value(o.server),
@@ -450,14 +246,30 @@ int main(int argc, char** argv) {
         "server-pid", po::value(&o.server_pid), "report the server's CPU and RSS (local server)")(
         "members", po::value(&o.members)->default_value(o.members), "fanout: members online")(
         "senders", po::value(&o.senders)->default_value(o.senders), "fanout, durable: senders")(
-        "rate", po::value(&o.rate)->default_value(o.rate), "fanout: messages/s per sender")(
+        "rate", po::value(&o.rate)->default_value(o.rate),
+        "fanout: messages/s per sender; rooms: messages/s per channel")(
         "window", po::value(&o.window)->default_value(o.window),
         "fanout: unacknowledged sends per sender (saturation); 0 = fixed rate")(
+        "stalled", po::value(&o.stalled)->default_value(o.stalled),
+        "fanout: extra members that stop reading once joined")(
+        "compare-raw", po::value(&o.compare_raw),
+        "fanout: then the same load against this plain WebSocket broadcast server")(
+        "raw-pid", po::value(&o.raw_pid),
+        "fanout: the broadcast server's process, for CPU and RSS")(
+        "text-bytes", po::value(&o.text_bytes)->default_value(o.text_bytes),
+        "fanout, rooms: pad each message's text to this many bytes")(
+        "channels", po::value(&o.channels)->default_value(o.channels), "rooms: channels")(
+        "channel-members", po::value(&o.channel_members)->default_value(o.channel_members),
+        "rooms: members per channel")("per-connection",
+                                      po::value(&o.per_connection)->default_value(o.per_connection),
+                                      "rooms: channels each connection is in")(
+        "connections", po::value(&o.connections)->default_value(o.connections),
+        "idle: authenticated idle connections")(
         "duration", po::value(&o.duration)->default_value(o.duration), "seconds of sending")(
         "messages", po::value(&o.messages)->default_value(o.messages),
         "catchup: messages missed; history: messages stored")(
         "reads", po::value(&o.reads)->default_value(o.reads), "history: pages read")(
-        "scenario", po::value(&o.scenario), "fanout, durable, catchup or history");
+        "scenario", po::value(&o.scenario), "fanout, rooms, idle, durable, catchup or history");
     po::positional_options_description p;
     p.add("scenario", 1);
     try {
@@ -468,10 +280,15 @@ int main(int argc, char** argv) {
             return vm.count("help") ? 0 : 2;
         }
         po::notify(vm);
+        raise_descriptor_limit();
         asio::io_context io(1);
         std::future<report> result;
         if (o.scenario == "fanout") {
             result = asio::co_spawn(io, fanout(o), asio::use_future);
+        } else if (o.scenario == "rooms") {
+            result = asio::co_spawn(io, rooms(o), asio::use_future);
+        } else if (o.scenario == "idle") {
+            result = asio::co_spawn(io, idle(o), asio::use_future);
         } else if (o.scenario == "durable") {
             result = asio::co_spawn(io, durable(o), asio::use_future);
         } else if (o.scenario == "catchup") {

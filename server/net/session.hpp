@@ -5,9 +5,11 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -15,9 +17,10 @@
 
 #include <atomic>
 #include <cstdio>
-#include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "connection.hpp"
 #include "service.hpp"
@@ -51,11 +54,14 @@ class session_base : public core::connection {
     virtual void shutdown() = 0;
 };
 
-// One WebSocket client. The reader coroutine hands frames to the service; the
-// writer coroutine alone writes, draining the outbound queue.
-// The stream, the timers and the coroutines are owned by the session's strand;
-// the queue and the closing state are guarded by mu_, because the service
-// delivers from storage and network threads alike.
+// One WebSocket client. A reader coroutine hands frames to the service;
+// delivered frames wait in queue_ until the pump, on the session's strand,
+// moves them all into the write combiner, which sends them in one write.
+// While the socket does not take more, frames stay in queue_, where the
+// bound on slow readers applies.
+// The stream and the timers are owned by the session's strand; the queue and
+// the closing state are guarded by mu_, because the service delivers from
+// storage and network threads alike.
 template <class Stream>
 class ws_session final : public session_base {
   public:
@@ -65,8 +71,11 @@ class ws_session final : public session_base {
           ws_(std::move(stream)),
           service_(service),
           limits_(limits),
-          wake_(ws_.get_executor()),
-          watchdog_(ws_.get_executor()) {}
+          watchdog_(ws_.get_executor()) {
+        if (auto* strand = ws_.get_executor().template target<strand_type>()) {
+            strand_ = *strand;
+        }
+    }
 
     void deliver(protocol::frame f) override {
         std::lock_guard lock(mu_);
@@ -87,7 +96,7 @@ class ws_session final : public session_base {
         }
         queued_bytes_ += f->size();
         queue_.push_back(std::move(f));
-        wake_writer();
+        schedule_pump();
     }
 
     void close(const std::string& reason) override {
@@ -106,7 +115,6 @@ class ws_session final : public session_base {
 
     // Completes the WebSocket handshake, then serves until the connection ends.
     asio::awaitable<void> run(http::request<http::string_body> req) {
-        using namespace asio::experimental::awaitable_operators;
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = limits_.handshake_timeout;
         timeouts.idle_timeout = limits_.idle_timeout;
@@ -116,12 +124,17 @@ class ws_session final : public session_base {
             [](websocket::response_type& res) { res.set(http::field::server, "relais-server"); }));
         ws_.read_message_max(limits_.max_frame_bytes);
         ws_.binary(true);
-        ws_.next_layer().keep_alive_with(shared_from_this());
+        auto& out = ws_.next_layer();
+        out.keep_alive_with(shared_from_this());
+        out.on_idle([this] { pump(); });
         auto [ec] = co_await ws_.async_accept(req, nothrow);
         if (ec) {
             co_return;
         }
-        co_await (read_loop() && write_loop());
+        accepted_ = true;
+        // A close asked for during the handshake.
+        pump();
+        co_await read_loop();
     }
 
   private:
@@ -130,11 +143,25 @@ class ws_session final : public session_base {
     }
 
     // Call with mu_ held.
+    void schedule_pump() {
+        if (!pump_scheduled_) {
+            pump_scheduled_ = true;
+            // Posting through the typed strand saves copying the type-erased
+            // executor, once per delivery.
+            if (strand_) {
+                asio::post(*strand_, [self = self()] { self->pump(); });
+            } else {
+                asio::post(ws_.get_executor(), [self = self()] { self->pump(); });
+            }
+        }
+    }
+
+    // Call with mu_ held.
     void begin_close(websocket::close_code code, std::string reason) {
         closing_ = true;
         close_code_ = code;
         close_reason_ = std::move(reason);
-        wake_writer();
+        schedule_pump();
         // A client that does not read may never let the close frame out:
         // give it a few seconds, then cut the socket.
         asio::post(watchdog_.get_executor(), [self = self()] {
@@ -150,12 +177,55 @@ class ws_session final : public session_base {
         });
     }
 
-    // Call with mu_ held.
-    void wake_writer() {
-        if (writer_idle_) {
-            writer_idle_ = false;
-            asio::post(wake_.get_executor(), [self = self()] { self->wake_.cancel(); });
+    // On the strand: moves what is queued into the combiner and writes it,
+    // unless the socket is still busy with the previous batch (the
+    // combiner calls again once it is not).
+    void pump() {
+        auto& out = ws_.next_layer();
+        bool closing = false;
+        {
+            std::lock_guard lock(mu_);
+            pump_scheduled_ = false;
+            if (!accepted_ || writer_finished_ || out.busy()) {
+                return;
+            }
+            batch_.swap(queue_);
+            queued_bytes_ = 0;
+            closing = closing_;
         }
+        for (const auto& f : batch_) {
+            // The peer's close frame may have arrived (Beast answers it):
+            // nothing may follow the answer.
+            if (!ws_.is_open()) {
+                break;
+            }
+            out.append_binary_message(*f);
+        }
+        batch_.clear();
+        out.flush();
+        if (out.failed()) {
+            abandon();
+            return;
+        }
+        if (closing && !close_started_ && !out.busy()) {
+            close_started_ = true;
+            asio::co_spawn(ws_.get_executor(), close_handshake(self()), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> close_handshake([[maybe_unused]] std::shared_ptr<ws_session> keep) {
+        bool reader_done = false;
+        websocket::close_reason reason;
+        {
+            std::lock_guard lock(mu_);
+            reader_done = reader_done_;
+            reason = websocket::close_reason(close_code_, close_reason_);
+        }
+        if (!reader_done && ws_.is_open()) {
+            co_await ws_.async_close(reason, nothrow);
+        }
+        writer_finished_ = true;
+        watchdog_.cancel();
     }
 
     asio::awaitable<void> read_loop() {
@@ -180,56 +250,7 @@ class ws_session final : public session_base {
         if (!closing_) {
             closing_ = true;
             reader_done_ = true;
-            wake_writer();
-        }
-    }
-
-    asio::awaitable<void> write_loop() {
-        std::deque<protocol::frame> batch;
-        for (;;) {
-            bool closing = false;
-            {
-                std::lock_guard lock(mu_);
-                batch.swap(queue_);
-                queued_bytes_ = 0;
-                closing = closing_;
-                writer_idle_ = batch.empty() && !closing;
-            }
-            if (batch.empty() && !closing) {
-                wake_.expires_at(asio::steady_timer::time_point::max());
-                co_await wake_.async_wait(nothrow);
-                continue;
-            }
-            // Every frame of the batch leaves in one write.
-            auto& out = ws_.next_layer();
-            for (const auto& f : batch) {
-                // The peer's close frame may have arrived (Beast answers it):
-                // nothing may follow the answer.
-                if (!ws_.is_open()) {
-                    break;
-                }
-                out.append_binary_message(*f);
-            }
-            if (auto [ec, n] = co_await out.async_flush(nothrow); ec) {
-                abandon();
-                co_return;
-            }
-            batch.clear();
-            if (closing) {
-                bool reader_done = false;
-                websocket::close_reason reason;
-                {
-                    std::lock_guard lock(mu_);
-                    reader_done = reader_done_;
-                    reason = websocket::close_reason(close_code_, close_reason_);
-                }
-                if (!reader_done && ws_.is_open()) {
-                    co_await ws_.async_close(reason, nothrow);
-                }
-                writer_finished_ = true;
-                watchdog_.cancel();
-                co_return;
-            }
+            schedule_pump();
         }
     }
 
@@ -245,17 +266,22 @@ class ws_session final : public session_base {
         watchdog_.cancel();
     }
 
+    using strand_type = asio::strand<asio::io_context::executor_type>;
     websocket::stream<write_combiner<Stream>> ws_;
+    std::optional<strand_type> strand_;
     core::service& service_;
     const session_limits& limits_;
-    asio::steady_timer wake_;
     asio::steady_timer watchdog_;
-    bool writer_finished_ = false;  // owned by the strand
+    // Owned by the strand.
+    bool accepted_ = false;
+    bool close_started_ = false;
+    bool writer_finished_ = false;
+    std::vector<protocol::frame> batch_;
 
     std::mutex mu_;
-    std::deque<protocol::frame> queue_;
+    std::vector<protocol::frame> queue_;
     std::size_t queued_bytes_ = 0;
-    bool writer_idle_ = false;
+    bool pump_scheduled_ = false;
     bool closing_ = false;
     bool reader_done_ = false;
     websocket::close_code close_code_ = websocket::close_code::normal;

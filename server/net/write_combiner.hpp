@@ -7,20 +7,22 @@
 // per frame. Included only by session.hpp.
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace relais::net {
@@ -43,6 +45,9 @@ class write_combiner {
     // Keeps `owner` (the session) alive while a write is in flight, since the
     // write's handler refers to this object.
     void keep_alive_with(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+    // Called, on the executor, when a write that had to wait for the socket
+    // has ended (everything written, or the connection failed).
+    void on_idle(std::function<void()> f) { on_idle_ = std::move(f); }
 
     template <class Buffers, class Token>
     auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -67,7 +72,7 @@ class write_combiner {
                 }
                 appended_ += n;
                 waiters_.push_back({appended_, n, std::move(handler)});
-                start_write();
+                flush();
             },
             token, buffers);
     }
@@ -99,6 +104,22 @@ class write_combiner {
         appended_ += header_size + size;
     }
 
+    // Writes what is appended: at once as far as the socket takes it, the
+    // rest when it can (busy() until then).
+    void flush() {
+        if (busy() || failed_ || pending_.empty()) {
+            return;
+        }
+        if constexpr (std::is_same_v<Next, boost::beast::tcp_stream>) {
+            write_directly();
+        } else {
+            write_through();
+        }
+    }
+
+    bool busy() const { return writing_; }
+    bool failed() const { return static_cast<bool>(failed_); }
+
     // Completes once everything appended so far is written (or failed).
     template <class Token>
     auto async_flush(Token&& token) {
@@ -109,7 +130,7 @@ class write_combiner {
                     return;
                 }
                 waiters_.push_back({appended_, 0, std::move(handler)});
-                start_write();
+                flush();
             },
             token);
     }
@@ -123,18 +144,58 @@ class write_combiner {
         handler_type handler;
     };
 
+    // Every handler here belongs to the session, whose executor is the
+    // stream's strand.
     template <class Handler>
     void post_completion(Handler&& handler, boost::beast::error_code ec, std::size_t n) {
-        auto executor = boost::asio::get_associated_executor(handler, get_executor());
-        boost::asio::post(executor, [h = std::forward<Handler>(handler), ec, n]() mutable {
+        boost::asio::post(get_executor(), [h = std::forward<Handler>(handler), ec, n]() mutable {
             std::move(h)(ec, n);
         });
     }
 
-    void start_write() {
-        if (writing_ || pending_.empty()) {
-            return;
+    // Plain TCP: a non-blocking send() now, which on loopback nearly always
+    // takes everything, so most batches cost one system call and no
+    // completion handler; when the socket is full, wait until it is not.
+    void write_directly() {
+        auto& socket = next_.socket();
+        if (!socket.non_blocking()) {
+            boost::beast::error_code ignored;
+            socket.non_blocking(true, ignored);
         }
+        while (sent_ < pending_.size()) {
+            boost::beast::error_code ec;
+            const auto n = socket.write_some(
+                boost::asio::buffer(pending_.data() + sent_, pending_.size() - sent_), ec);
+            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
+                writing_ = true;
+                socket.async_wait(boost::asio::socket_base::wait_write,
+                                  [this, keep = owner_.lock()](boost::beast::error_code wec) {
+                                      writing_ = false;
+                                      if (wec) {
+                                          fail(wec);
+                                      } else {
+                                          write_directly();
+                                      }
+                                      if (!writing_ && on_idle_) {
+                                          on_idle_();
+                                      }
+                                  });
+                return;
+            }
+            if (ec) {
+                fail(ec);
+                return;
+            }
+            sent_ += n;
+        }
+        written_ += pending_.size();
+        sent_ = 0;
+        release(pending_);
+        complete_waiters();
+    }
+
+    // TLS: through the TLS stream, which makes records of what it is given.
+    void write_through() {
         writing_ = true;
         in_flight_.swap(pending_);
         boost::asio::async_write(
@@ -142,30 +203,51 @@ class write_combiner {
             [this, keep = owner_.lock()](boost::beast::error_code ec, std::size_t) {
                 writing_ = false;
                 written_ += in_flight_.size();
-                // A burst may have grown the buffer a lot: give it back.
-                if (in_flight_.capacity() > 64 * 1024) {
-                    std::string().swap(in_flight_);
-                } else {
-                    in_flight_.clear();
-                }
+                release(in_flight_);
                 if (ec) {
-                    failed_ = ec;
-                    pending_.clear();
+                    fail(ec);
+                } else {
+                    complete_waiters();
+                    flush();
                 }
-                while (!waiters_.empty() &&
-                       (failed_ || waiters_.front().written_at_least <= written_)) {
-                    auto w = std::move(waiters_.front());
-                    waiters_.pop_front();
-                    std::move(w.handler)(failed_, failed_ ? 0 : w.bytes);
+                if (!writing_ && on_idle_) {
+                    on_idle_();
                 }
-                start_write();
             });
+    }
+
+    // A burst may have grown a buffer a lot: give it back.
+    static void release(std::string& buffer) {
+        if (buffer.capacity() > 64 * 1024) {
+            std::string().swap(buffer);
+        } else {
+            buffer.clear();
+        }
+    }
+
+    void fail(boost::beast::error_code ec) {
+        failed_ = ec;
+        pending_.clear();
+        sent_ = 0;
+        complete_waiters();
+    }
+
+    // Beast's operations must not complete inside the call that started
+    // them: always through the executor.
+    void complete_waiters() {
+        while (!waiters_.empty() && (failed_ || waiters_.front().written_at_least <= written_)) {
+            auto w = std::move(waiters_.front());
+            waiters_.pop_front();
+            post_completion(std::move(w.handler), failed_, failed_ ? 0 : w.bytes);
+        }
     }
 
     Next next_;
     std::weak_ptr<void> owner_;
-    std::string pending_;    // appended, not yet handed to the next layer
-    std::string in_flight_;  // being written
+    std::function<void()> on_idle_;
+    std::string pending_;    // appended, not yet written (from sent_ on, when writing directly)
+    std::size_t sent_ = 0;   // bytes of pending_ already written
+    std::string in_flight_;  // being written through TLS
     bool writing_ = false;
     boost::beast::error_code failed_;
     std::uint64_t appended_ = 0;  // bytes appended since the start

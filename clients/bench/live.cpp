@@ -1,0 +1,646 @@
+// The scenarios with many live connections (fanout, rooms, idle), on the
+// bench's lean connections so that one thread can receive for thousands.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "bench.hpp"
+#include "relais.pb.h"
+#include "wire.hpp"
+
+namespace relais::bench {
+
+namespace {
+
+namespace ssl = asio::ssl;
+
+// Answers to the setup requests carry ids from here up; message sends use
+// their send time in nanoseconds as id, far below.
+constexpr std::uint64_t setup_ids = std::uint64_t{1} << 62;
+
+std::unique_ptr<ssl::context> tls_context(const endpoint& to, const options& o) {
+    if (!to.tls) {
+        return nullptr;
+    }
+    auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+    if (o.ca_file.empty()) {
+        ctx->set_default_verify_paths();
+    } else {
+        ctx->load_verify_file(o.ca_file);
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    return ctx;
+}
+
+// A member speaking relais.v1 on a lean connection.
+class member {
+  public:
+    std::function<void(const v1::ServerMessage&)> on_push;    // events, presence
+    std::function<void(const v1::ServerMessage&)> on_answer;  // answers to sends
+
+    member(asio::io_context& io, ssl::context* tls, int receive_buffer = 0)
+        : wire_(io, tls, receive_buffer), wake_(io) {}
+
+    asio::awaitable<void> connect(const endpoint& to, const std::string& token) {
+        co_await wire_.open(to);
+        auto executor = co_await asio::this_coro::executor;
+        asio::co_spawn(executor, read(), [this](std::exception_ptr) {
+            reading_ = false;
+            wake_.cancel();
+        });
+        reading_ = true;
+        v1::ClientMessage hello;
+        hello.mutable_hello()->set_protocol_version(1);
+        hello.mutable_hello()->set_client_name("relais-bench/0.2");
+        co_await request(hello);
+        v1::ClientMessage resume;
+        resume.mutable_resume()->set_token(token);
+        co_await request(resume);
+    }
+
+    // One request at a time, during setup; throws on an error answer.
+    asio::awaitable<v1::ServerMessage> request(v1::ClientMessage m) {
+        const auto id = next_setup_id_++;
+        m.set_request_id(id);
+        wire_.send(m.SerializeAsString(), false);
+        const auto deadline = steady::now() + std::chrono::seconds(60);
+        while (!(answer_ && answer_->request_id() == id)) {
+            require(reading_, "connection lost during setup");
+            require(steady::now() < deadline, "no answer within 60 s during setup");
+            wake_.expires_after(std::chrono::seconds(1));
+            co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        auto answer = std::move(*answer_);
+        answer_.reset();
+        require(!answer.has_error(), "setup request refused: " + answer.error().message());
+        co_return answer;
+    }
+
+    // A message whose ack comes to on_answer with `request_id`.
+    void send_message(std::uint64_t channel, std::uint64_t request_id, const std::string& text) {
+        out_.Clear();
+        out_.set_request_id(request_id);
+        auto* send = out_.mutable_send_message();
+        send->mutable_channel()->set_id(channel);
+        send->set_client_msg_id("b" + std::to_string(request_id));
+        send->set_text(text);
+        wire_.send(out_.SerializeAsString(), false);
+    }
+
+    wire& connection() { return wire_; }
+    bool reading() const { return reading_; }
+
+  private:
+    asio::awaitable<void> read() {
+        co_await wire_.read_loop([this](std::string_view payload, bool text) {
+            if (text || !in_.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+                return;
+            }
+            if (in_.request_id() >= setup_ids) {
+                answer_ = in_;
+                wake_.cancel();
+            } else if (in_.request_id() == 0) {
+                if (on_push) {
+                    on_push(in_);
+                }
+            } else if (on_answer) {
+                on_answer(in_);
+            }
+        });
+    }
+
+    wire wire_;
+    asio::steady_timer wake_;
+    bool reading_ = false;
+    std::uint64_t next_setup_id_ = setup_ids;
+    std::optional<v1::ServerMessage> answer_;
+    v1::ServerMessage in_;
+    v1::ClientMessage out_;
+};
+
+// Runs f(0..count-1) with at most `width` running at once; rethrows the
+// first failure once all have ended.
+template <class F>
+asio::awaitable<void> for_each_parallel(std::size_t count, std::size_t width, F f) {
+    std::size_t next = 0, running = 0;
+    std::exception_ptr failure;
+    auto executor = co_await asio::this_coro::executor;
+    auto worker = [&]() -> asio::awaitable<void> {
+        while (next < count && !failure) {
+            co_await f(next++);
+        }
+    };
+    for (std::size_t w = 0; w < std::min(width, count); ++w) {
+        ++running;
+        asio::co_spawn(executor, worker(), [&](std::exception_ptr e) {
+            if (e && !failure) {
+                failure = e;
+            }
+            --running;
+        });
+    }
+    while (running > 0) {
+        co_await sleep_for(std::chrono::milliseconds(2));
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
+// Closes every connection and waits until nothing refers to them any more.
+template <class Connections, class Wire, class Finished>
+asio::awaitable<void> close_all(Connections& all, Wire wire_of, Finished finished) {
+    for (auto& c : all) {
+        wire_of(*c).resume_reading();
+        wire_of(*c).close();
+    }
+    const auto deadline = steady::now() + std::chrono::seconds(5);
+    auto quiet = [&] {
+        for (auto& c : all) {
+            if (!wire_of(*c).ended() || wire_of(*c).busy()) {
+                return false;
+            }
+        }
+        return true;
+    };
+    while (!quiet() && steady::now() < deadline) {
+        co_await sleep_for(std::chrono::milliseconds(5));
+    }
+    for (auto& c : all) {
+        wire_of(*c).abort();
+    }
+    auto all_finished = [&] {
+        for (auto& c : all) {
+            if (!finished(*c)) {
+                return false;
+            }
+        }
+        return true;
+    };
+    while (!quiet() || !all_finished()) {
+        co_await sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+asio::awaitable<std::vector<std::unique_ptr<member>>> connect_members(
+    asio::io_context& io, const endpoint& to, ssl::context* tls, const std::vector<bot>& bots,
+    std::size_t first, std::size_t count, int receive_buffer = 0) {
+    std::vector<std::unique_ptr<member>> members;
+    for (std::size_t i = 0; i < count; ++i) {
+        members.push_back(std::make_unique<member>(io, tls, receive_buffer));
+    }
+    co_await for_each_parallel(count, 64, [&](std::size_t i) -> asio::awaitable<void> {
+        co_await members[i]->connect(to, bots[first + i].token);
+    });
+    co_return members;
+}
+
+std::string unique_name(const std::string& scenario, std::size_t index) {
+    return scenario + "-" + std::to_string(::getpid()) + "-" +
+           std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000) +
+           "-" + std::to_string(index);
+}
+
+asio::awaitable<std::uint64_t> create_channel(member& creator, const std::string& name) {
+    v1::ClientMessage create;
+    auto* c = create.mutable_create_channel();
+    c->set_name(name);
+    c->set_topic("relais-bench");
+    auto answer = co_await creator.request(create);
+    require(answer.has_channel(), "create_channel: no channel in the answer");
+    co_return answer.channel().id();
+}
+
+asio::awaitable<void> join(member& m, std::uint64_t channel) {
+    v1::ClientMessage join;
+    join.mutable_join_channel()->mutable_channel()->set_id(channel);
+    co_await m.request(join);
+}
+
+// "<send time ns> <sender>" padded to `bytes`.
+std::string message_text(std::int64_t t, std::size_t sender, std::size_t bytes) {
+    auto text = std::to_string(t) + " " + std::to_string(sender);
+    if (text.size() < bytes) {
+        text.resize(bytes, '.');
+    }
+    return text;
+}
+
+struct stamp {
+    std::int64_t t = 0;
+    std::size_t sender = 0;
+};
+std::optional<stamp> parse_text(std::string_view text) {
+    stamp s;
+    const char* end = text.data() + text.size();
+    auto r = std::from_chars(text.data(), end, s.t);
+    if (r.ec != std::errc() || r.ptr == end) {
+        return std::nullopt;
+    }
+    r = std::from_chars(r.ptr + 1, end, s.sender);
+    if (r.ec != std::errc()) {
+        return std::nullopt;
+    }
+    return s;
+}
+
+// What a fan-out run saw, whatever the server.
+struct load_figures {
+    std::uint64_t sent = 0, acked = 0, failed = 0, delivered = 0, expected = 0;
+    double send_seconds = 0, active_seconds = 0;
+    samples deliver_latency, ack_latency;
+    steady::time_point start, last_delivery;
+
+    void delivery(std::int64_t t) {
+        deliver_latency.add((now_ns() - t) / 1000);
+        ++delivered;
+        last_delivery = steady::now();
+    }
+    void ack(std::int64_t t) {
+        ++acked;
+        ack_latency.add((now_ns() - t) / 1000);
+    }
+};
+
+// Drives `senders` at o.rate each (or with o.window unacknowledged each)
+// for o.duration seconds through `send(sender)`; `figures` is updated by
+// the connections' handlers, which call `acked(sender)` on each ack.
+class load_driver {
+  public:
+    load_driver(const options& o, load_figures& f, std::function<void(std::size_t)> send)
+        : o_(o), f_(f), send_(std::move(send)) {}
+
+    // An ack or a refusal came back for `sender`: in saturation, send again.
+    void answered(std::size_t sender) {
+        if (o_.window > 0 && steady::now() < end_) {
+            ++f_.sent;
+            send_(sender);
+        }
+    }
+
+    asio::awaitable<void> run() {
+        auto executor = co_await asio::this_coro::executor;
+        f_.start = f_.last_delivery = steady::now();
+        end_ = f_.start + std::chrono::duration_cast<steady::duration>(
+                              std::chrono::duration<double>(o_.duration));
+        int pacers = 0;
+        auto pace = [&](std::size_t sender) -> asio::awaitable<void> {
+            const auto interval =
+                std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / std::max(o_.rate, 0.001)));
+            auto next = f_.start;
+            while (next < end_) {
+                ++f_.sent;
+                send_(sender);
+                next += interval;
+                if (next > steady::now()) {
+                    co_await sleep_for(next - steady::now());
+                }
+            }
+        };
+        for (std::size_t s = 0; s < o_.senders; ++s) {
+            if (o_.window > 0) {
+                for (std::size_t w = 0; w < o_.window; ++w) {
+                    ++f_.sent;
+                    send_(s);
+                }
+            } else {
+                ++pacers;
+                asio::co_spawn(executor, pace(s), [&](std::exception_ptr) { --pacers; });
+            }
+        }
+        const auto give_up = end_ + std::chrono::seconds(30);
+        while ((pacers > 0 || steady::now() < end_ || f_.acked + f_.failed < f_.sent) &&
+               steady::now() < give_up) {
+            co_await sleep_for(std::chrono::milliseconds(5));
+        }
+        f_.send_seconds = seconds_since(f_.start);
+        const auto drain_deadline = steady::now() + std::chrono::seconds(10);
+        while (f_.delivered < f_.expected && steady::now() < drain_deadline) {
+            co_await sleep_for(std::chrono::milliseconds(5));
+        }
+        f_.active_seconds = std::chrono::duration<double>(f_.last_delivery - f_.start).count();
+    }
+
+  private:
+    const options& o_;
+    load_figures& f_;
+    std::function<void(std::size_t)> send_;
+    steady::time_point end_;
+};
+
+void add_load(report& r, load_figures& f, const std::string& prefix = {}) {
+    r.add(prefix + "sent", static_cast<double>(f.sent));
+    r.add(prefix + "acked", static_cast<double>(f.acked));
+    r.add(prefix + "send_failures", static_cast<double>(f.failed));
+    r.add(prefix + "acked_per_s", static_cast<double>(f.acked) / f.send_seconds, "msg/s");
+    r.add(prefix + "deliveries", static_cast<double>(f.delivered));
+    r.add(prefix + "deliveries_per_s",
+          static_cast<double>(f.delivered) / std::max(f.active_seconds, 1e-3), "/s");
+    r.add(prefix + "missing",
+          static_cast<double>(f.expected > f.delivered ? f.expected - f.delivered : 0));
+    r.add(prefix + "deliver_p50_ms", f.deliver_latency.quantile(0.5) / 1000, "ms");
+    r.add(prefix + "deliver_p90_ms", f.deliver_latency.quantile(0.9) / 1000, "ms");
+    r.add(prefix + "deliver_p99_ms", f.deliver_latency.quantile(0.99) / 1000, "ms");
+    r.add(prefix + "deliver_max_ms", f.deliver_latency.quantile(1.0) / 1000, "ms");
+    r.add(prefix + "ack_p50_ms", f.ack_latency.quantile(0.5) / 1000, "ms");
+    r.add(prefix + "ack_p99_ms", f.ack_latency.quantile(0.99) / 1000, "ms");
+}
+
+// The same fan-out against a plain broadcast server: every connection
+// receives every frame, a sender's own copy is its ack.
+asio::awaitable<void> fanout_raw(const options& o, report& r, double relais_cpu_per_delivery,
+                                 double relais_deliveries_per_s) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    const auto to = parse_url(o.compare_raw);
+    auto tls = tls_context(to, o);
+    std::vector<std::unique_ptr<wire>> wires;
+    for (std::size_t i = 0; i < o.members; ++i) {
+        wires.push_back(std::make_unique<wire>(io, tls.get()));
+    }
+    co_await for_each_parallel(o.members, 64, [&](std::size_t i) -> asio::awaitable<void> {
+        co_await wires[i]->open(to);
+    });
+    load_figures f;
+    std::unique_ptr<load_driver> driver;
+    auto executor = co_await asio::this_coro::executor;
+    int readers = 0;
+    for (std::size_t i = 0; i < wires.size(); ++i) {
+        auto read = [&, i]() -> asio::awaitable<void> {
+            co_await wires[i]->read_loop([&, i](std::string_view payload, bool) {
+                auto s = parse_text(payload);
+                if (!s) {
+                    return;
+                }
+                f.delivery(s->t);
+                if (s->sender == i) {
+                    f.ack(s->t);
+                    f.expected += o.members;
+                    driver->answered(i);
+                }
+            });
+        };
+        ++readers;
+        asio::co_spawn(executor, read(), [&](std::exception_ptr) { --readers; });
+    }
+    driver = std::make_unique<load_driver>(o, f, [&](std::size_t sender) {
+        wires[sender]->send(message_text(now_ns(), sender, o.text_bytes), true);
+    });
+    auto before = usage_of(o.raw_pid);
+    co_await driver->run();
+    auto after = usage_of(o.raw_pid);
+    add_load(r, f, "raw_");
+    const double delivered = static_cast<double>(f.delivered);
+    if (o.raw_pid > 0 && delivered > 0) {
+        const double cpu_per_delivery = (after.cpu_seconds - before.cpu_seconds) * 1e6 / delivered;
+        r.add("raw_server_cpu_per_delivery_us", cpu_per_delivery, "µs");
+        r.add("raw_server_rss_mib", after.rss_mib, "MiB");
+        if (relais_cpu_per_delivery > 0) {
+            r.add("cpu_per_delivery_vs_raw", relais_cpu_per_delivery / cpu_per_delivery, "×");
+        }
+    }
+    const double raw_rate = delivered / std::max(f.active_seconds, 1e-3);
+    if (raw_rate > 0) {
+        r.add("deliveries_per_s_vs_raw", relais_deliveries_per_s / raw_rate, "×");
+    }
+    co_await close_all(
+        wires, [](wire& w) -> wire& { return w; }, [](wire&) { return true; });
+    while (readers > 0) {
+        co_await sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+}  // namespace
+
+// fanout: every member online in one channel; senders at a fixed rate, or
+// with a window of unacknowledged sends each (saturation).
+asio::awaitable<report> fanout(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    require(o.senders >= 1 && o.senders <= o.members, "--senders must be 1 to --members");
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, o.members + o.stalled);
+    auto members = co_await connect_members(io, to, tls.get(), bots, 0, o.members);
+    const auto channel = co_await create_channel(*members[0], unique_name("fanout", 0));
+    co_await for_each_parallel(o.members - 1, 64, [&](std::size_t i) -> asio::awaitable<void> {
+        co_await join(*members[i + 1], channel);
+    });
+    // Stalled members: a small socket buffer, so that the server's queue
+    // is what fills once they stop reading.
+    auto stalled = co_await connect_members(io, to, tls.get(), bots, o.members, o.stalled, 4096);
+    for (auto& s : stalled) {
+        co_await join(*s, channel);
+        s->connection().pause_reading();
+    }
+
+    load_figures f;
+    std::unique_ptr<load_driver> driver;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+        members[i]->on_push = [&f, channel](const v1::ServerMessage& m) {
+            if (m.has_event() && m.event().channel_id() == channel && m.event().has_message()) {
+                if (auto s = parse_text(m.event().message().text())) {
+                    f.delivery(s->t);
+                }
+            }
+        };
+    }
+    for (std::size_t s = 0; s < o.senders; ++s) {
+        members[s]->on_answer = [&f, &driver, &o, s](const v1::ServerMessage& m) {
+            if (m.has_sent()) {
+                f.ack(static_cast<std::int64_t>(m.request_id()));
+                f.expected += o.members;
+            } else {
+                ++f.failed;
+            }
+            driver->answered(s);
+        };
+    }
+    std::int64_t last_id = 0;
+    driver = std::make_unique<load_driver>(o, f, [&](std::size_t sender) {
+        // The send time is the request id: the ack's latency needs no table.
+        const auto t = std::max(now_ns(), last_id + 1);
+        last_id = t;
+        members[sender]->send_message(channel, static_cast<std::uint64_t>(t),
+                                      message_text(t, sender, o.text_bytes));
+    });
+    auto usage_before = usage_of(o.server_pid);
+    const double bench_before = own_cpu_seconds();
+    co_await driver->run();
+
+    report r("fanout");
+    r.add("members", static_cast<double>(o.members));
+    r.add("senders", static_cast<double>(o.senders));
+    r.add(o.window > 0 ? "window" : "rate_per_sender",
+          o.window > 0 ? static_cast<double>(o.window) : o.rate);
+    add_load(r, f);
+    add_usage(r, o, usage_before, bench_before, static_cast<double>(f.delivered));
+    if (o.stalled > 0) {
+        // Those the server cut off say so in their close frame, behind what
+        // they had not read.
+        for (auto& s : stalled) {
+            s->connection().resume_reading();
+        }
+        const auto deadline = steady::now() + std::chrono::seconds(3);
+        std::size_t cut = 0;
+        while (steady::now() < deadline) {
+            cut = 0;
+            for (auto& s : stalled) {
+                cut += s->connection().ended() && s->connection().close_code() == 1008;
+            }
+            if (cut == stalled.size()) {
+                break;
+            }
+            co_await sleep_for(std::chrono::milliseconds(20));
+        }
+        r.add("stalled", static_cast<double>(o.stalled));
+        r.add("stalled_cut_off", static_cast<double>(cut));
+    }
+    if (!o.compare_raw.empty()) {
+        double cpu_per_delivery = 0;
+        if (o.server_pid > 0 && f.delivered > 0) {
+            cpu_per_delivery = (usage_of(o.server_pid).cpu_seconds - usage_before.cpu_seconds) *
+                               1e6 / static_cast<double>(f.delivered);
+        }
+        co_await fanout_raw(o, r, cpu_per_delivery,
+                            static_cast<double>(f.delivered) / std::max(f.active_seconds, 1e-3));
+    }
+    co_await close_all(
+        members, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_await close_all(
+        stalled, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_return r;
+}
+
+// rooms: `channels` channels of `channel_members` members, each connection
+// in `per_connection` of them; every channel gets o.rate messages/s.
+asio::awaitable<report> rooms(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    require(o.per_connection >= 1 && o.per_connection <= o.channels,
+            "--per-connection must be 1 to --channels");
+    const std::size_t memberships = o.channels * o.channel_members;
+    require(memberships % o.per_connection == 0,
+            "--channels × --channel-members must be a multiple of --per-connection");
+    const std::size_t connections = memberships / o.per_connection;
+    require(o.channel_members <= connections, "--channel-members larger than the connections");
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, connections);
+    auto usage_before_connect = usage_of(o.server_pid);
+    const auto setup_start = steady::now();
+    auto members = co_await connect_members(io, to, tls.get(), bots, 0, connections);
+    // Membership slot s: channel s / M, connection s % N. Consecutive slots
+    // are distinct connections, and each connection gets K slots.
+    std::vector<std::uint64_t> ids(o.channels);
+    auto creator = [&](std::size_t c) { return (c * o.channel_members) % connections; };
+    co_await for_each_parallel(o.channels, 64, [&](std::size_t c) -> asio::awaitable<void> {
+        ids[c] = co_await create_channel(*members[creator(c)], unique_name("rooms", c));
+    });
+    co_await for_each_parallel(memberships, 64, [&](std::size_t s) -> asio::awaitable<void> {
+        if (s % o.channel_members != 0) {
+            co_await join(*members[s % connections], ids[s / o.channel_members]);
+        }
+    });
+    const double setup_seconds = seconds_since(setup_start);
+
+    load_figures f;
+    std::unordered_map<std::uint64_t, std::size_t> channel_index;
+    for (std::size_t c = 0; c < o.channels; ++c) {
+        channel_index[ids[c]] = c;
+    }
+    for (auto& m : members) {
+        m->on_push = [&](const v1::ServerMessage& msg) {
+            if (msg.has_event() && msg.event().has_message() &&
+                channel_index.count(msg.event().channel_id())) {
+                if (auto s = parse_text(msg.event().message().text())) {
+                    f.delivery(s->t);
+                }
+            }
+        };
+        m->on_answer = [&](const v1::ServerMessage& msg) {
+            if (msg.has_sent()) {
+                f.ack(static_cast<std::int64_t>(msg.request_id()));
+                f.expected += o.channel_members;
+            } else {
+                ++f.failed;
+            }
+        };
+    }
+    // One pacer for every channel, in turn: o.rate × channels messages/s.
+    options paced = o;
+    paced.senders = 1;
+    paced.window = 0;
+    paced.rate = o.rate * static_cast<double>(o.channels);
+    std::size_t turn = 0;
+    std::int64_t last_id = 0;
+    load_driver driver(paced, f, [&](std::size_t) {
+        const auto c = turn++ % o.channels;
+        const auto t = std::max(now_ns(), last_id + 1);
+        last_id = t;
+        members[creator(c)]->send_message(ids[c], static_cast<std::uint64_t>(t),
+                                          message_text(t, c, o.text_bytes));
+    });
+    auto usage_before = usage_of(o.server_pid);
+    const double bench_before = own_cpu_seconds();
+    co_await driver.run();
+
+    report r("rooms");
+    r.add("connections", static_cast<double>(connections));
+    r.add("channels", static_cast<double>(o.channels));
+    r.add("channel_members", static_cast<double>(o.channel_members));
+    r.add("per_connection", static_cast<double>(o.per_connection));
+    r.add("rate_per_channel", o.rate, "msg/s");
+    r.add("setup_s", setup_seconds, "s");
+    add_load(r, f);
+    add_usage(r, o, usage_before, bench_before, static_cast<double>(f.delivered));
+    if (o.server_pid > 0) {
+        const auto now = usage_of(o.server_pid);
+        r.add(
+            "server_rss_per_connection_kib",
+            (now.rss_mib - usage_before_connect.rss_mib) * 1024 / static_cast<double>(connections),
+            "KiB");
+    }
+    co_await close_all(
+        members, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_return r;
+}
+
+// idle: `connections` authenticated connections that do nothing.
+asio::awaitable<report> idle(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, o.connections);
+    const auto before = usage_of(o.server_pid);
+    const auto start = steady::now();
+    auto members = co_await connect_members(io, to, tls.get(), bots, 0, o.connections);
+    const double setup_seconds = seconds_since(start);
+    // Let the server settle (presence notices, first allocations).
+    co_await sleep_for(std::chrono::seconds(2));
+    const auto after = usage_of(o.server_pid);
+    report r("idle");
+    r.add("connections", static_cast<double>(o.connections));
+    r.add("setup_s", setup_seconds, "s");
+    r.add("connections_per_s", static_cast<double>(o.connections) / setup_seconds, "/s");
+    if (o.server_pid > 0) {
+        r.add("server_rss_before_mib", before.rss_mib, "MiB");
+        r.add("server_rss_mib", after.rss_mib, "MiB");
+        r.add("server_rss_per_connection_kib",
+              (after.rss_mib - before.rss_mib) * 1024 / static_cast<double>(o.connections), "KiB");
+    }
+    co_await close_all(
+        members, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_return r;
+}
+
+}  // namespace relais::bench
