@@ -134,5 +134,6 @@ void add_usage(report& r, const options& o, const process_usage& before, double 
 asio::awaitable<report> fanout(const options& o);
 asio::awaitable<report> rooms(const options& o);
 asio::awaitable<report> idle(const options& o);
+asio::awaitable<report> durable(const options& o);
 
 }  // namespace relais::bench

@@ -47,14 +47,16 @@ class member {
     std::function<void(const v1::ServerMessage&)> on_answer;  // answers to sends
 
     member(asio::io_context& io, ssl::context* tls, int receive_buffer = 0)
-        : wire_(io, tls, receive_buffer), wake_(io) {}
+        : wire_(io, tls, receive_buffer) {}
 
     asio::awaitable<void> connect(const endpoint& to, const std::string& token) {
         co_await wire_.open(to);
         auto executor = co_await asio::this_coro::executor;
         asio::co_spawn(executor, read(), [this](std::exception_ptr) {
             reading_ = false;
-            wake_.cancel();
+            for (auto& [id, timer] : waiting_) {
+                timer->cancel();
+            }
         });
         reading_ = true;
         v1::ClientMessage hello;
@@ -66,20 +68,25 @@ class member {
         co_await request(resume);
     }
 
-    // One request at a time, during setup; throws on an error answer.
+    // A setup request; several may be in flight. Throws on an error answer.
     asio::awaitable<v1::ServerMessage> request(v1::ClientMessage m) {
         const auto id = next_setup_id_++;
         m.set_request_id(id);
         wire_.send(m.SerializeAsString(), false);
         const auto deadline = steady::now() + std::chrono::seconds(60);
-        while (!(answer_ && answer_->request_id() == id)) {
-            require(reading_, "connection lost during setup");
-            require(steady::now() < deadline, "no answer within 60 s during setup");
-            wake_.expires_after(std::chrono::seconds(1));
-            co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+        asio::steady_timer wake(co_await asio::this_coro::executor);
+        waiting_[id] = &wake;
+        auto found = answers_.end();
+        while ((found = answers_.find(id)) == answers_.end() && reading_ &&
+               steady::now() < deadline) {
+            wake.expires_after(std::chrono::seconds(1));
+            co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
         }
-        auto answer = std::move(*answer_);
-        answer_.reset();
+        waiting_.erase(id);
+        require(reading_ || found != answers_.end(), "connection lost during setup");
+        require(found != answers_.end(), "no answer within 60 s during setup");
+        auto answer = std::move(found->second);
+        answers_.erase(found);
         require(!answer.has_error(), "setup request refused: " + answer.error().message());
         co_return answer;
     }
@@ -105,8 +112,10 @@ class member {
                 return;
             }
             if (in_.request_id() >= setup_ids) {
-                answer_ = in_;
-                wake_.cancel();
+                answers_[in_.request_id()] = in_;
+                if (auto w = waiting_.find(in_.request_id()); w != waiting_.end()) {
+                    w->second->cancel();
+                }
             } else if (in_.request_id() == 0) {
                 if (on_push) {
                     on_push(in_);
@@ -118,10 +127,10 @@ class member {
     }
 
     wire wire_;
-    asio::steady_timer wake_;
     bool reading_ = false;
     std::uint64_t next_setup_id_ = setup_ids;
-    std::optional<v1::ServerMessage> answer_;
+    std::unordered_map<std::uint64_t, v1::ServerMessage> answers_;
+    std::unordered_map<std::uint64_t, asio::steady_timer*> waiting_;
     v1::ServerMessage in_;
     v1::ClientMessage out_;
 };
@@ -639,6 +648,68 @@ asio::awaitable<report> idle(const options& o) {
     }
     co_await close_all(
         members, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_return r;
+}
+
+// durable: acknowledged sends per second from concurrent senders, each in
+// a channel of its own (the cost measured is storing, not fanning out), each
+// with o.window sends awaiting their ack (1 unless given).
+asio::awaitable<report> durable(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, o.senders);
+    auto senders = co_await connect_members(io, to, tls.get(), bots, 0, o.senders);
+    std::vector<std::uint64_t> channels(o.senders);
+    co_await for_each_parallel(o.senders, 64, [&](std::size_t s) -> asio::awaitable<void> {
+        channels[s] = co_await create_channel(*senders[s], unique_name("durable", s));
+    });
+    options windowed = o;
+    windowed.window = std::max<std::size_t>(o.window, 1);
+    load_figures f;
+    std::unique_ptr<load_driver> driver;
+    for (std::size_t s = 0; s < o.senders; ++s) {
+        // Each sender sees its own message come back as an event.
+        senders[s]->on_push = [&f, channel = channels[s]](const v1::ServerMessage& m) {
+            if (m.has_event() && m.event().channel_id() == channel && m.event().has_message()) {
+                if (auto st = parse_text(m.event().message().text())) {
+                    f.delivery(st->t);
+                }
+            }
+        };
+        senders[s]->on_answer = [&f, &driver, s](const v1::ServerMessage& m) {
+            if (m.has_sent()) {
+                f.ack(static_cast<std::int64_t>(m.request_id()));
+                ++f.expected;
+            } else {
+                ++f.failed;
+            }
+            driver->answered(s);
+        };
+    }
+    std::int64_t last_id = 0;
+    driver = std::make_unique<load_driver>(windowed, f, [&](std::size_t sender) {
+        const auto t = std::max(now_ns(), last_id + 1);
+        last_id = t;
+        senders[sender]->send_message(channels[sender], static_cast<std::uint64_t>(t),
+                                      message_text(t, sender, o.text_bytes));
+    });
+    auto usage_before = usage_of(o.server_pid);
+    const double bench_before = own_cpu_seconds();
+    co_await driver->run();
+    report r("durable");
+    r.add("senders", static_cast<double>(o.senders));
+    r.add("window", static_cast<double>(windowed.window));
+    r.add("acked", static_cast<double>(f.acked));
+    r.add("send_failures", static_cast<double>(f.failed));
+    r.add("acked_per_s", static_cast<double>(f.acked) / f.send_seconds, "msg/s");
+    r.add("ack_p50_ms", f.ack_latency.quantile(0.5) / 1000, "ms");
+    r.add("ack_p99_ms", f.ack_latency.quantile(0.99) / 1000, "ms");
+    r.add("missing", static_cast<double>(f.expected > f.delivered ? f.expected - f.delivered : 0));
+    add_usage(r, o, usage_before, bench_before, 0);
+    co_await close_all(
+        senders, [](member& m) -> wire& { return m.connection(); },
         [](member& m) { return !m.reading(); });
     co_return r;
 }

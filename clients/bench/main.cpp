@@ -65,54 +65,6 @@ asio::awaitable<v1::Channel> shared_channel(std::vector<std::unique_ptr<client>>
     co_return *channel;
 }
 
-// durable: acknowledged sends per second from concurrent senders, each
-// waiting for its ack (the group commit carries them).
-asio::awaitable<report> durable(const options& o) {
-    auto bots = read_tokens(o.tokens, o.senders);
-    auto clients = co_await connect_all(o, bots);
-    auto channel = co_await shared_channel(clients, "durable");
-    relais::bench::samples ack_latency;
-    std::uint64_t acked = 0, failed = 0;
-    int done = 0;
-    auto usage_before = relais::bench::usage_of(o.server_pid);
-    const double bench_before = relais::bench::own_cpu_seconds();
-    const auto start = steady::now();
-    const auto end = start + std::chrono::duration_cast<steady::duration>(
-                                 std::chrono::duration<double>(o.duration));
-    auto keep_sending = [&](client& sender) -> asio::awaitable<void> {
-        while (steady::now() < end) {
-            const auto t = now_ns();
-            auto r = co_await sender.send(client::by_id(channel.id()), "durable");
-            if (r) {
-                ++acked;
-                ack_latency.add((now_ns() - t) / 1000);
-            } else {
-                ++failed;
-            }
-        }
-    };
-    auto executor = co_await asio::this_coro::executor;
-    for (auto& c : clients) {
-        asio::co_spawn(executor, keep_sending(*c), [&](std::exception_ptr) { ++done; });
-    }
-    while (static_cast<std::size_t>(done) < clients.size()) {
-        co_await sleep_for(std::chrono::milliseconds(10));
-    }
-    const double seconds = seconds_since(start);
-    report r("durable");
-    r.add("senders", static_cast<double>(clients.size()));
-    r.add("acked", static_cast<double>(acked));
-    r.add("send_failures", static_cast<double>(failed));
-    r.add("acked_per_s", static_cast<double>(acked) / seconds, "msg/s");
-    r.add("ack_p50_ms", ack_latency.quantile(0.5) / 1000, "ms");
-    r.add("ack_p99_ms", ack_latency.quantile(0.99) / 1000, "ms");
-    add_usage(r, o, usage_before, bench_before, 0);
-    for (auto& c : clients) {
-        co_await c->close();
-    }
-    co_return r;
-}
-
 // Sends `count` messages from `writer` with a window of 64 outstanding.
 asio::awaitable<void> fill(client& writer, std::uint64_t channel, std::size_t count) {
     std::size_t next = 0, finished = 0;

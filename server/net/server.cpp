@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <openssl/ssl.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -58,14 +59,24 @@ void log_spawn_failure(std::uint64_t id, std::exception_ptr e) {
     }
 }
 
+// The cores this process may run on (taskset, cgroups' cpusets), not all
+// the machine's: more network threads than that only take turns.
+std::size_t usable_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+        return std::max(1, CPU_COUNT(&set));
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 }  // namespace
 
 struct server::impl {
     impl(core::service& svc, server_config cfg)
         : service(svc),
           config(std::move(cfg)),
-          threads(config.threads ? config.threads
-                                 : std::max(1u, std::thread::hardware_concurrency())),
+          threads(config.threads ? config.threads : usable_cores()),
           ioc(static_cast<int>(threads)),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
@@ -178,11 +189,20 @@ struct server::impl {
                 co_return;
             }
             beast::get_lowest_layer(stream).expires_never();
-            auto session = std::make_shared<ws_session<Stream>>(id, std::move(address),
-                                                                std::move(stream), service, limits);
-            add(id, session);
-            co_await session->run(std::move(req));
-            remove(id);
+            // The session runs in a coroutine of its own, so that this one's
+            // frame (the HTTP parser and buffer) is freed while it lasts:
+            // memory per idle connection is the bound on how many there can be.
+            if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+                // Plain TCP: the WebSocket has timeouts of its own and does
+                // not need the timed stream's timers.
+                start_session(std::make_shared<ws_session<tcp::socket>>(
+                                  id, std::move(address), stream.release_socket(), service, limits),
+                              std::move(req));
+            } else {
+                start_session(std::make_shared<ws_session<Stream>>(
+                                  id, std::move(address), std::move(stream), service, limits),
+                              std::move(req));
+            }
             co_return;
         }
         if (req.method() == http::verb::get && req.target() == "/healthz") {
@@ -199,6 +219,18 @@ struct server::impl {
         } else {
             co_await respond(stream, req, http::status::not_found, "not found\n");
         }
+    }
+
+    template <class Session>
+    void start_session(std::shared_ptr<Session> session, http::request<http::string_body> req) {
+        const auto id = session->id();
+        add(id, session);
+        auto executor = session->get_executor();
+        asio::co_spawn(executor, session->run(std::move(req)),
+                       [this, id, session](std::exception_ptr e) {
+                           log_spawn_failure(id, e);
+                           remove(id);
+                       });
     }
 
     template <class Stream>

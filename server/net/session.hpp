@@ -113,6 +113,8 @@ class ws_session final : public session_base {
         }
     }
 
+    asio::any_io_executor get_executor() { return ws_.get_executor(); }
+
     // Completes the WebSocket handshake, then serves until the connection ends.
     asio::awaitable<void> run(http::request<http::string_body> req) {
         websocket::stream_base::timeout timeouts{};
@@ -128,6 +130,8 @@ class ws_session final : public session_base {
         out.keep_alive_with(shared_from_this());
         out.on_idle([this] { pump(); });
         auto [ec] = co_await ws_.async_accept(req, nothrow);
+        // Not needed any more: give its memory back for the connection's life.
+        req = {};
         if (ec) {
             co_return;
         }

@@ -9,11 +9,11 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/role.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <cstdint>
@@ -110,7 +110,7 @@ class write_combiner {
         if (busy() || failed_ || pending_.empty()) {
             return;
         }
-        if constexpr (std::is_same_v<Next, boost::beast::tcp_stream>) {
+        if constexpr (std::is_same_v<Next, boost::asio::ip::tcp::socket>) {
             write_directly();
         } else {
             write_through();
@@ -157,7 +157,7 @@ class write_combiner {
     // takes everything, so most batches cost one system call and no
     // completion handler; when the socket is full, wait until it is not.
     void write_directly() {
-        auto& socket = next_.socket();
+        auto& socket = next_;
         if (!socket.non_blocking()) {
             boost::beast::error_code ignored;
             socket.non_blocking(true, ignored);

@@ -522,9 +522,10 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
     std::vector<char> job_ok(group.size(), 1);
     bool committed = false;
     try {
-        db.exec("BEGIN IMMEDIATE");
+        // Prepared once and kept in the cache, not parsed again for every job.
+        db.prepare("BEGIN IMMEDIATE").run();
         for (std::size_t i = 0; i < group.size(); ++i) {
-            db.exec("SAVEPOINT job");
+            db.prepare("SAVEPOINT job").run();
             bool keep = false;
             try {
                 keep = group[i].apply(access);
@@ -533,11 +534,11 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
                 job_ok[i] = 0;
             }
             if (!keep) {
-                db.exec("ROLLBACK TO job");
+                db.prepare("ROLLBACK TO job").run();
             }
-            db.exec("RELEASE job");
+            db.prepare("RELEASE job").run();
         }
-        db.exec("COMMIT");
+        db.prepare("COMMIT").run();
         committed = true;
     } catch (...) {
         log_exception("group commit");
