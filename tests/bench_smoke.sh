@@ -5,7 +5,8 @@ set -euo pipefail
 server=$1
 bench=$2
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid $peer 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+peer=
 
 "$server" user add-bots bot --count 20 --data "$work/data" > "$work/tokens"
 [ "$(wc -l < "$work/tokens")" -eq 20 ]
@@ -21,13 +22,38 @@ fanout=$(run fanout --members 20 --senders 2 --rate 20 --duration 1)
 echo "$fanout"
 grep -q '"missing":0[,}]' <<< "$fanout"
 grep -q '"deliveries":800[,}]' <<< "$fanout"
+stalled=$(run fanout --members 10 --senders 1 --rate 50 --duration 1 --stalled 2)
+echo "$stalled"
+grep -q '"missing":0[,}]' <<< "$stalled"
+grep -q '"stalled":2[,}]' <<< "$stalled"
+
+# The side-by-side run, against a plain broadcast server.
+/usr/bin/python3 "$(dirname "$0")/broadcast_peer.py" > "$work/peer" &
+peer=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/peer" && break; sleep 0.1; done
+peer_url=$(sed -n 's/^listening on //p' "$work/peer")
+compared=$(run fanout --members 10 --senders 1 --rate 20 --duration 1 --compare-raw "$peer_url" \
+  --raw-pid "$peer")
+echo "$compared"
+grep -q '"missing":0[,}]' <<< "$compared"
+grep -q '"raw_missing":0[,}]' <<< "$compared"
+grep -q '"raw_deliveries":200[,}]' <<< "$compared"
+
+rooms=$(run rooms --channels 4 --channel-members 5 --per-connection 2 --rate 5 --duration 1)
+echo "$rooms"
+grep -q '"connections":10[,}]' <<< "$rooms"
+grep -q '"missing":0[,}]' <<< "$rooms"
+grep -q '"deliveries":100[,}]' <<< "$rooms"
+idle=$(run idle --connections 20)
+echo "$idle"
+grep -q '"connections":20[,}]' <<< "$idle"
 saturation=$(run fanout --members 20 --senders 2 --window 4 --duration 1)
 echo "$saturation"
 grep -q '"missing":0[,}]' <<< "$saturation"
 durable=$(run durable --senders 4 --duration 1)
 echo "$durable"
 grep -q '"send_failures":0[,}]' <<< "$durable"
-catchup=$(run catchup --messages 300)
+catchup=$(run catchup --messages 300 --stored 200)
 echo "$catchup"
 grep -q '"missed_events":300[,}]' <<< "$catchup"
 history=$(run history --messages 300 --reads 20)

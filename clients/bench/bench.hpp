@@ -37,6 +37,7 @@ struct options {
     double duration = 10;
     std::size_t messages = 10000;
     std::size_t reads = 1000;
+    std::size_t stored = 0;      // catchup: messages before those missed
     std::size_t stalled = 0;     // fanout: members that stop reading
     std::string compare_raw;     // fanout: a plain broadcast server's address
     int raw_pid = 0;             // its process, for CPU and RSS
@@ -130,10 +131,12 @@ inline void require(bool ok, const std::string& what) {
 void add_usage(report& r, const options& o, const process_usage& before, double bench_cpu_before,
                double deliveries);
 
-// Scenarios on the bench's lean connections (live.cpp).
+// The scenarios (scenarios.cpp).
 asio::awaitable<report> fanout(const options& o);
 asio::awaitable<report> rooms(const options& o);
 asio::awaitable<report> idle(const options& o);
 asio::awaitable<report> durable(const options& o);
+asio::awaitable<report> catchup(const options& o);
+asio::awaitable<report> history(const options& o);
 
 }  // namespace relais::bench

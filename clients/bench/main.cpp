@@ -1,6 +1,7 @@
 // relais-bench: a load generator that speaks the protocol as a real client
 // does (resumes bot sessions, joins, sends with client_msg_id, waits for acks,
 // receives events), on one thread with one epoll loop for every connection.
+// The scenarios are in scenarios.cpp, the connections in wire.cpp.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,149 +10,16 @@
 #include <boost/program_options.hpp>
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "bench.hpp"
-#include "client.hpp"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
-namespace v1 = relais::v1;
-using relais::client::client;
-
-namespace {
-
-using namespace relais::bench;
-
-// Bots resume their sessions: no password hashing on either side.
-asio::awaitable<std::vector<std::unique_ptr<client>>> connect_all(const options& o,
-                                                                  const std::vector<bot>& bots) {
-    std::vector<std::unique_ptr<client>> clients;
-    auto executor = co_await asio::this_coro::executor;
-    for (const auto& b : bots) {
-        relais::client::options co;
-        co.url = o.server;
-        co.ca_file = o.ca_file;
-        co.client_name = "relais-bench/0.1";
-        co.request_timeout = std::chrono::seconds(120);
-        auto c = std::make_unique<client>(executor, co);
-        auto welcome = co_await c->connect();
-        require(welcome.has_value(), welcome ? "" : welcome.error().message);
-        auto session = co_await c->resume(b.token);
-        require(session.has_value(), session ? "" : b.name + ": " + session.error().message);
-        clients.push_back(std::move(c));
-    }
-    co_return clients;
-}
-
-// A channel of its own for each run, with every client in it.
-asio::awaitable<v1::Channel> shared_channel(std::vector<std::unique_ptr<client>>& clients,
-                                            const std::string& scenario) {
-    auto name =
-        scenario + "-" + std::to_string(::getpid()) + "-" +
-        std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
-    auto channel = co_await clients[0]->create_channel(name, "relais-bench", false);
-    require(channel.has_value(), channel ? "" : channel.error().message);
-    for (std::size_t i = 1; i < clients.size(); ++i) {
-        auto joined = co_await clients[i]->join(client::by_id(channel->id()));
-        require(joined.has_value(), joined ? "" : joined.error().message);
-    }
-    co_return *channel;
-}
-
-// Sends `count` messages from `writer` with a window of 64 outstanding.
-asio::awaitable<void> fill(client& writer, std::uint64_t channel, std::size_t count) {
-    std::size_t next = 0, finished = 0;
-    int workers = 0;
-    auto work = [&]() -> asio::awaitable<void> {
-        while (next < count) {
-            auto i = next++;
-            auto r = co_await writer.send(client::by_id(channel), "message " + std::to_string(i));
-            require(r.has_value(), r ? "" : r.error().message);
-            ++finished;
-        }
-    };
-    auto executor = co_await asio::this_coro::executor;
-    for (int w = 0; w < 64; ++w) {
-        ++workers;
-        asio::co_spawn(executor, work(), [&](std::exception_ptr) { --workers; });
-    }
-    while (workers > 0) {
-        co_await sleep_for(std::chrono::milliseconds(5));
-    }
-}
-
-// catchup: a member misses `messages` messages, then fetches them all.
-asio::awaitable<report> catchup(const options& o) {
-    auto bots = read_tokens(o.tokens, 2);
-    auto clients = co_await connect_all(o, bots);
-    auto channel = co_await shared_channel(clients, "catchup");
-    auto& reader = *clients[1];
-    auto joined = co_await reader.sync(client::by_id(channel.id()), 0);
-    require(joined.has_value(), "sync");
-    const auto from = joined->last_seq();
-    co_await clients[1]->close();
-    co_await fill(*clients[0], channel.id(), o.messages);
-
-    std::vector<bot> returning{bots[1]};
-    auto again = co_await connect_all(o, returning);
-    auto& back = *again[0];
-    const auto start = steady::now();
-    std::uint64_t after = from, events = 0, bytes = 0;
-    for (;;) {
-        auto page = co_await back.sync(client::by_id(channel.id()), after);
-        require(page.has_value(), page ? "" : page.error().message);
-        bytes += page->ByteSizeLong();
-        events += static_cast<std::uint64_t>(page->events_size());
-        if (page->events_size() > 0) {
-            after = page->events(page->events_size() - 1).seq();
-        }
-        if (!page->has_more()) {
-            break;
-        }
-    }
-    const double ms = seconds_since(start) * 1000;
-    report r("catchup");
-    r.add("missed_events", static_cast<double>(events));
-    r.add("catchup_ms", ms, "ms");
-    r.add("payload_bytes", static_cast<double>(bytes), "B");
-    co_await clients[0]->close();
-    co_await back.close();
-    co_return r;
-}
-
-// history: random pages of 100 over a channel of `messages` messages.
-asio::awaitable<report> history(const options& o) {
-    auto bots = read_tokens(o.tokens, 1);
-    auto clients = co_await connect_all(o, bots);
-    auto channel = co_await shared_channel(clients, "history");
-    co_await fill(*clients[0], channel.id(), o.messages);
-    auto& c = *clients[0];
-    std::mt19937_64 rng(42);
-    std::uniform_int_distribution<std::uint64_t> pick(1, o.messages + 2);
-    relais::bench::samples latency;
-    for (std::size_t i = 0; i < o.reads; ++i) {
-        const auto t = now_ns();
-        auto page = co_await c.history(client::by_id(channel.id()), pick(rng), 0, 100);
-        require(page.has_value(), page ? "" : page.error().message);
-        latency.add((now_ns() - t) / 1000);
-    }
-    report r("history");
-    r.add("stored_messages", static_cast<double>(o.messages));
-    r.add("reads", static_cast<double>(o.reads));
-    r.add("page_p50_ms", latency.quantile(0.5) / 1000, "ms");
-    r.add("page_p99_ms", latency.quantile(0.99) / 1000, "ms");
-    co_await c.close();
-    co_return r;
-}
-
-}  // namespace
 
 namespace relais::bench {
 
@@ -185,6 +53,7 @@ void raise_descriptor_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    using namespace relais::bench;
     options o;
     po::options_description d(
         "usage: relais-bench fanout|rooms|idle|durable|catchup|history --tokens FILE [options]\n"
@@ -220,6 +89,8 @@ int main(int argc, char** argv) {
         "duration", po::value(&o.duration)->default_value(o.duration), "seconds of sending")(
         "messages", po::value(&o.messages)->default_value(o.messages),
         "catchup: messages missed; history: messages stored")(
+        "stored", po::value(&o.stored)->default_value(o.stored),
+        "catchup: messages in the channel before those missed")(
         "reads", po::value(&o.reads)->default_value(o.reads), "history: pages read")(
         "scenario", po::value(&o.scenario), "fanout, rooms, idle, durable, catchup or history");
     po::positional_options_description p;

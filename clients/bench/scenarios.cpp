@@ -1,5 +1,5 @@
-// The scenarios with many live connections (fanout, rooms, idle), on the
-// bench's lean connections so that one thread can receive for thousands.
+// The scenarios, on the bench's lean connections so that one thread can
+// send and receive for thousands of members.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl.hpp>
@@ -10,6 +10,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <random>
 #include <unordered_map>
 
 #include "bench.hpp"
@@ -710,6 +711,140 @@ asio::awaitable<report> durable(const options& o) {
     add_usage(r, o, usage_before, bench_before, 0);
     co_await close_all(
         senders, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_return r;
+}
+
+namespace {
+
+// Sends `count` short messages from `writer` with 256 awaiting their ack;
+// their events come back to the writer and are dropped.
+asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t count) {
+    std::size_t sent = 0, answered = 0, refused = 0;
+    // Ids (and so client_msg_ids) from the clock: unique across runs too.
+    std::int64_t last_id = 0;
+    auto send_next = [&] {
+        if (sent < count) {
+            last_id = std::max(now_ns(), last_id + 1);
+            writer.send_message(channel, static_cast<std::uint64_t>(last_id),
+                                "message " + std::to_string(sent));
+            ++sent;
+        }
+    };
+    auto previous_push = std::move(writer.on_push);
+    writer.on_push = nullptr;
+    writer.on_answer = [&](const v1::ServerMessage& m) {
+        ++answered;
+        refused += m.has_sent() ? 0 : 1;
+        send_next();
+    };
+    for (int w = 0; w < 256; ++w) {
+        send_next();
+    }
+    while (answered < count && writer.reading()) {
+        co_await sleep_for(std::chrono::milliseconds(5));
+    }
+    writer.on_answer = nullptr;
+    writer.on_push = std::move(previous_push);
+    require(answered == count && refused == 0, "filling the channel: " + std::to_string(refused) +
+                                                   " refused, " + std::to_string(answered) +
+                                                   " answered of " + std::to_string(count));
+}
+
+asio::awaitable<v1::Events> ask_events(member& m, v1::ClientMessage request) {
+    auto answer = co_await m.request(std::move(request));
+    require(answer.has_events(), "no events in the answer");
+    co_return std::move(*answer.mutable_events());
+}
+
+}  // namespace
+
+// catchup: a member misses `messages` messages (after `stored` it had seen),
+// then fetches them all with Sync.
+asio::awaitable<report> catchup(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, 2);
+    auto both = co_await connect_members(io, to, tls.get(), bots, 0, 2);
+    auto& writer = *both[0];
+    const auto channel = co_await create_channel(writer, unique_name("catchup", 0));
+    v1::ClientMessage join_request;
+    join_request.mutable_join_channel()->mutable_channel()->set_id(channel);
+    const auto joined = co_await both[1]->request(join_request);
+    std::vector<std::unique_ptr<member>> away;
+    away.push_back(std::move(both[1]));
+    co_await close_all(
+        away, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
+    co_await fill(writer, channel, o.stored);
+    const std::uint64_t from = joined.channel().last_seq() + o.stored;
+    co_await fill(writer, channel, o.messages);
+
+    auto back = co_await connect_members(io, to, tls.get(), bots, 1, 1);
+    const auto start = steady::now();
+    std::uint64_t after = from, events = 0, bytes = 0;
+    for (;;) {
+        v1::ClientMessage sync;
+        sync.mutable_sync()->mutable_channel()->set_id(channel);
+        sync.mutable_sync()->set_after_seq(after);
+        const auto page = co_await ask_events(*back[0], sync);
+        bytes += page.ByteSizeLong();
+        events += static_cast<std::uint64_t>(page.events_size());
+        if (page.events_size() > 0) {
+            after = page.events(page.events_size() - 1).seq();
+        }
+        if (!page.has_more()) {
+            break;
+        }
+    }
+    const double ms = seconds_since(start) * 1000;
+    report r("catchup");
+    r.add("stored_before", static_cast<double>(o.stored));
+    r.add("missed_events", static_cast<double>(events));
+    r.add("catchup_ms", ms, "ms");
+    r.add("payload_bytes", static_cast<double>(bytes), "B");
+    auto done = [](member& m) { return !m.reading(); };
+    auto wire_of = [](member& m) -> wire& { return m.connection(); };
+    co_await close_all(back, wire_of, done);
+    both.resize(1);
+    co_await close_all(both, wire_of, done);
+    co_return r;
+}
+
+// history: random pages of 100 over a channel of `messages` messages.
+asio::awaitable<report> history(const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    const auto to = parse_url(o.server);
+    auto tls = tls_context(to, o);
+    auto bots = read_tokens(o.tokens, 1);
+    auto one = co_await connect_members(io, to, tls.get(), bots, 0, 1);
+    auto& reader = *one[0];
+    const auto channel = co_await create_channel(reader, unique_name("history", 0));
+    const auto fill_start = steady::now();
+    co_await fill(reader, channel, o.messages);
+    const double fill_seconds = seconds_since(fill_start);
+    std::mt19937_64 rng(42);
+    std::uniform_int_distribution<std::uint64_t> pick(1, o.messages + 2);
+    samples latency;
+    for (std::size_t i = 0; i < o.reads; ++i) {
+        v1::ClientMessage page_request;
+        auto* h = page_request.mutable_get_history();
+        h->mutable_channel()->set_id(channel);
+        h->set_before_seq(pick(rng));
+        h->set_limit(100);
+        const auto t = now_ns();
+        co_await ask_events(reader, page_request);
+        latency.add((now_ns() - t) / 1000);
+    }
+    report r("history");
+    r.add("stored_messages", static_cast<double>(o.messages));
+    r.add("fill_per_s", static_cast<double>(o.messages) / fill_seconds, "msg/s");
+    r.add("reads", static_cast<double>(o.reads));
+    r.add("page_p50_ms", latency.quantile(0.5) / 1000, "ms");
+    r.add("page_p99_ms", latency.quantile(0.99) / 1000, "ms");
+    co_await close_all(
+        one, [](member& m) -> wire& { return m.connection(); },
         [](member& m) { return !m.reading(); });
     co_return r;
 }
