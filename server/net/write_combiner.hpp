@@ -17,13 +17,13 @@
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace relais::net {
 
@@ -235,11 +235,12 @@ class write_combiner {
     // Beast's operations must not complete inside the call that started
     // them: always through the executor.
     void complete_waiters() {
-        while (!waiters_.empty() && (failed_ || waiters_.front().written_at_least <= written_)) {
-            auto w = std::move(waiters_.front());
-            waiters_.pop_front();
+        std::size_t done = 0;
+        while (done < waiters_.size() && (failed_ || waiters_[done].written_at_least <= written_)) {
+            auto& w = waiters_[done++];
             post_completion(std::move(w.handler), failed_, failed_ ? 0 : w.bytes);
         }
+        waiters_.erase(waiters_.begin(), waiters_.begin() + static_cast<std::ptrdiff_t>(done));
     }
 
     Next next_;
@@ -252,7 +253,9 @@ class write_combiner {
     boost::beast::error_code failed_;
     std::uint64_t appended_ = 0;  // bytes appended since the start
     std::uint64_t written_ = 0;   // bytes written since the start
-    std::deque<waiter> waiters_;
+    // Beast's own writes only (a pong, a close): rarely more than one. A
+    // vector, unlike a deque, takes no memory while empty.
+    std::vector<waiter> waiters_;
 };
 
 // The WebSocket stream closes the connection through these (found by ADL):
