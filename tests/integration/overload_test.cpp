@@ -146,16 +146,9 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         require(joined.has_channel(), "stalled reader joined");
         const std::uint64_t stalled_from = joined.channel().last_seq();
 
-        // RELAIS_SLOW_CONSUMER_BASELINE=1: the same run with that reader
-        // reading, to compare the others' latency with and without a stall.
-        const bool baseline = std::getenv("RELAIS_SLOW_CONSUMER_BASELINE") != nullptr;
-        std::thread drain;
-        if (baseline) {
-            drain = std::thread([&stalled] {
-                while (stalled.receive()) {
-                }
-            });
-        }
+        // The others' latency with and without a stalled reader is compared
+        // by the benchmark (`relais-bench fanout --stalled 1`, README), on
+        // lean readers: here it is printed only.
 
         // 500 messages a second of 1 KB, sent without waiting for each ack,
         // timestamped for latency.
@@ -214,7 +207,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         }
         co_await wait_until([&] { return in_flight == 0; }, std::chrono::seconds(30));
         EXPECT_EQ(sent, static_cast<std::size_t>(issued));
-        if (!baseline && !cut_after_s) {
+        if (!cut_after_s) {
             // A slow (sanitizer) build may reach the bound only after the last send.
             co_await wait_until(
                 [&] {
@@ -235,29 +228,22 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         stop = true;
         co_await wait_until([&] { return done == readers; }, std::chrono::seconds(10));
 
-        if (baseline) {
-            ::shutdown(stalled.fd(), SHUT_RDWR);
-            drain.join();
-            EXPECT_FALSE(cut_after_s.has_value()) << "a reader that reads was cut off";
-        } else {
-            // The stalled reader was told why, after what it had not read. A
-            // reader that does not read may never get the close frame out of
-            // its full socket: the server then cuts the socket.
-            const int code = stalled.close_code();
-            EXPECT_TRUE(code == 1008 || code == 0) << code;
-            if (code == 1008) {
-                EXPECT_NE(stalled.close_reason().find("too slow"), std::string::npos);
-            }
-            EXPECT_TRUE(cut_after_s.has_value()) << "the stalled reader was never cut off";
+        // The stalled reader was told why, after what it had not read. A
+        // reader that does not read may never get the close frame out of its
+        // full socket: the server then cuts the socket.
+        const int code = stalled.close_code();
+        EXPECT_TRUE(code == 1008 || code == 0) << code;
+        if (code == 1008) {
+            EXPECT_NE(stalled.close_reason().find("too slow"), std::string::npos);
         }
+        EXPECT_TRUE(cut_after_s.has_value()) << "the stalled reader was never cut off";
         const double p50 = percentile(latency_ms, 0.5), p99 = percentile(latency_ms, 0.99);
         std::printf(
-            "slow consumer%s: %zu messages in %d s to %d readers + 1 stalled; stalled cut "
+            "slow consumer: %zu messages in %d s to %d readers + 1 stalled; stalled cut "
             "after %.1f s; server RSS %ld -> peak %ld KiB (+%ld KiB); others' latency "
             "p50 %.2f ms p99 %.2f ms over %zu deliveries\n",
-            baseline ? " (baseline: it reads)" : "", sent, seconds, readers,
-            cut_after_s.value_or(-1), rss_before, rss_peak, rss_peak - rss_before, p50, p99,
-            latency_ms.size());
+            sent, seconds, readers, cut_after_s.value_or(-1), rss_before, rss_peak,
+            rss_peak - rss_before, p50, p99, latency_ms.size());
         EXPECT_LE(rss_peak - rss_before, 8 * 1024 * rss_bound_factor);
         EXPECT_EQ(latency_ms.size(), sent * readers) << "a normal reader missed messages";
 
