@@ -15,11 +15,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "connection.hpp"
@@ -233,9 +235,27 @@ class ws_session final : public session_base {
     }
 
     asio::awaitable<void> read_loop() {
-        beast::flat_buffer buffer;
+        // While a connection waits for its next message, a read into a
+        // growable buffer would hold the 1.5 KiB Beast prepares for it: most
+        // requests fit in this first piece, and a larger message is
+        // gathered in `message`, freed after use.
+        std::array<char, 256> first;
+        std::string message;
         for (;;) {
-            auto [ec, n] = co_await ws_.async_read(buffer, nothrow);
+            auto [ec, n] = co_await ws_.async_read_some(asio::buffer(first), nothrow);
+            std::string_view data(first.data(), n);
+            if (!ec && !ws_.is_message_done()) {
+                message.assign(data);
+                while (!ec && !ws_.is_message_done()) {
+                    const auto had = message.size();
+                    message.resize(had + std::max<std::size_t>(had, 4096));
+                    std::size_t more = 0;
+                    std::tie(ec, more) = co_await ws_.async_read_some(
+                        asio::buffer(message.data() + had, message.size() - had), nothrow);
+                    message.resize(had + more);
+                }
+                data = message;
+            }
             if (ec) {
                 break;
             }
@@ -245,9 +265,8 @@ class ws_session final : public session_base {
                             "text frames are not supported: send binary relais.v1 messages");
                 break;
             }
-            auto data = buffer.cdata();
-            service_.on_frame(self(), std::string_view(static_cast<const char*>(data.data()), n));
-            buffer.consume(n);
+            service_.on_frame(self(), data);
+            std::string().swap(message);
         }
         service_.on_close(self());
         std::lock_guard lock(mu_);
