@@ -290,7 +290,9 @@ class ws_session final : public session_base {
     }
 
     using strand_type = asio::strand<asio::io_context::executor_type>;
-    websocket::stream<write_combiner<Stream>> ws_;
+    // No permessage-deflate (never negotiated): its state stays out of
+    // every connection.
+    websocket::stream<write_combiner<Stream>, false> ws_;
     std::optional<strand_type> strand_;
     core::service& service_;
     const session_limits& limits_;
