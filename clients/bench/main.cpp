@@ -33,6 +33,7 @@ void add_usage(report& r, const options& o, const process_usage& before, double 
             r.add("server_cpu_per_delivery_us", cpu * 1e6 / deliveries, "µs");
         }
         r.add("server_rss_mib", after.rss_mib, "MiB");
+        r.add("server_rss_growth_mib", after.rss_mib - before.rss_mib, "MiB");
     }
     r.add("bench_cpu_s", own_cpu_seconds() - bench_cpu_before, "s");
 }
