@@ -74,7 +74,8 @@ class ws_session final : public session_base {
           service_(service),
           limits_(limits),
           watchdog_(ws_.get_executor()) {
-        if (auto* strand = ws_.get_executor().template target<strand_type>()) {
+        const auto executor = ws_.get_executor();
+        if (const auto* strand = executor.template target<strand_type>()) {
             strand_ = *strand;
         }
     }
