@@ -9,6 +9,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -16,6 +17,7 @@
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +26,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "close_reason_check.hpp"
 
 namespace relais::net {
 
@@ -49,9 +53,28 @@ class write_combiner {
     // has ended (everything written, or the connection failed).
     void on_idle(std::function<void()> f) { on_idle_ = std::move(f); }
 
+    // What the client sends passes through the close reason check on its way.
     template <class Buffers, class Token>
     auto async_read_some(const Buffers& buffers, Token&& token) {
-        return next_.async_read_some(buffers, std::forward<Token>(token));
+        return boost::asio::async_compose<Token, void(boost::beast::error_code, std::size_t)>(
+            [this, buffers, started = false](auto& self, boost::beast::error_code ec = {},
+                                             std::size_t n = 0) mutable {
+                if (!started) {
+                    started = true;
+                    next_.async_read_some(buffers, std::move(self));
+                    return;
+                }
+                auto left = n;
+                for (auto it = boost::asio::buffer_sequence_begin(buffers);
+                     left > 0 && it != boost::asio::buffer_sequence_end(buffers); ++it) {
+                    const boost::asio::mutable_buffer piece(*it);
+                    const auto used = std::min(left, piece.size());
+                    incoming_.feed(static_cast<const unsigned char*>(piece.data()), used);
+                    left -= used;
+                }
+                self.complete(ec, n);
+            },
+            token, next_);
     }
 
     // Completes once the bytes are handed to the next layer, so that what
@@ -65,11 +88,13 @@ class write_combiner {
                     return;
                 }
                 const auto n = boost::asio::buffer_size(b);
+                const auto start = pending_.size();
                 for (auto it = boost::asio::buffer_sequence_begin(b);
                      it != boost::asio::buffer_sequence_end(b); ++it) {
                     const boost::asio::const_buffer piece(*it);
                     pending_.append(static_cast<const char*>(piece.data()), piece.size());
                 }
+                answer_invalid_close_reason(start);
                 appended_ += n;
                 waiters_.push_back({appended_, n, std::move(handler)});
                 flush();
@@ -151,6 +176,17 @@ class write_combiner {
         boost::asio::post(get_executor(), [h = std::forward<Handler>(handler), ec, n]() mutable {
             std::move(h)(ec, n);
         });
+    }
+
+    // Beast fails the connection with a bare close frame carrying 1002
+    // (protocol error); after a close reason that is not UTF-8, the code
+    // the RFC names is 1007 (invalid payload).
+    void answer_invalid_close_reason(std::size_t frame_start) {
+        static constexpr std::string_view protocol_error_close("\x88\x02\x03\xea", 4);
+        if (incoming_.saw_invalid_close_reason() &&
+            std::string_view(pending_).substr(frame_start) == protocol_error_close) {
+            pending_[frame_start + 3] = static_cast<char>(0xEF);  // 1007
+        }
     }
 
     // Plain TCP: a non-blocking send() now, which on loopback nearly always
@@ -244,6 +280,7 @@ class write_combiner {
     }
 
     Next next_;
+    close_reason_check incoming_;
     std::weak_ptr<void> owner_;
     std::function<void()> on_idle_;
     std::string pending_;    // appended, not yet written (from sent_ on, when writing directly)
