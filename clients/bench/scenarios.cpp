@@ -41,6 +41,21 @@ std::unique_ptr<ssl::context> tls_context(const endpoint& to, const options& o) 
     return ctx;
 }
 
+// Where a scenario connects: the loop, the address and, for wss://, the
+// TLS context.
+struct target {
+    asio::io_context& io;
+    endpoint to;
+    std::unique_ptr<ssl::context> tls;
+};
+
+asio::awaitable<target> target_of(const std::string& url, const options& o) {
+    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
+    auto to = parse_url(url);
+    auto tls = tls_context(to, o);
+    co_return target{io, std::move(to), std::move(tls)};
+}
+
 // A member speaking relais.v1 on a lean connection.
 class member {
   public:
@@ -200,17 +215,26 @@ asio::awaitable<void> close_all(Connections& all, Wire wire_of, Finished finishe
     }
 }
 
-asio::awaitable<std::vector<std::unique_ptr<member>>> connect_members(
-    asio::io_context& io, const endpoint& to, ssl::context* tls, const std::vector<bot>& bots,
-    std::size_t first, std::size_t count, int receive_buffer = 0) {
+asio::awaitable<std::vector<std::unique_ptr<member>>> connect_members(const target& at,
+                                                                      const std::vector<bot>& bots,
+                                                                      std::size_t first,
+                                                                      std::size_t count,
+                                                                      int receive_buffer = 0) {
     std::vector<std::unique_ptr<member>> members;
     for (std::size_t i = 0; i < count; ++i) {
-        members.push_back(std::make_unique<member>(io, tls, receive_buffer));
+        members.push_back(std::make_unique<member>(at.io, at.tls.get(), receive_buffer));
     }
     co_await for_each_parallel(count, 64, [&](std::size_t i) -> asio::awaitable<void> {
-        co_await members[i]->connect(to, bots[first + i].token);
+        co_await members[i]->connect(at.to, bots[first + i].token);
     });
     co_return members;
+}
+
+// Closes members' connections and waits until nothing refers to them.
+asio::awaitable<void> close_members(std::vector<std::unique_ptr<member>>& members) {
+    co_await close_all(
+        members, [](member& m) -> wire& { return m.connection(); },
+        [](member& m) { return !m.reading(); });
 }
 
 std::string unique_name(const std::string& scenario, std::size_t index) {
@@ -262,6 +286,13 @@ std::optional<stamp> parse_text(std::string_view text) {
     return s;
 }
 
+// A send's id is its send time in nanoseconds, so that the ack's latency
+// needs no table, and its client_msg_id is unique across runs too.
+std::int64_t next_send_id(std::int64_t& last) {
+    last = std::max(now_ns(), last + 1);
+    return last;
+}
+
 // What a fan-out run saw, whatever the server.
 struct load_figures {
     std::uint64_t sent = 0, acked = 0, failed = 0, delivered = 0, expected = 0;
@@ -277,6 +308,16 @@ struct load_figures {
     void ack(std::int64_t t) {
         ++acked;
         ack_latency.add((now_ns() - t) / 1000);
+    }
+    // The answer to a send whose id is its send time: an ack, after which
+    // `deliveries` events are due, or a refusal.
+    void answer(const v1::ServerMessage& m, std::uint64_t deliveries) {
+        if (m.has_sent()) {
+            ack(static_cast<std::int64_t>(m.request_id()));
+            expected += deliveries;
+        } else {
+            ++failed;
+        }
     }
 };
 
@@ -368,15 +409,13 @@ void add_load(report& r, load_figures& f, const std::string& prefix = {}) {
 // receives every frame, a sender's own copy is its ack.
 asio::awaitable<void> fanout_raw(const options& o, report& r, double relais_cpu_per_delivery,
                                  double relais_deliveries_per_s) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
-    const auto to = parse_url(o.compare_raw);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.compare_raw, o);
     std::vector<std::unique_ptr<wire>> wires;
     for (std::size_t i = 0; i < o.members; ++i) {
-        wires.push_back(std::make_unique<wire>(io, tls.get()));
+        wires.push_back(std::make_unique<wire>(at.io, at.tls.get()));
     }
     co_await for_each_parallel(o.members, 64, [&](std::size_t i) -> asio::awaitable<void> {
-        co_await wires[i]->open(to);
+        co_await wires[i]->open(at.to);
     });
     load_figures f;
     std::unique_ptr<load_driver> driver;
@@ -432,19 +471,17 @@ asio::awaitable<void> fanout_raw(const options& o, report& r, double relais_cpu_
 // fanout: every member online in one channel; senders at a fixed rate, or
 // with a window of unacknowledged sends each (saturation).
 asio::awaitable<report> fanout(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
     require(o.senders >= 1 && o.senders <= o.members, "--senders must be 1 to --members");
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, o.members + o.stalled);
-    auto members = co_await connect_members(io, to, tls.get(), bots, 0, o.members);
+    auto members = co_await connect_members(at, bots, 0, o.members);
     const auto channel = co_await create_channel(*members[0], unique_name("fanout", 0));
     co_await for_each_parallel(o.members - 1, 64, [&](std::size_t i) -> asio::awaitable<void> {
         co_await join(*members[i + 1], channel);
     });
     // Stalled members: a small socket buffer, so that the server's queue
     // is what fills once they stop reading.
-    auto stalled = co_await connect_members(io, to, tls.get(), bots, o.members, o.stalled, 4096);
+    auto stalled = co_await connect_members(at, bots, o.members, o.stalled, 4096);
     for (auto& s : stalled) {
         co_await join(*s, channel);
         s->connection().pause_reading();
@@ -463,20 +500,13 @@ asio::awaitable<report> fanout(const options& o) {
     }
     for (std::size_t s = 0; s < o.senders; ++s) {
         members[s]->on_answer = [&f, &driver, &o, s](const v1::ServerMessage& m) {
-            if (m.has_sent()) {
-                f.ack(static_cast<std::int64_t>(m.request_id()));
-                f.expected += o.members;
-            } else {
-                ++f.failed;
-            }
+            f.answer(m, o.members);
             driver->answered(s);
         };
     }
     std::int64_t last_id = 0;
     driver = std::make_unique<load_driver>(o, f, [&](std::size_t sender) {
-        // The send time is the request id: the ack's latency needs no table.
-        const auto t = std::max(now_ns(), last_id + 1);
-        last_id = t;
+        const auto t = next_send_id(last_id);
         members[sender]->send_message(channel, static_cast<std::uint64_t>(t),
                                       message_text(t, sender, o.text_bytes));
     });
@@ -524,19 +554,14 @@ asio::awaitable<report> fanout(const options& o) {
         co_await fanout_raw(o, r, cpu_per_delivery,
                             static_cast<double>(f.delivered) / std::max(f.active_seconds, 1e-3));
     }
-    co_await close_all(
-        members, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
-    co_await close_all(
-        stalled, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(members);
+    co_await close_members(stalled);
     co_return r;
 }
 
 // rooms: `channels` channels of `channel_members` members, each connection
 // in `per_connection` of them; every channel gets o.rate messages/s.
 asio::awaitable<report> rooms(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
     require(o.per_connection >= 1 && o.per_connection <= o.channels,
             "--per-connection must be 1 to --channels");
     const std::size_t memberships = o.channels * o.channel_members;
@@ -544,12 +569,11 @@ asio::awaitable<report> rooms(const options& o) {
             "--channels × --channel-members must be a multiple of --per-connection");
     const std::size_t connections = memberships / o.per_connection;
     require(o.channel_members <= connections, "--channel-members larger than the connections");
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, connections);
     auto usage_before_connect = usage_of(o.server_pid);
     const auto setup_start = steady::now();
-    auto members = co_await connect_members(io, to, tls.get(), bots, 0, connections);
+    auto members = co_await connect_members(at, bots, 0, connections);
     // Membership slot s: channel s / M, connection s % N. Consecutive slots
     // are distinct connections, and each connection gets K slots.
     std::vector<std::uint64_t> ids(o.channels);
@@ -578,14 +602,7 @@ asio::awaitable<report> rooms(const options& o) {
                 }
             }
         };
-        m->on_answer = [&](const v1::ServerMessage& msg) {
-            if (msg.has_sent()) {
-                f.ack(static_cast<std::int64_t>(msg.request_id()));
-                f.expected += o.channel_members;
-            } else {
-                ++f.failed;
-            }
-        };
+        m->on_answer = [&](const v1::ServerMessage& msg) { f.answer(msg, o.channel_members); };
     }
     // One pacer for every channel, in turn: o.rate × channels messages/s.
     options paced = o;
@@ -596,8 +613,7 @@ asio::awaitable<report> rooms(const options& o) {
     std::int64_t last_id = 0;
     load_driver driver(paced, f, [&](std::size_t) {
         const auto c = turn++ % o.channels;
-        const auto t = std::max(now_ns(), last_id + 1);
-        last_id = t;
+        const auto t = next_send_id(last_id);
         members[creator(c)]->send_message(ids[c], static_cast<std::uint64_t>(t),
                                           message_text(t, c, o.text_bytes));
     });
@@ -621,21 +637,17 @@ asio::awaitable<report> rooms(const options& o) {
             (now.rss_mib - usage_before_connect.rss_mib) * 1024 / static_cast<double>(connections),
             "KiB");
     }
-    co_await close_all(
-        members, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(members);
     co_return r;
 }
 
 // idle: `connections` authenticated connections that do nothing.
 asio::awaitable<report> idle(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, o.connections);
     const auto before = usage_of(o.server_pid);
     const auto start = steady::now();
-    auto members = co_await connect_members(io, to, tls.get(), bots, 0, o.connections);
+    auto members = co_await connect_members(at, bots, 0, o.connections);
     const double setup_seconds = seconds_since(start);
     // Let the server settle (presence notices, first allocations).
     co_await sleep_for(std::chrono::seconds(2));
@@ -650,9 +662,7 @@ asio::awaitable<report> idle(const options& o) {
         r.add("server_rss_per_connection_kib",
               (after.rss_mib - before.rss_mib) * 1024 / static_cast<double>(o.connections), "KiB");
     }
-    co_await close_all(
-        members, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(members);
     co_return r;
 }
 
@@ -660,11 +670,9 @@ asio::awaitable<report> idle(const options& o) {
 // a channel of its own (the cost measured is storing, not fanning out), each
 // with o.window sends awaiting their ack (1 unless given).
 asio::awaitable<report> durable(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, o.senders);
-    auto senders = co_await connect_members(io, to, tls.get(), bots, 0, o.senders);
+    auto senders = co_await connect_members(at, bots, 0, o.senders);
     std::vector<std::uint64_t> channels(o.senders);
     co_await for_each_parallel(o.senders, 64, [&](std::size_t s) -> asio::awaitable<void> {
         channels[s] = co_await create_channel(*senders[s], unique_name("durable", s));
@@ -683,19 +691,13 @@ asio::awaitable<report> durable(const options& o) {
             }
         };
         senders[s]->on_answer = [&f, &driver, s](const v1::ServerMessage& m) {
-            if (m.has_sent()) {
-                f.ack(static_cast<std::int64_t>(m.request_id()));
-                ++f.expected;
-            } else {
-                ++f.failed;
-            }
+            f.answer(m, 1);
             driver->answered(s);
         };
     }
     std::int64_t last_id = 0;
     driver = std::make_unique<load_driver>(windowed, f, [&](std::size_t sender) {
-        const auto t = std::max(now_ns(), last_id + 1);
-        last_id = t;
+        const auto t = next_send_id(last_id);
         senders[sender]->send_message(channels[sender], static_cast<std::uint64_t>(t),
                                       message_text(t, sender, o.text_bytes));
     });
@@ -712,9 +714,7 @@ asio::awaitable<report> durable(const options& o) {
     r.add("ack_p99_ms", f.ack_latency.quantile(0.99) / 1000, "ms");
     r.add("missing", static_cast<double>(f.expected > f.delivered ? f.expected - f.delivered : 0));
     add_usage(r, o, usage_before, bench_before, 0);
-    co_await close_all(
-        senders, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(senders);
     co_return r;
 }
 
@@ -724,12 +724,10 @@ namespace {
 // their events come back to the writer and are dropped.
 asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t count) {
     std::size_t sent = 0, answered = 0, refused = 0;
-    // Ids (and so client_msg_ids) from the clock: unique across runs too.
     std::int64_t last_id = 0;
     auto send_next = [&] {
         if (sent < count) {
-            last_id = std::max(now_ns(), last_id + 1);
-            writer.send_message(channel, static_cast<std::uint64_t>(last_id),
+            writer.send_message(channel, static_cast<std::uint64_t>(next_send_id(last_id)),
                                 "message " + std::to_string(sent));
             ++sent;
         }
@@ -765,11 +763,9 @@ asio::awaitable<v1::Events> ask_events(member& m, v1::ClientMessage request) {
 // catchup: a member misses `messages` messages (after `stored` it had seen),
 // then fetches them all with Sync.
 asio::awaitable<report> catchup(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, 2);
-    auto both = co_await connect_members(io, to, tls.get(), bots, 0, 2);
+    auto both = co_await connect_members(at, bots, 0, 2);
     auto& writer = *both[0];
     const auto channel = co_await create_channel(writer, unique_name("catchup", 0));
     v1::ClientMessage join_request;
@@ -777,14 +773,12 @@ asio::awaitable<report> catchup(const options& o) {
     const auto joined = co_await both[1]->request(join_request);
     std::vector<std::unique_ptr<member>> away;
     away.push_back(std::move(both[1]));
-    co_await close_all(
-        away, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(away);
     co_await fill(writer, channel, o.stored);
     const std::uint64_t from = joined.channel().last_seq() + o.stored;
     co_await fill(writer, channel, o.messages);
 
-    auto back = co_await connect_members(io, to, tls.get(), bots, 1, 1);
+    auto back = co_await connect_members(at, bots, 1, 1);
     const auto start = steady::now();
     std::uint64_t after = from, events = 0, bytes = 0;
     for (;;) {
@@ -807,21 +801,17 @@ asio::awaitable<report> catchup(const options& o) {
     r.add("missed_events", static_cast<double>(events));
     r.add("catchup_ms", ms, "ms");
     r.add("payload_bytes", static_cast<double>(bytes), "B");
-    auto done = [](member& m) { return !m.reading(); };
-    auto wire_of = [](member& m) -> wire& { return m.connection(); };
-    co_await close_all(back, wire_of, done);
+    co_await close_members(back);
     both.resize(1);
-    co_await close_all(both, wire_of, done);
+    co_await close_members(both);
     co_return r;
 }
 
 // history: random pages of 100 over a channel of `messages` messages.
 asio::awaitable<report> history(const options& o) {
-    auto& io = static_cast<asio::io_context&>((co_await asio::this_coro::executor).context());
-    const auto to = parse_url(o.server);
-    auto tls = tls_context(to, o);
+    const auto at = co_await target_of(o.server, o);
     auto bots = read_tokens(o.tokens, 1);
-    auto one = co_await connect_members(io, to, tls.get(), bots, 0, 1);
+    auto one = co_await connect_members(at, bots, 0, 1);
     auto& reader = *one[0];
     const auto channel = co_await create_channel(reader, unique_name("history", 0));
     const auto fill_start = steady::now();
@@ -846,9 +836,7 @@ asio::awaitable<report> history(const options& o) {
     r.add("reads", static_cast<double>(o.reads));
     r.add("page_p50_ms", latency.quantile(0.5) / 1000, "ms");
     r.add("page_p99_ms", latency.quantile(0.99) / 1000, "ms");
-    co_await close_all(
-        one, [](member& m) -> wire& { return m.connection(); },
-        [](member& m) { return !m.reading(); });
+    co_await close_members(one);
     co_return r;
 }
 
