@@ -142,6 +142,9 @@ class terminal_ui {
     bool colors_ = false;
 
     std::vector<channel_view> channels_;
+    // Events of channels we were added to, received before the channel list
+    // that tells us about them: their mentions count, their rows show.
+    std::map<std::uint64_t, std::vector<v1::Event>> early_events_;
     std::size_t current_ = 0;
     std::set<std::string> online_;
     std::uint64_t note_counter_ = 0;

@@ -119,6 +119,17 @@ asio::awaitable<void> terminal_ui::load_channels() {
         channel_view view;
         view.info = info;
         channels_.push_back(std::move(view));
+        if (auto early = early_events_.find(info.id()); early != early_events_.end()) {
+            // Already in the server's unread count: show them and count their
+            // mentions, without counting them unread twice.
+            for (const auto& e : early->second) {
+                if (e.seq() <= info.last_seq()) {
+                    apply(e);
+                }
+            }
+            find(info.id())->info.set_unread_count(info.unread_count());
+            early_events_.erase(early);
+        }
         // Everything after what the server says we read is fetched and
         // followed live; the library fills any gap after a reconnection.
         client_.follow(info.id(), info.last_seq());
@@ -158,6 +169,10 @@ void terminal_ui::apply(const v1::Event& e) {
     auto* c = find(e.channel_id());
     if (!c) {
         // A channel we were just added to: learn about it, then show this.
+        auto& early = early_events_[e.channel_id()];
+        if (early.size() < history_page) {
+            early.push_back(e);
+        }
         spawn(load_channels());
         return;
     }
