@@ -420,6 +420,12 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
     for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.reader_threads); ++i) {
         reader_dbs_.push_back(std::make_unique<connection>(path, opts_.durability, opts_.vfs));
     }
+    checkpoint_db_ = std::make_unique<connection>(path, opts_.durability, opts_.vfs);
+    opts_.checkpoint_pages = std::max<std::size_t>(1, opts_.checkpoint_pages);
+    // Replaces SQLite's automatic checkpoint, which runs in the committing
+    // thread.
+    sqlite3_wal_hook(writer_db_->handle(), &sqlite_store::on_wal_commit, this);
+    checkpoint_thread_ = std::thread([this] { checkpoint_loop(); });
     writer_thread_ = std::thread([this] { writer_loop(); });
     for (std::size_t i = 0; i < reader_dbs_.size(); ++i) {
         reader_threads_.emplace_back([this, i] { reader_loop(i); });
@@ -447,6 +453,86 @@ void sqlite_store::close() {
         if (t.joinable()) {
             t.join();
         }
+    }
+    {
+        std::lock_guard lock(checkpoint_mu_);
+        checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    if (checkpoint_thread_.joinable()) {
+        checkpoint_thread_.join();
+    }
+}
+
+int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
+    auto& s = *static_cast<sqlite_store*>(self);
+    const auto pages = static_cast<std::size_t>(std::max(wal_pages, 0));
+    const std::size_t threshold = s.opts_.checkpoint_pages;
+    const std::size_t little = std::max<std::size_t>(1, threshold / 8);
+    // Past this size the WAL must start over, which only a checkpoint that
+    // ends with no commit after it allows: the writer's own.
+    const std::size_t limit = 8 * threshold;
+    bool finishing = false;
+    {
+        std::lock_guard lock(s.checkpoint_mu_);
+        if (pages < s.checkpointed_pages_) {
+            s.checkpointed_pages_ = 0;  // the WAL started over
+        }
+        const std::size_t behind = pages - s.checkpointed_pages_;
+        if (pages < limit) {
+            s.writer_finishing_ = false;
+            s.writer_checkpoint_at_ = limit;
+        } else if (behind <= little || pages >= 2 * limit) {
+            // Little is left to copy (or the disk is slow and the WAL keeps
+            // growing): the checkpointer stops starting passes.
+            s.writer_finishing_ = true;
+        }
+        if (!s.writer_finishing_ && behind >= (pages < limit ? threshold : little)) {
+            s.checkpoint_wanted_ = true;
+            s.checkpoint_cv_.notify_one();
+        }
+        finishing = s.writer_finishing_;
+    }
+    if (finishing && pages >= s.writer_checkpoint_at_) {
+        // Busy (a checkpointer pass still running) is fine: the next try
+        // comes a few commits later.
+        s.writer_checkpoint_at_ = pages + little;
+        int copied = 0;
+        if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied) ==
+            SQLITE_OK) {
+            std::lock_guard lock(s.checkpoint_mu_);
+            s.checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
+        }
+    }
+    return SQLITE_OK;
+}
+
+void sqlite_store::checkpoint_loop() {
+    sqlite3* db = checkpoint_db_->handle();
+    for (;;) {
+        {
+            std::unique_lock lock(checkpoint_mu_);
+            checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+            if (checkpoint_stopping_) {
+                return;
+            }
+            checkpoint_wanted_ = false;
+            if (writer_finishing_) {
+                continue;
+            }
+        }
+        int wal_pages = 0, copied = 0;
+        const int rc =
+            sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
+        if (rc != SQLITE_OK) {
+            // Busy: the writer is finishing the WAL itself.
+            if (rc != SQLITE_BUSY) {
+                std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
+            }
+            continue;
+        }
+        std::lock_guard lock(checkpoint_mu_);
+        checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
     }
 }
 

@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "sqlite_store.hpp"
@@ -38,6 +42,81 @@ event_record message(channel_id channel, user_id author, const std::string& text
     e.at_ms = 1000;
     return e;
 }
+
+// A disk whose flushes of the WAL wait while `hold()` is in force: a slow
+// fsync, on demand. SQLite's default VFS does the work; only the WAL files'
+// xSync is wrapped.
+class held_sync_vfs {
+  public:
+    static constexpr const char* name = "relais-held-sync";
+
+    static held_sync_vfs& instance() {
+        static held_sync_vfs vfs;
+        return vfs;
+    }
+    void hold() {
+        std::lock_guard lock(mu_);
+        holding_ = true;
+    }
+    void release() {
+        {
+            std::lock_guard lock(mu_);
+            holding_ = false;
+        }
+        cv_.notify_all();
+    }
+    // Flushes waiting now.
+    int waiting() {
+        std::lock_guard lock(mu_);
+        return waiting_;
+    }
+
+  private:
+    held_sync_vfs() {
+        real_ = sqlite3_vfs_find(nullptr);
+        vfs_ = *real_;
+        vfs_.zName = name;
+        vfs_.pNext = nullptr;
+        vfs_.xOpen = &open;
+        sqlite3_vfs_register(&vfs_, 0);
+    }
+    static int open(sqlite3_vfs*, sqlite3_filename path, sqlite3_file* file, int flags,
+                    int* out_flags) {
+        auto& self = instance();
+        int rc = self.real_->xOpen(self.real_, path, file, flags, out_flags);
+        if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) && file->pMethods) {
+            std::lock_guard lock(self.mu_);
+            if (!self.real_methods_) {
+                self.real_methods_ = file->pMethods;
+                self.methods_ = *file->pMethods;
+                self.methods_.xSync = &sync;
+            }
+            if (file->pMethods == self.real_methods_) {
+                file->pMethods = &self.methods_;
+            }
+        }
+        return rc;
+    }
+    static int sync(sqlite3_file* file, int flags) {
+        auto& self = instance();
+        {
+            std::unique_lock lock(self.mu_);
+            ++self.waiting_;
+            self.cv_.wait(lock, [&] { return !self.holding_; });
+            --self.waiting_;
+        }
+        return self.real_methods_->xSync(file, flags);
+    }
+
+    sqlite3_vfs* real_ = nullptr;
+    sqlite3_vfs vfs_{};
+    const sqlite3_io_methods* real_methods_ = nullptr;
+    sqlite3_io_methods methods_{};
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool holding_ = false;
+    int waiting_ = 0;
+};
 
 // A channel with one member, the way core sets it up.
 std::pair<channel_id, user_id> seed(store& s) {
@@ -256,6 +335,87 @@ TEST(sqlite_store, every_connection_runs_in_wal_mode_with_the_asked_synchronous_
     auto jm = full.prepare("PRAGMA journal_mode");
     ASSERT_TRUE(jm.step());
     EXPECT_EQ(jm.text(0), "wal");
+}
+
+// A checkpoint first flushes the WAL. While that flush waits for a slow
+// disk, messages are still acknowledged: the checkpoint is not the writer's.
+TEST(sqlite_store, a_slow_flush_during_a_checkpoint_holds_up_no_acknowledgement) {
+    auto& disk = held_sync_vfs::instance();
+    temp_dir dir;
+    options o = at(dir);
+    o.vfs = held_sync_vfs::name;
+    o.durability = connection::durability::normal;
+    o.checkpoint_pages = 50;
+    const std::string text(2000, 'x');
+    int acknowledged = 0;
+    {
+        sqlite_store s(o);
+        auto [channel, user] = seed(s);
+        disk.hold();
+        struct release_on_exit {
+            held_sync_vfs& disk;
+            ~release_on_exit() { disk.release(); }
+        } released{disk};
+        auto acknowledged_in_time = [&] {
+            auto answer = std::make_shared<std::promise<bool>>();
+            auto future = answer->get_future();
+            s.write({[&](writer& w) {
+                         auto e = message(channel, user, text);
+                         w.append_event(e);
+                         return true;
+                     },
+                     [answer](bool committed) { answer->set_value(committed); }});
+            // Liveness, not timing: a writer stuck behind the held flush
+            // never answers.
+            return future.wait_for(std::chrono::seconds(30)) == std::future_status::ready &&
+                   future.get();
+        };
+        while (disk.waiting() == 0 && acknowledged < 3000) {
+            ASSERT_TRUE(acknowledged_in_time()) << "after " << acknowledged << " messages";
+            ++acknowledged;
+        }
+        ASSERT_GT(disk.waiting(), 0) << "no checkpoint flushed the WAL";
+        for (int i = 0; i < 300; ++i) {
+            ASSERT_TRUE(acknowledged_in_time()) << "while a checkpoint waited for the disk";
+            ++acknowledged;
+        }
+        EXPECT_GT(disk.waiting(), 0);
+    }
+    sqlite_store reopened(at(dir));
+    read_now(reopened, [&](reader& r) {
+        EXPECT_EQ(r.events_after(1, 0, 10000).size(), static_cast<std::size_t>(acknowledged));
+    });
+    connection check(sqlite_store::database_path(dir.path()).string(),
+                     connection::durability::full);
+    auto st = check.prepare("PRAGMA integrity_check");
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.text(0), "ok");
+}
+
+// Commits that never pause leave a background checkpoint no moment at which
+// the WAL is fully copied, the only moment it can start over; the writer
+// then finishes the copy itself.
+TEST(sqlite_store, the_wal_stays_bounded_under_continuous_writes) {
+    temp_dir dir;
+    options o = at(dir);
+    o.durability = connection::durability::normal;
+    o.checkpoint_pages = 50;
+    sqlite_store s(o);
+    auto [channel, user] = seed(s);
+    const std::string text(1000, 'y');
+    const auto wal = sqlite_store::database_path(dir.path()).string() + "-wal";
+    for (int i = 0; i < 4000; ++i) {
+        ASSERT_TRUE(write_now(s, [&](writer& w) {
+            auto e = message(channel, user, text);
+            w.append_event(e);
+            return true;
+        }));
+    }
+    // SQLite writes the WAL over from its start: the file is as large as the
+    // WAL ever was. Past 16 × 50 pages, the writer checkpoints every few
+    // commits.
+    constexpr std::uintmax_t frame_bytes = 24 + 4096;
+    EXPECT_LE(std::filesystem::file_size(wal), (16 + 1) * 50 * frame_bytes + 32);
 }
 
 // SQLite's dot-file locking VFS has no shared memory, so WAL cannot be used:
