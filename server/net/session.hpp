@@ -15,6 +15,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <malloc.h>
+
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -86,25 +88,33 @@ class ws_session final : public session_base {
     }
 
     void deliver(protocol::frame f) override {
-        std::lock_guard lock(mu_);
-        if (closing_) {
-            return;
-        }
-        // One frame larger than the whole bound still goes out alone.
-        if (!queue_.empty() && (queue_.size() + 1 > limits_.max_queue_frames ||
-                                queued_bytes_ + f->size() > limits_.max_queue_bytes)) {
+        std::vector<protocol::frame> dropped;
+        {
+            std::lock_guard lock(mu_);
+            if (closing_) {
+                return;
+            }
+            // One frame larger than the whole bound still goes out alone.
+            if (queue_.empty() || (queue_.size() + 1 <= limits_.max_queue_frames &&
+                                   queued_bytes_ + f->size() <= limits_.max_queue_bytes)) {
+                queued_bytes_ += f->size();
+                queue_.push_back(std::move(f));
+                schedule_pump();
+                return;
+            }
             // The client does not read fast enough. It loses nothing: it will
             // resync from storage when it comes back.
-            queue_.clear();
+            dropped.swap(queue_);
             queued_bytes_ = 0;
             ++slow_reader_closes;
             begin_close(websocket::close_code::policy_error,
                         "too slow: outbound queue full; reconnect and resync");
-            return;
         }
-        queued_bytes_ += f->size();
-        queue_.push_back(std::move(f));
-        schedule_pump();
+        // Most of these frames were held by this queue alone: up to the
+        // whole bound, freed at once. The allocator keeps freed memory for
+        // later (M_TRIM_THRESHOLD, main.cpp); give this back to the system.
+        dropped.clear();
+        ::malloc_trim(0);
     }
 
     void close(const std::string& reason) override {
