@@ -22,9 +22,12 @@ fanout=$(run fanout --members 20 --senders 2 --rate 20 --duration 1)
 echo "$fanout"
 grep -q '"missing":0[,}]' <<< "$fanout"
 grep -q '"deliveries":800[,}]' <<< "$fanout"
-stalled=$(run fanout --members 10 --senders 1 --rate 50 --duration 1 --stalled 2)
+# The warm-up's deliveries are not counted: only the second's 50 × 10.
+stalled=$(run fanout --members 10 --senders 1 --rate 50 --duration 1 --warmup 1 --stalled 2)
 echo "$stalled"
 grep -q '"missing":0[,}]' <<< "$stalled"
+grep -q '"deliveries":500[,}]' <<< "$stalled"
+grep -q '"server_rss_peak_growth_mib":' <<< "$stalled"
 grep -q '"stalled":2[,}]' <<< "$stalled"
 
 # The side-by-side run, against a plain broadcast server.

@@ -35,6 +35,7 @@ struct options {
     double rate = 50;
     std::size_t window = 0;
     double duration = 10;
+    double warmup = 0;  // fanout: seconds of the same load, not measured, first
     std::size_t messages = 10000;
     std::size_t reads = 1000;
     std::size_t stored = 0;      // catchup: messages before those missed

@@ -34,6 +34,9 @@ void add_usage(report& r, const options& o, const process_usage& before, double 
         }
         r.add("server_rss_mib", after.rss_mib, "MiB");
         r.add("server_rss_growth_mib", after.rss_mib - before.rss_mib, "MiB");
+        if (before.peak_reset) {
+            r.add("server_rss_peak_growth_mib", after.peak_rss_mib - before.rss_mib, "MiB");
+        }
     }
     r.add("bench_cpu_s", own_cpu_seconds() - bench_cpu_before, "s");
 }
@@ -88,6 +91,9 @@ int main(int argc, char** argv) {
         "connections", po::value(&o.connections)->default_value(o.connections),
         "idle: authenticated idle connections")(
         "duration", po::value(&o.duration)->default_value(o.duration), "seconds of sending")(
+        "warmup", po::value(&o.warmup)->default_value(o.warmup),
+        "fanout: seconds of the same load first, not measured (server caches and "
+        "allocator warm; stalled members join after it)")(
         "messages", po::value(&o.messages)->default_value(o.messages),
         "catchup: messages missed; history: messages stored")(
         "stored", po::value(&o.stored)->default_value(o.stored),

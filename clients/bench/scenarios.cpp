@@ -479,14 +479,6 @@ asio::awaitable<report> fanout(const options& o) {
     co_await for_each_parallel(o.members - 1, 64, [&](std::size_t i) -> asio::awaitable<void> {
         co_await join(*members[i + 1], channel);
     });
-    // Stalled members: a small socket buffer, so that the server's queue
-    // is what fills once they stop reading.
-    auto stalled = co_await connect_members(at, bots, o.members, o.stalled, 4096);
-    for (auto& s : stalled) {
-        co_await join(*s, channel);
-        s->connection().pause_reading();
-    }
-
     load_figures f;
     std::unique_ptr<load_driver> driver;
     for (std::size_t i = 0; i < members.size(); ++i) {
@@ -505,12 +497,28 @@ asio::awaitable<report> fanout(const options& o) {
         };
     }
     std::int64_t last_id = 0;
-    driver = std::make_unique<load_driver>(o, f, [&](std::size_t sender) {
+    auto send = [&](std::size_t sender) {
         const auto t = next_send_id(last_id);
         members[sender]->send_message(channel, static_cast<std::uint64_t>(t),
                                       message_text(t, sender, o.text_bytes));
-    });
-    auto usage_before = usage_of(o.server_pid);
+    };
+    // Outlives the warm-up's driver, which keeps a reference.
+    auto warmup = o;
+    warmup.duration = o.warmup;
+    if (o.warmup > 0) {
+        driver = std::make_unique<load_driver>(warmup, f, send);
+        co_await driver->run();
+        f = load_figures{};
+    }
+    // Stalled members: a small socket buffer, so that the server's queue
+    // is what fills once they stop reading.
+    auto stalled = co_await connect_members(at, bots, o.members, o.stalled, 4096);
+    for (auto& s : stalled) {
+        co_await join(*s, channel);
+        s->connection().pause_reading();
+    }
+    driver = std::make_unique<load_driver>(o, f, send);
+    auto usage_before = start_usage(o.server_pid);
     const double bench_before = own_cpu_seconds();
     co_await driver->run();
 
@@ -617,7 +625,7 @@ asio::awaitable<report> rooms(const options& o) {
         members[creator(c)]->send_message(ids[c], static_cast<std::uint64_t>(t),
                                           message_text(t, c, o.text_bytes));
     });
-    auto usage_before = usage_of(o.server_pid);
+    auto usage_before = start_usage(o.server_pid);
     const double bench_before = own_cpu_seconds();
     co_await driver.run();
 
@@ -701,7 +709,7 @@ asio::awaitable<report> durable(const options& o) {
         senders[sender]->send_message(channels[sender], static_cast<std::uint64_t>(t),
                                       message_text(t, sender, o.text_bytes));
     });
-    auto usage_before = usage_of(o.server_pid);
+    auto usage_before = start_usage(o.server_pid);
     const double bench_before = own_cpu_seconds();
     co_await driver->run();
     report r("durable");

@@ -34,8 +34,22 @@ process_usage usage_of(int pid) {
     while (std::getline(status, line)) {
         if (line.rfind("VmRSS:", 0) == 0) {
             u.rss_mib = std::stod(line.substr(6)) / 1024.0;
+        } else if (line.rfind("VmHWM:", 0) == 0) {
+            u.peak_rss_mib = std::stod(line.substr(6)) / 1024.0;
         }
     }
+    return u;
+}
+
+process_usage start_usage(int pid) {
+    bool reset = false;
+    if (pid > 0) {
+        // "5" resets the peak resident set size (proc(5), clear_refs).
+        std::ofstream clear_refs("/proc/" + std::to_string(pid) + "/clear_refs");
+        reset = static_cast<bool>(clear_refs << "5" << std::flush);
+    }
+    auto u = usage_of(pid);
+    u.peak_reset = reset;
     return u;
 }
 

@@ -36,8 +36,13 @@ class samples {
 struct process_usage {
     double cpu_seconds = 0;
     double rss_mib = 0;
+    double peak_rss_mib = 0;  // since start or since the peak was reset
+    bool peak_reset = false;
 };
 process_usage usage_of(int pid);
+// The usage at the start of a load, with the process's peak RSS reset (as
+// root or its owner), so that the peak read at the end is the load's.
+process_usage start_usage(int pid);
 // This process's own CPU seconds, so a reader can tell the load generator
 // was not the bottleneck.
 double own_cpu_seconds();
