@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <system_error>
 #include <vector>
 
 namespace relais::cli {
@@ -41,12 +43,15 @@ std::vector<session_line> read_sessions() {
 }
 
 // Rewrites the file through a private temporary one, so that a token is
-// never readable by others, not even for a moment.
+// never readable by others, not even for a moment. The temporary file is
+// this process's own: two commands run at once (`relais tail` beside
+// `relais send`) must not rename each other's. The last one to finish
+// wins; the cache is only a cache (the loser's user logs in again).
 void write_sessions(const std::vector<session_line>& lines) {
     std::filesystem::create_directories(config_dir());
     auto path = sessions_file();
     auto temporary = path;
-    temporary += ".tmp";
+    temporary += ".tmp." + std::to_string(::getpid());
     int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         return;
@@ -59,10 +64,12 @@ void write_sessions(const std::vector<session_line>& lines) {
     bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ok = ::fsync(fd) == 0 && ok;
     ::close(fd);
+    std::error_code ec;
     if (ok) {
-        std::filesystem::rename(temporary, path);
-    } else {
-        std::filesystem::remove(temporary);
+        std::filesystem::rename(temporary, path, ec);
+    }
+    if (!ok || ec) {
+        std::filesystem::remove(temporary, ec);
     }
 }
 
