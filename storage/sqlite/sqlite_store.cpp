@@ -472,9 +472,10 @@ int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int
     // Past this size the WAL must start over, which only a checkpoint that
     // ends with no commit after it allows: the writer's own.
     const std::size_t limit = 8 * threshold;
+    const std::size_t cap = 2 * limit;
     bool finishing = false;
     {
-        std::lock_guard lock(s.checkpoint_mu_);
+        std::unique_lock lock(s.checkpoint_mu_);
         if (pages < s.checkpointed_pages_) {
             s.checkpointed_pages_ = 0;  // the WAL started over
         }
@@ -482,9 +483,9 @@ int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int
         if (pages < limit) {
             s.writer_finishing_ = false;
             s.writer_checkpoint_at_ = limit;
-        } else if (behind <= little || pages >= 2 * limit) {
-            // Little is left to copy (or the disk is slow and the WAL keeps
-            // growing): the checkpointer stops starting passes.
+        } else if (behind <= little || pages >= cap) {
+            // Little is left to copy, or the disk is too slow to keep up:
+            // the checkpointer stops starting passes.
             s.writer_finishing_ = true;
         }
         if (!s.writer_finishing_ && behind >= (pages < limit ? threshold : little)) {
@@ -492,16 +493,26 @@ int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int
             s.checkpoint_cv_.notify_one();
         }
         finishing = s.writer_finishing_;
+        if (pages >= cap) {
+            // SQLite answers busy at once to a checkpoint while another runs,
+            // whatever the busy timeout: the wait for the pass is ours.
+            s.checkpointer_done_cv_.wait(lock, [&] { return !s.checkpointer_in_pass_; });
+        }
     }
-    if (finishing && pages >= s.writer_checkpoint_at_) {
-        // Busy (a checkpointer pass still running) is fine: the next try
-        // comes a few commits later.
+    if (finishing && (pages >= s.writer_checkpoint_at_ || pages >= cap)) {
+        // Busy (a checkpointer pass still running) is fine below the cap:
+        // the next try comes a few commits later. At the cap, RESTART waits
+        // for readers (busy timeout) so that the next commit starts the WAL
+        // over.
         s.writer_checkpoint_at_ = pages + little;
+        const int mode = pages >= cap ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
         int copied = 0;
-        if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied) ==
-            SQLITE_OK) {
+        const int rc = sqlite3_wal_checkpoint_v2(db, schema, mode, nullptr, &copied);
+        if (rc == SQLITE_OK) {
             std::lock_guard lock(s.checkpoint_mu_);
             s.checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
+        } else if (rc != SQLITE_BUSY) {
+            std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
         }
     }
     return SQLITE_OK;
@@ -520,19 +531,23 @@ void sqlite_store::checkpoint_loop() {
             if (writer_finishing_) {
                 continue;
             }
+            checkpointer_in_pass_ = true;
         }
-        int wal_pages = 0, copied = 0;
+        int copied = 0;
         const int rc =
-            sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &copied);
-        if (rc != SQLITE_OK) {
-            // Busy: the writer is finishing the WAL itself.
-            if (rc != SQLITE_BUSY) {
-                std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
-            }
-            continue;
+            sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
+        // Busy: the writer is finishing the WAL itself.
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+            std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
         }
-        std::lock_guard lock(checkpoint_mu_);
-        checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
+        {
+            std::lock_guard lock(checkpoint_mu_);
+            checkpointer_in_pass_ = false;
+            if (rc == SQLITE_OK) {
+                checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
+            }
+        }
+        checkpointer_done_cv_.notify_all();
     }
 }
 

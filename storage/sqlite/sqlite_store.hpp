@@ -24,6 +24,7 @@ struct options {
     std::string vfs;  // a registered SQLite VFS; empty = the default (tests simulate power loss)
     // The checkpointer thread copies the WAL into the database once this many
     // pages have piled up since its last pass (SQLite's default threshold).
+    // At 16 times as many the writer waits for the copy (see sqlite_store).
     std::size_t checkpoint_pages = 1000;
 };
 
@@ -40,7 +41,10 @@ void migrate(connection& db, int version);
 // seen on this VM's disk) no message is acknowledged or delivered. The
 // writer checkpoints only to let the WAL start over once the checkpointer
 // has copied nearly all of it, which continuous writes never leave it time
-// to do alone: that keeps the WAL bounded.
+// to do alone. When the disk is so slow that the WAL reaches 16 times the
+// checkpoint threshold all the same, the writer waits for the checkpointer's
+// pass to end and copies the rest itself: the WAL is bounded whatever the
+// disk, and a disk that slow holds up acknowledgements instead of filling it.
 // Thread-safe: the job queues are guarded by mu_; each connection is owned by
 // the one thread that uses it.
 class sqlite_store final : public store {
@@ -83,8 +87,10 @@ class sqlite_store final : public store {
     std::condition_variable checkpoint_cv_;
     bool checkpoint_wanted_ = false;
     bool checkpoint_stopping_ = false;
-    std::size_t checkpointed_pages_ = 0;    // of the WAL as it was at the last pass
-    bool writer_finishing_ = false;         // the writer checkpoints, not the checkpointer
+    std::size_t checkpointed_pages_ = 0;  // of the WAL as it was at the last pass
+    bool writer_finishing_ = false;       // the writer checkpoints, not the checkpointer
+    bool checkpointer_in_pass_ = false;
+    std::condition_variable checkpointer_done_cv_;
     std::size_t writer_checkpoint_at_ = 0;  // WAL size of the writer's next try
     std::thread checkpoint_thread_;
 };

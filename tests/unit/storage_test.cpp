@@ -65,6 +65,11 @@ class held_sync_vfs {
         }
         cv_.notify_all();
     }
+    // A slow disk: every WAL flush takes this long.
+    void slow_down(std::chrono::milliseconds each_flush) {
+        std::lock_guard lock(mu_);
+        each_flush_ = each_flush;
+    }
     // Flushes waiting now.
     int waiting() {
         std::lock_guard lock(mu_);
@@ -99,12 +104,15 @@ class held_sync_vfs {
     }
     static int sync(sqlite3_file* file, int flags) {
         auto& self = instance();
+        std::chrono::milliseconds each_flush{};
         {
             std::unique_lock lock(self.mu_);
             ++self.waiting_;
             self.cv_.wait(lock, [&] { return !self.holding_; });
             --self.waiting_;
+            each_flush = self.each_flush_;
         }
+        std::this_thread::sleep_for(each_flush);
         return self.real_methods_->xSync(file, flags);
     }
 
@@ -116,6 +124,7 @@ class held_sync_vfs {
     std::condition_variable cv_;
     bool holding_ = false;
     int waiting_ = 0;
+    std::chrono::milliseconds each_flush_{};
 };
 
 // A channel with one member, the way core sets it up.
@@ -345,7 +354,9 @@ TEST(sqlite_store, a_slow_flush_during_a_checkpoint_holds_up_no_acknowledgement)
     options o = at(dir);
     o.vfs = held_sync_vfs::name;
     o.durability = connection::durability::normal;
-    o.checkpoint_pages = 50;
+    // The cap, 16 times as many pages, lies beyond what the test writes
+    // while the flush is held (about 11 pages a message).
+    o.checkpoint_pages = 400;
     const std::string text(2000, 'x');
     int acknowledged = 0;
     {
@@ -392,6 +403,29 @@ TEST(sqlite_store, a_slow_flush_during_a_checkpoint_holds_up_no_acknowledgement)
     EXPECT_EQ(st.text(0), "ok");
 }
 
+// SQLite writes the WAL over from its start once it starts over: the file is
+// as large as the WAL ever was.
+std::uintmax_t largest_wal_bytes(const std::filesystem::path& dir) {
+    return std::filesystem::file_size(sqlite_store::database_path(dir).string() + "-wal");
+}
+
+void write_messages(sqlite_store& s, channel_id channel, user_id user, int count) {
+    const std::string text(1000, 'y');
+    for (int i = 0; i < count; ++i) {
+        ASSERT_TRUE(write_now(s, [&](writer& w) {
+            auto e = message(channel, user, text);
+            w.append_event(e);
+            return true;
+        }));
+    }
+}
+
+// 16 times the checkpoint threshold, and one commit's pages (about ten).
+constexpr std::uintmax_t wal_bound_bytes(std::uintmax_t checkpoint_pages) {
+    constexpr std::uintmax_t frame_bytes = 24 + 4096;
+    return (16 * checkpoint_pages + 50) * frame_bytes + 32;
+}
+
 // Commits that never pause leave a background checkpoint no moment at which
 // the WAL is fully copied, the only moment it can start over; the writer
 // then finishes the copy itself.
@@ -402,20 +436,38 @@ TEST(sqlite_store, the_wal_stays_bounded_under_continuous_writes) {
     o.checkpoint_pages = 50;
     sqlite_store s(o);
     auto [channel, user] = seed(s);
-    const std::string text(1000, 'y');
-    const auto wal = sqlite_store::database_path(dir.path()).string() + "-wal";
-    for (int i = 0; i < 4000; ++i) {
-        ASSERT_TRUE(write_now(s, [&](writer& w) {
-            auto e = message(channel, user, text);
-            w.append_event(e);
-            return true;
-        }));
+    write_messages(s, channel, user, 4000);
+    EXPECT_LE(largest_wal_bytes(dir.path()), wal_bound_bytes(50));
+}
+
+// A disk slower than the writer: each checkpointer pass lets thousands of
+// pages pile up. At the cap the writer waits for the pass instead of letting
+// the WAL grow (it reached 8.3 MB here before).
+TEST(sqlite_store, the_wal_stays_bounded_when_the_disk_is_slower_than_the_writer) {
+    auto& disk = held_sync_vfs::instance();
+    disk.slow_down(std::chrono::milliseconds(100));
+    struct fast_again_on_exit {
+        held_sync_vfs& disk;
+        ~fast_again_on_exit() { disk.slow_down({}); }
+    } fast_again{disk};
+    temp_dir dir;
+    options o = at(dir);
+    o.vfs = held_sync_vfs::name;
+    o.durability = connection::durability::normal;
+    o.checkpoint_pages = 50;
+    int stored = 0;
+    {
+        sqlite_store s(o);
+        auto [channel, user] = seed(s);
+        write_messages(s, channel, user, 1500);
+        // Before the store closes: the last connection to close removes
+        // the WAL.
+        EXPECT_LE(largest_wal_bytes(dir.path()), wal_bound_bytes(50));
+        read_now(s, [&](reader& r) {
+            stored = static_cast<int>(r.events_after(channel, 0, 10000).size());
+        });
     }
-    // SQLite writes the WAL over from its start: the file is as large as the
-    // WAL ever was. Past 16 × 50 pages, the writer checkpoints every few
-    // commits.
-    constexpr std::uintmax_t frame_bytes = 24 + 4096;
-    EXPECT_LE(std::filesystem::file_size(wal), (16 + 1) * 50 * frame_bytes + 32);
+    EXPECT_EQ(stored, 1500);
 }
 
 // SQLite's dot-file locking VFS has no shared memory, so WAL cannot be used:
