@@ -1,13 +1,21 @@
 #include "server.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <sched.h>
 
@@ -25,8 +33,33 @@ namespace relais::net {
 
 using tcp = asio::ip::tcp;
 namespace ssl = asio::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
 
 namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Sec-WebSocket-Accept (RFC 6455, 4.2.2): base64(SHA-1(key + the GUID)).
+std::string websocket_accept_key(std::string_view key) {
+    std::string input(key);
+    input += "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr);
+    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    const int n = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_size));
+    return std::string(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(n));
+}
+
+// A key is 16 random bytes in base64: 24 characters, the last two "==".
+bool valid_websocket_key(std::string_view key) {
+    if (key.size() != 24 || key.substr(22) != "==") {
+        return false;
+    }
+    unsigned char decoded[18];
+    return EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(key.data()), 24) == 18;
+}
 
 ssl::context make_tls_context(const tls_files& files) {
     ssl::context ctx(ssl::context::tls_server);
@@ -81,7 +114,8 @@ struct server::impl {
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           deadline(ioc),
-          session_check(ioc) {
+          session_check(ioc),
+          session_sweep(ioc) {
         if (config.tls) {
             tls.emplace(make_tls_context(*config.tls));
         }
@@ -178,9 +212,20 @@ struct server::impl {
             co_return;
         }
         auto req = parser.release();
-        if (websocket::is_upgrade(req)) {
+        if (beast::websocket::is_upgrade(req)) {
             if (!origin_allowed(req)) {
                 co_await respond(stream, req, http::status::forbidden, "origin not allowed\n");
+                co_return;
+            }
+            if (req[http::field::sec_websocket_version] != "13") {
+                co_await respond(stream, req, http::status::upgrade_required,
+                                 "WebSocket version 13 only\n", "13");
+                co_return;
+            }
+            const auto key = req[http::field::sec_websocket_key];
+            if (!valid_websocket_key(key)) {
+                co_await respond(stream, req, http::status::bad_request,
+                                 "missing or malformed Sec-WebSocket-Key\n");
                 co_return;
             }
             if (stopping) {
@@ -189,19 +234,21 @@ struct server::impl {
                 co_return;
             }
             beast::get_lowest_layer(stream).expires_never();
-            // The session runs in a coroutine of its own, so that this one's
-            // frame (the HTTP parser and buffer) is freed while it lasts:
-            // memory per idle connection is the bound on how many there can be.
+            std::string answer =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nServer: relais-server\r\nSec-WebSocket-Accept: " +
+                websocket_accept_key(key) + "\r\n\r\n";
+            // The session runs on callbacks of its own, so that this
+            // coroutine's frame (the HTTP parser and buffer) is freed while it
+            // lasts: memory per idle connection is the bound on how many
+            // there can be.
             if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
-                // Plain TCP: the WebSocket has timeouts of its own and does
-                // not need the timed stream's timers.
-                start_session(std::make_shared<ws_session<tcp::socket>>(
-                                  id, std::move(address), stream.release_socket(), service, limits),
-                              std::move(req));
+                // Plain TCP: the session watches silence itself and does not
+                // need the timed stream's timers.
+                start_session<tcp::socket>(id, std::move(address), stream.release_socket(),
+                                           std::move(answer));
             } else {
-                start_session(std::make_shared<ws_session<Stream>>(
-                                  id, std::move(address), std::move(stream), service, limits),
-                              std::move(req));
+                start_session<Stream>(id, std::move(address), std::move(stream), std::move(answer));
             }
             co_return;
         }
@@ -221,28 +268,51 @@ struct server::impl {
         }
     }
 
-    template <class Session>
-    void start_session(std::shared_ptr<Session> session, http::request<http::string_body> req) {
-        const auto id = session->id();
+    template <class Stream>
+    void start_session(std::uint64_t id, std::string address, Stream stream, std::string answer) {
+        auto session = std::make_shared<ws_session<Stream>>(
+            id, std::move(address), std::move(stream), service, limits, [this, id] { remove(id); });
         add(id, session);
-        auto executor = session->get_executor();
-        asio::co_spawn(executor, session->run(std::move(req)),
-                       [this, id, session](std::exception_ptr e) {
-                           log_spawn_failure(id, e);
-                           remove(id);
-                       });
+        auto executor = session->executor();
+        asio::dispatch(executor, [session, answer = std::move(answer)] { session->start(answer); });
     }
 
     template <class Stream>
     asio::awaitable<void> respond(Stream& stream, const http::request<http::string_body>& req,
-                                  http::status status, std::string body) {
+                                  http::status status, std::string body,
+                                  std::string_view websocket_version = {}) {
         http::response<http::string_body> res{status, req.version()};
         res.set(http::field::server, "relais-server");
         res.set(http::field::content_type, "text/plain; charset=utf-8");
+        if (!websocket_version.empty()) {
+            res.set(http::field::sec_websocket_version, websocket_version);
+        }
         res.keep_alive(false);
         res.body() = std::move(body);
         res.prepare_payload();
         co_await http::async_write(stream, res, nothrow);
+    }
+
+    // Every session's silence and unfinished close, looked at often enough
+    // for a ping at half the idle timeout and a cut soon after close_wait_ms.
+    asio::awaitable<void> sweep_sessions() {
+        const auto period = std::clamp<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(limits.idle_timeout) / 4,
+            std::chrono::milliseconds(250), std::chrono::milliseconds(1000));
+        while (!sweep_stopped) {
+            session_sweep.expires_after(period);
+            auto [ec] = co_await session_sweep.async_wait(nothrow);
+            if (ec || sweep_stopped) {
+                co_return;
+            }
+            const auto now = steady_ms();
+            std::lock_guard lock(sessions_mu);
+            for (auto& [id, weak] : sessions) {
+                if (auto s = weak.lock()) {
+                    s->sweep(now);
+                }
+            }
+        }
     }
 
     // Sessions can end in another process (`relais-server user disable`):
@@ -274,7 +344,11 @@ struct server::impl {
     // stop, nothing needs the deadline any more and run() may return.
     void finish_if_idle() {
         if (drained && sessions.empty()) {
-            asio::post(ioc, [this] { deadline.cancel(); });
+            asio::post(ioc, [this] {
+                deadline.cancel();
+                sweep_stopped = true;
+                session_sweep.cancel();
+            });
         }
     }
     std::size_t session_count() {
@@ -320,6 +394,8 @@ struct server::impl {
     asio::signal_set signals;
     asio::steady_timer deadline;
     asio::steady_timer session_check;
+    asio::steady_timer session_sweep;
+    std::atomic<bool> sweep_stopped{false};
     std::optional<ssl::context> tls;
     session_limits limits;
     std::atomic<std::uint64_t> next_id{0};
@@ -369,6 +445,8 @@ void server::run() {
     auto& i = *impl_;
     asio::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.ioc, i.watch_sessions(),
+                   [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    asio::co_spawn(i.ioc, i.sweep_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     i.signals.async_wait([&i](beast::error_code ec, int) {
         if (!ec) {

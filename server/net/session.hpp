@@ -3,32 +3,31 @@
 // WebSocket sessions. Included only by server.cpp, which instantiates them for
 // plain TCP and for TLS.
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <malloc.h>
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <tuple>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "connection.hpp"
 #include "service.hpp"
 #include "write_combiner.hpp"
+#include "ws_frame_reader.hpp"
 
 namespace relais::net {
 
@@ -36,11 +35,6 @@ namespace relais::net {
 inline std::atomic<std::uint64_t> slow_reader_closes{0};
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-
-inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 struct session_limits {
     std::size_t max_queue_bytes = 0;
@@ -50,38 +44,56 @@ struct session_limits {
     std::chrono::seconds idle_timeout{60};
 };
 
+// A client that does not read may never let the close frame out, nor answer
+// it: after this long, the socket is cut.
+inline constexpr std::int64_t close_wait_ms = 5000;
+
+inline std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 // What the server needs of any session, whatever its stream.
 class session_base : public core::connection {
   public:
     using core::connection::connection;
     // Flushes what is queued, then closes with 1001 (going away).
     virtual void shutdown() = 0;
+    // The server's periodic look at every connection, from any thread: a
+    // ping to one silent for half the idle timeout; the socket cut for one
+    // silent for all of it, or whose close has waited close_wait_ms.
+    virtual void sweep(std::int64_t now_ms) = 0;
 };
 
-// One WebSocket client. A reader coroutine hands frames to the service;
-// delivered frames wait in queue_ until the pump, on the session's strand,
-// moves them all into the write combiner, which sends them in one write.
-// While the socket does not take more, frames stay in queue_, where the
-// bound on slow readers applies.
-// Unlike the reader, the writer is not a coroutine (DESIGN.md asks for one):
-// waking a coroutine for each delivery (a timer cancelled, a frame resumed)
-// weighed on the hottest path. The pump and the combiner's non-blocking send
-// together took `relais-bench fanout` (1,000 members, 50 msg/s) from 16.3
-// to 11.4 µs of server CPU per delivery.
-// The stream and the timers are owned by the session's strand; the queue and
+// One WebSocket client, without Beast's WebSocket stream: memory per idle
+// connection bounds how many a small machine holds, and Beast's stream with
+// the coroutines that drove it took 5.3 KiB of the 8 per connection.
+// Reading: plain TCP waits until the socket is readable, then reads into a
+// buffer of the thread's, so an idle connection holds no read buffer; the
+// frame reader keeps only an incomplete frame's bytes. Messages go to the
+// service as they are parsed.
+// Writing: delivered frames wait in queue_ until the pump, on the session's
+// strand, moves them all into the write combiner, which sends them in one
+// write. While the socket does not take more, frames stay in queue_, where
+// the bound on slow readers applies.
+// The stream and the reader are owned by the session's strand; the queue and
 // the closing state are guarded by mu_, because the service delivers from
 // storage and network threads alike.
 template <class Stream>
 class ws_session final : public session_base {
+    static constexpr bool plain = std::is_same_v<Stream, asio::ip::tcp::socket>;
+
   public:
     ws_session(std::uint64_t id, std::string remote, Stream stream, core::service& service,
-               const session_limits& limits)
+               const session_limits& limits, std::function<void()> on_end)
         : session_base(id, std::move(remote), service.config().connection_requests),
-          ws_(std::move(stream)),
+          out_(std::move(stream)),
+          reader_(limits.max_frame_bytes),
           service_(service),
           limits_(limits),
-          watchdog_(ws_.get_executor()) {
-        const auto executor = ws_.get_executor();
+          on_end_(std::move(on_end)) {
+        const auto executor = out_.next_layer().get_executor();
         if (const auto* strand = executor.template target<strand_type>()) {
             strand_ = *strand;
         }
@@ -107,7 +119,7 @@ class ws_session final : public session_base {
             dropped.swap(queue_);
             queued_bytes_ = 0;
             ++slow_reader_closes;
-            begin_close(websocket::close_code::policy_error,
+            begin_close(ws_close_code::policy_violation,
                         "too slow: outbound queue full; reconnect and resync");
         }
         // Most of these frames were held by this queue alone: up to the
@@ -119,49 +131,84 @@ class ws_session final : public session_base {
 
     void close(const std::string& reason) override {
         std::lock_guard lock(mu_);
-        if (!closing_) {
-            begin_close(websocket::close_code::policy_error, reason);
-        }
+        begin_close(ws_close_code::policy_violation, reason);
     }
 
     void shutdown() override {
         std::lock_guard lock(mu_);
-        if (!closing_) {
-            begin_close(websocket::close_code::going_away, "server shutting down");
+        begin_close(ws_close_code::going_away, "server shutting down");
+    }
+
+    void sweep(std::int64_t now_ms) override {
+        const auto close_sent = close_sent_ms_.load(std::memory_order_relaxed);
+        const auto silent = now_ms - heard_ms_.load(std::memory_order_relaxed);
+        const auto idle = std::chrono::milliseconds(limits_.idle_timeout).count();
+        if ((close_sent != 0 && now_ms - close_sent >= close_wait_ms) ||
+            (idle > 0 && silent >= idle)) {
+            asio::post(executor(), [self = self()] { self->abandon(); });
+        } else if (idle > 0 && silent >= idle / 2 && !pinged_.exchange(true)) {
+            asio::post(executor(), [self = self()] {
+                if (!self->close_sent_ && !self->writer_finished_) {
+                    self->out_.append_frame(ws_opcode::ping, {});
+                    self->out_.flush();
+                }
+            });
         }
     }
 
-    asio::any_io_executor get_executor() { return ws_.get_executor(); }
+    asio::any_io_executor executor() { return out_.next_layer().get_executor(); }
 
-    // Completes the WebSocket handshake, then serves until the connection ends.
-    asio::awaitable<void> run(http::request<http::string_body> req) {
-        websocket::stream_base::timeout timeouts{};
-        timeouts.handshake_timeout = limits_.handshake_timeout;
-        timeouts.idle_timeout = limits_.idle_timeout;
-        timeouts.keep_alive_pings = true;
-        ws_.set_option(timeouts);
-        ws_.set_option(websocket::stream_base::decorator(
-            [](websocket::response_type& res) { res.set(http::field::server, "relais-server"); }));
-        ws_.read_message_max(limits_.max_frame_bytes);
-        ws_.binary(true);
-        auto& out = ws_.next_layer();
-        out.keep_alive_with(shared_from_this());
-        out.on_idle([this] { pump(); });
-        auto [ec] = co_await ws_.async_accept(req, nothrow);
-        // Not needed any more: give its memory back for the connection's life.
-        req = {};
-        if (ec) {
-            co_return;
+    // On the strand: answers the upgrade request with `answer`, then serves
+    // until the connection ends, and calls on_end.
+    void start(std::string_view answer) {
+        heard_ms_ = steady_ms();
+        out_.keep_alive_with(weak_from_this());
+        out_.on_idle([this] { pump(); });
+        out_.append_raw(answer);
+        {
+            std::lock_guard lock(mu_);
+            accepted_ = true;
         }
-        accepted_ = true;
-        // A close asked for during the handshake.
+        if constexpr (plain) {
+            boost::system::error_code ignored;
+            socket().non_blocking(true, ignored);
+        }
+        // Also sends what was queued, and a close asked for meanwhile.
         pump();
-        co_await read_loop();
+        read();
     }
+
+    // The frame reader's handler, on the strand.
+    void message(std::string_view payload) {
+        if (!close_sent_) {
+            service_.on_frame(self(), payload);
+        }
+    }
+    void ping(std::string_view payload) {
+        if (!close_sent_) {
+            out_.append_frame(ws_opcode::pong, payload);
+            out_.flush();
+        }
+    }
+    void close(std::uint16_t code, std::string_view) {
+        // The answer echoes the client's code (none when it gave none).
+        end_reading(code, {});
+    }
+    void fail(std::uint16_t code, std::string_view why) { end_reading(code, why); }
 
   private:
+    using strand_type = asio::strand<asio::io_context::executor_type>;
+
     std::shared_ptr<ws_session> self() {
         return std::static_pointer_cast<ws_session>(shared_from_this());
+    }
+
+    asio::ip::tcp::socket& socket() {
+        if constexpr (plain) {
+            return out_.next_layer();
+        } else {
+            return out_.next_layer().next_layer().socket();
+        }
     }
 
     // Call with mu_ held.
@@ -173,159 +220,225 @@ class ws_session final : public session_base {
             if (strand_) {
                 asio::post(*strand_, [self = self()] { self->pump(); });
             } else {
-                asio::post(ws_.get_executor(), [self = self()] { self->pump(); });
+                asio::post(executor(), [self = self()] { self->pump(); });
             }
         }
     }
 
-    // Call with mu_ held.
-    void begin_close(websocket::close_code code, std::string reason) {
+    // Call with mu_ held. Frames queued before still go out first.
+    void begin_close(std::uint16_t code, std::string_view reason) {
+        if (closing_) {
+            return;
+        }
         closing_ = true;
         close_code_ = code;
-        close_reason_ = std::move(reason);
+        // A control frame's payload is at most 125 bytes, the code included.
+        close_reason_ = std::string(reason.substr(0, 123));
         schedule_pump();
-        // A client that does not read may never let the close frame out:
-        // give it a few seconds, then cut the socket.
-        asio::post(watchdog_.get_executor(), [self = self()] {
-            if (self->writer_finished_) {
-                return;
-            }
-            self->watchdog_.expires_after(std::chrono::seconds(5));
-            self->watchdog_.async_wait([self](beast::error_code ec) {
-                if (!ec) {
-                    beast::get_lowest_layer(self->ws_).close();
-                }
-            });
-        });
     }
 
     // On the strand: moves what is queued into the combiner and writes it,
     // unless the socket is still busy with the previous batch (the
-    // combiner calls again once it is not).
+    // combiner calls again once it is not). Sends the close frame after the
+    // last frame, and ends the connection once both sides have closed.
     void pump() {
-        auto& out = ws_.next_layer();
         bool closing = false;
+        bool reader_done = false;
+        std::uint16_t code = 0;
         {
             std::lock_guard lock(mu_);
             pump_scheduled_ = false;
-            if (!accepted_ || writer_finished_ || out.busy()) {
+            if (!accepted_ || writer_finished_ || out_.busy()) {
                 return;
             }
             batch_.swap(queue_);
             queued_bytes_ = 0;
             closing = closing_;
+            reader_done = reader_done_;
+            code = close_code_;
         }
-        for (const auto& f : batch_) {
-            // The peer's close frame may have arrived (Beast answers it):
-            // nothing may follow the answer.
-            if (!ws_.is_open()) {
-                break;
+        if (!close_sent_) {
+            for (const auto& f : batch_) {
+                out_.append_binary_message(*f);
             }
-            out.append_binary_message(*f);
+            if (closing) {
+                std::string payload;
+                if (code != 0) {
+                    payload.push_back(static_cast<char>(code >> 8));
+                    payload.push_back(static_cast<char>(code & 0xFF));
+                    std::lock_guard lock(mu_);
+                    payload += close_reason_;
+                }
+                out_.append_frame(ws_opcode::close, payload);
+                close_sent_ = true;
+                close_sent_ms_ = steady_ms();
+            }
         }
         batch_.clear();
-        out.flush();
-        if (out.failed()) {
+        out_.flush();
+        if (out_.failed()) {
             abandon();
             return;
         }
-        if (closing && !close_started_ && !out.busy()) {
-            close_started_ = true;
-            asio::co_spawn(ws_.get_executor(), close_handshake(self()), asio::detached);
+        if (close_sent_ && reader_done && !out_.busy()) {
+            finish();
         }
     }
 
-    asio::awaitable<void> close_handshake([[maybe_unused]] std::shared_ptr<ws_session> keep) {
-        bool reader_done = false;
-        websocket::close_reason reason;
+    void read() {
+        if constexpr (plain) {
+            socket().async_wait(
+                asio::socket_base::wait_read,
+                [self = self()](boost::system::error_code ec) { self->on_readable(ec, false); });
+        } else {
+            if (!tls_buffer_) {
+                tls_buffer_ = std::make_unique<std::array<char, tls_buffer_bytes>>();
+            }
+            out_.next_layer().async_read_some(
+                asio::buffer(*tls_buffer_),
+                [self = self()](boost::system::error_code ec, std::size_t n) {
+                    if (ec) {
+                        self->end_reading(0, {}, true);
+                    } else if (self->heard(self->tls_buffer_->data(), n)) {
+                        self->read();
+                    }
+                });
+        }
+    }
+
+    // Plain TCP (and the drain after a close, for both): the socket is
+    // readable. A few reads at most, so that one client does not hold the
+    // thread.
+    void on_readable(boost::system::error_code ec, bool draining) {
+        thread_local std::array<char, 64 * 1024> buffer;
+        for (int turn = 0; !ec && turn < 4; ++turn) {
+            const auto n = socket().read_some(asio::buffer(buffer), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec = {};
+                break;
+            }
+            if (!ec && !draining && !heard(buffer.data(), n)) {
+                return;
+            }
+            if (!ec && n < buffer.size()) {
+                break;
+            }
+        }
+        if (ec) {
+            if (draining) {
+                abandon();
+            } else {
+                end_reading(0, {}, true);
+            }
+            return;
+        }
+        if (draining) {
+            drain();
+        } else {
+            read();
+        }
+    }
+
+    // Returns false once the reader has seen the end: read no more.
+    bool heard(char* data, std::size_t n) {
+        heard_ms_.store(steady_ms(), std::memory_order_relaxed);
+        pinged_.store(false, std::memory_order_relaxed);
+        return reader_.feed(data, n, *this);
+    }
+
+    // Reading is over: the client's close frame (code 0 when it had none), a
+    // violation (code and why), or the connection broke.
+    void end_reading(std::uint16_t code, std::string_view why, bool broken = false) {
+        if (reading_ended_) {
+            return;
+        }
+        reading_ended_ = true;
+        service_.on_close(self());
         {
             std::lock_guard lock(mu_);
-            reader_done = reader_done_;
-            reason = websocket::close_reason(close_code_, close_reason_);
-        }
-        if (!reader_done && ws_.is_open()) {
-            co_await ws_.async_close(reason, nothrow);
-        }
-        writer_finished_ = true;
-        watchdog_.cancel();
-    }
-
-    asio::awaitable<void> read_loop() {
-        // While a connection waits for its next message, a read into a
-        // growable buffer would hold the 1.5 KiB Beast prepares for it: most
-        // requests fit in this first piece, and a larger message is
-        // gathered in `message`, freed after use.
-        std::array<char, 256> first;
-        std::string message;
-        for (;;) {
-            auto [ec, n] = co_await ws_.async_read_some(asio::buffer(first), nothrow);
-            std::string_view data(first.data(), n);
-            if (!ec && !ws_.is_message_done()) {
-                message.assign(data);
-                while (!ec && !ws_.is_message_done()) {
-                    const auto had = message.size();
-                    message.resize(had + std::max<std::size_t>(had, 4096));
-                    std::size_t more = 0;
-                    std::tie(ec, more) = co_await ws_.async_read_some(
-                        asio::buffer(message.data() + had, message.size() - had), nothrow);
-                    message.resize(had + more);
-                }
-                data = message;
-            }
-            if (ec) {
-                break;
-            }
-            if (ws_.got_text()) {
-                std::lock_guard lock(mu_);
-                begin_close(websocket::close_code::unknown_data,
-                            "text frames are not supported: send binary relais.v1 messages");
-                break;
-            }
-            service_.on_frame(self(), data);
-            std::string().swap(message);
-        }
-        service_.on_close(self());
-        std::lock_guard lock(mu_);
-        if (!closing_) {
-            closing_ = true;
             reader_done_ = true;
-            schedule_pump();
+            if (broken) {
+                closing_ = true;
+                queue_.clear();
+            } else if (!closing_) {
+                closing_ = true;
+                close_code_ = code;
+                close_reason_ = std::string(why.substr(0, 123));
+            }
+        }
+        if (broken) {
+            abandon();
+        } else {
+            pump();
         }
     }
 
-    // The connection broke while writing: stop queueing, let the reader end.
+    // Both close frames have passed: stop sending, and read what the client
+    // still sends until it closes too. Closing at once, with unread bytes
+    // left, would reset the connection, and the client could lose the close
+    // frame on its way.
+    void finish() {
+        writer_finished_ = true;
+        boost::system::error_code ignored;
+        socket().shutdown(asio::socket_base::shutdown_send, ignored);
+        socket().non_blocking(true, ignored);
+        drain();
+    }
+
+    void drain() {
+        socket().async_wait(
+            asio::socket_base::wait_read,
+            [self = self()](boost::system::error_code ec) { self->on_readable(ec, true); });
+    }
+
+    // Cuts the connection: broken, silent, or not finishing its close.
     void abandon() {
         {
             std::lock_guard lock(mu_);
             closing_ = true;
             queue_.clear();
         }
-        beast::get_lowest_layer(ws_).close();
+        boost::system::error_code ignored;
+        socket().close(ignored);
         writer_finished_ = true;
-        watchdog_.cancel();
+        if (!reading_ended_) {
+            // The pending read ends with an error and comes back here.
+            return;
+        }
+        if (!ended_) {
+            ended_ = true;
+            on_end_();
+        }
     }
 
-    using strand_type = asio::strand<asio::io_context::executor_type>;
-    // No permessage-deflate (never negotiated): its state stays out of
-    // every connection.
-    websocket::stream<write_combiner<Stream>, false> ws_;
+    static constexpr std::size_t tls_buffer_bytes = 16 * 1024;
+
+    write_combiner<Stream> out_;
+    ws_frame_reader reader_;
     std::optional<strand_type> strand_;
     core::service& service_;
     const session_limits& limits_;
-    asio::steady_timer watchdog_;
+    std::function<void()> on_end_;
+    std::unique_ptr<std::array<char, tls_buffer_bytes>> tls_buffer_;
+    // Read by the sweep from any thread.
+    std::atomic<std::int64_t> heard_ms_{steady_ms()};
+    std::atomic<std::int64_t> close_sent_ms_{0};
+    std::atomic<bool> pinged_{false};
     // Owned by the strand.
-    bool accepted_ = false;
-    bool close_started_ = false;
+    bool close_sent_ = false;
+    bool reading_ended_ = false;
     bool writer_finished_ = false;
+    bool ended_ = false;
     std::vector<protocol::frame> batch_;
 
     std::mutex mu_;
     std::vector<protocol::frame> queue_;
     std::size_t queued_bytes_ = 0;
+    bool accepted_ = false;
     bool pump_scheduled_ = false;
     bool closing_ = false;
     bool reader_done_ = false;
-    websocket::close_code close_code_ = websocket::close_code::normal;
+    std::uint16_t close_code_ = 0;
     std::string close_reason_;
 };
 

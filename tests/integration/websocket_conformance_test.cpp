@@ -179,3 +179,60 @@ TEST_F(websocket_conformance, server_still_serves_after_every_violation) {
 
 }  // namespace
 }  // namespace relais::testing
+
+namespace relais::testing {
+namespace {
+
+TEST(websocket_handshake, other_versions_and_malformed_keys_are_refused) {
+    server_process server;
+    server.start();
+    auto upgrade = [&](const std::string& headers) {
+        return server.http_raw(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            headers + "\r\n");
+    };
+    const auto old_version =
+        upgrade("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n");
+    EXPECT_EQ(old_version.rfind("HTTP/1.1 426", 0), 0u) << old_version;
+    EXPECT_NE(old_version.find("Sec-WebSocket-Version: 13"), std::string::npos) << old_version;
+    EXPECT_EQ(upgrade("Sec-WebSocket-Version: 13\r\n").rfind("HTTP/1.1 400", 0), 0u);
+    EXPECT_EQ(upgrade("Sec-WebSocket-Key: trop-court\r\nSec-WebSocket-Version: 13\r\n")
+                  .rfind("HTTP/1.1 400", 0),
+              0u);
+    const auto good =
+        upgrade("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
+    EXPECT_EQ(good.rfind("HTTP/1.1 101", 0), 0u) << good;
+    // RFC 6455's own example key and answer.
+    EXPECT_NE(good.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos);
+}
+
+// With --idle-timeout 2: a ping after a second of silence, the connection
+// cut after two; a client that answers stays connected.
+TEST(websocket_idle, a_silent_client_is_pinged_then_cut_and_one_that_answers_stays) {
+    server_process server({"--idle-timeout", "2"});
+    server.start();
+    {
+        raw_ws silent(server);
+        auto ping_frame = silent.receive();
+        ASSERT_TRUE(ping_frame);
+        EXPECT_EQ(ping_frame->op, ping);
+        while (auto f = silent.receive()) {
+            EXPECT_EQ(f->op, ping);
+        }
+        // Cut: the socket is at its end (a connection still open would let
+        // the reads above wait 10 s for nothing, and this one 5 more).
+        EXPECT_TRUE(silent.ended()) << "still connected after the idle timeout";
+    }
+    raw_ws answering(server);
+    for (int i = 0; i < 4; ++i) {
+        auto f = answering.receive();
+        ASSERT_TRUE(f) << "cut after " << i << " answered pings";
+        ASSERT_EQ(f->op, ping);
+        answering.send({true, 0, pong, f->payload});
+    }
+    answering.send({true, 0, binary, hello_bytes()});
+    expect_welcome(answering);
+}
+
+}  // namespace
+}  // namespace relais::testing
