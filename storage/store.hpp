@@ -88,6 +88,9 @@ class reader {
     virtual std::optional<account> find_account(user_id id) = 0;
     virtual std::vector<account> list_accounts() = 0;
     virtual std::optional<session_record> find_session(std::string_view token_hash) = 0;
+    // Grows whenever a session is deleted or an account disabled or enabled,
+    // by this process or another.
+    virtual std::int64_t auth_changes() = 0;
 
     virtual std::optional<channel_record> find_channel(channel_id id) = 0;
     virtual std::optional<channel_record> find_channel(std::string_view name) = 0;

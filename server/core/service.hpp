@@ -160,6 +160,8 @@ class service {
     membership_cache members_;
     login_throttle throttle_;
     std::atomic<bool> stopping_{false};
+    // What auth_changes() was at the last session check (-1: none yet).
+    std::atomic<std::int64_t> auth_changes_seen_{-1};
 
     // Per-account send budget. Guarded by send_mu_.
     std::mutex send_mu_;

@@ -146,19 +146,23 @@ void service::end_sessions(user_id user, const std::string& reason, const std::s
 }
 
 void service::check_sessions() {
-    auto live = hub_.sessions();
-    if (live.empty()) {
-        return;
-    }
-    store_.read([this, live = std::move(live)](storage::reader& r) {
+    store_.read([this](storage::reader& r) {
         try {
-            for (const auto& [user, token_hash] : live) {
+            // Most of the time nothing changed: one row read, not two
+            // lookups per live connection.
+            const auto changes = r.auth_changes();
+            if (changes == auth_changes_seen_.load()) {
+                return;
+            }
+            for (const auto& [user, token_hash] : hub_.sessions()) {
                 auto session = r.find_session(token_hash);
                 auto account = session ? r.find_account(user) : std::nullopt;
                 if (!account || account->disabled) {
                     end_sessions(user, "your session has ended; log in again", token_hash);
                 }
             }
+            // Changes made during the pass are seen at the next one.
+            auth_changes_seen_ = changes;
         } catch (const std::exception& e) {
             std::fprintf(stderr, "error: session check failed: %s\n", e.what());
         }

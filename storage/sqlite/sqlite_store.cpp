@@ -62,6 +62,23 @@ constexpr const char* migrations[] = {
     R"sql(
     ALTER TABLE members ADD COLUMN last_read_seq INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 3: a count of what may end a live session (a session deleted, an
+    // account disabled), kept by triggers whichever process writes: the
+    // server compares it every few seconds instead of looking every live
+    // session up.
+    R"sql(
+    CREATE TABLE auth_changes(id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL);
+    INSERT INTO auth_changes VALUES(1, 0);
+    CREATE TRIGGER auth_change_session_deleted AFTER DELETE ON sessions
+    BEGIN
+        UPDATE auth_changes SET count = count + 1;
+    END;
+    CREATE TRIGGER auth_change_account_disabled AFTER UPDATE OF disabled ON accounts
+        WHEN NEW.disabled != OLD.disabled
+    BEGIN
+        UPDATE auth_changes SET count = count + 1;
+    END;
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -166,6 +183,10 @@ class sql_access final : public writer {
         return one_row<session_record>(st, [](const statement& s) {
             return session_record{s.text(0), s.uint64(1), s.int64(2)};
         });
+    }
+    std::int64_t auth_changes() override {
+        auto st = db_.prepare("SELECT count FROM auth_changes");
+        return st.step() ? st.int64(0) : 0;
     }
     std::optional<channel_record> find_channel(channel_id id) override {
         auto st = db_.prepare("SELECT " RELAIS_CHANNEL_COLUMNS " FROM channels WHERE id = ?");

@@ -24,6 +24,7 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::vector<storage::account>, list_accounts, (), ())
     RELAIS_FORWARD_READ(std::optional<storage::session_record>, find_session, (std::string_view h),
                         (h))
+    RELAIS_FORWARD_READ(std::int64_t, auth_changes, (), ())
     RELAIS_FORWARD_READ(std::optional<storage::channel_record>, find_channel,
                         (storage::channel_id id), (id))
     RELAIS_FORWARD_READ(std::optional<storage::channel_record>, find_channel, (std::string_view n),

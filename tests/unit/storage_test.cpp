@@ -346,6 +346,47 @@ TEST(sqlite_store, every_connection_runs_in_wal_mode_with_the_asked_synchronous_
     EXPECT_EQ(jm.text(0), "wal");
 }
 
+// What may end a live session moves the count the server polls, whichever
+// process (or connection) writes; a login does not.
+TEST(sqlite_store, auth_changes_count_ended_sessions_and_disabled_accounts_from_any_process) {
+    temp_dir dir;
+    sqlite_store s(at(dir));
+    auto [channel, user] = seed(s);
+    (void)channel;
+    auto changes = [&] {
+        std::int64_t n = -1;
+        read_now(s, [&](reader& r) { n = r.auth_changes(); });
+        return n;
+    };
+    const auto start = changes();
+    write_now(s, [&](writer& w) {
+        w.insert_session({"a", user, 1});
+        w.insert_session({"b", user, 2});
+        w.set_password_hash(user, "h");
+        return true;
+    });
+    EXPECT_EQ(changes(), start);
+    write_now(s, [&](writer& w) {
+        w.delete_session("a");
+        return true;
+    });
+    EXPECT_EQ(changes(), start + 1);
+    // Another process: the administration command line's own connection.
+    {
+        connection other(sqlite_store::database_path(dir.path()).string(),
+                         connection::durability::full);
+        other.exec("UPDATE accounts SET disabled = 1");
+        other.exec("UPDATE accounts SET disabled = 1");  // no change: not counted
+    }
+    EXPECT_EQ(changes(), start + 2);
+    write_now(s, [&](writer& w) {
+        w.delete_sessions_of(user);
+        w.set_account_disabled(user, false);
+        return true;
+    });
+    EXPECT_EQ(changes(), start + 4);
+}
+
 // A checkpoint first flushes the WAL. While that flush waits for a slow
 // disk, messages are still acknowledged: the checkpoint is not the writer's.
 TEST(sqlite_store, a_slow_flush_during_a_checkpoint_holds_up_no_acknowledgement) {
