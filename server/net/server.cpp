@@ -105,7 +105,7 @@ std::size_t usable_cores() {
 
 }  // namespace
 
-struct server::impl {
+struct server::impl final : session_owner {
     impl(core::service& svc, server_config cfg)
         : service(svc),
           config(std::move(cfg)),
@@ -271,7 +271,7 @@ struct server::impl {
     template <class Stream>
     void start_session(std::uint64_t id, std::string address, Stream stream, std::string answer) {
         auto session = std::make_shared<ws_session<Stream>>(
-            id, std::move(address), std::move(stream), service, limits, [this, id] { remove(id); });
+            id, std::move(address), std::move(stream), service, limits, *this);
         add(id, session);
         auto executor = session->executor();
         asio::dispatch(executor, [session, answer = std::move(answer)] { session->start(answer); });
@@ -335,6 +335,7 @@ struct server::impl {
             s->shutdown();
         }
     }
+    void session_ended(std::uint64_t id) override { remove(id); }
     void remove(std::uint64_t id) {
         std::lock_guard lock(sessions_mu);
         sessions.erase(id);

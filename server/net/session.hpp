@@ -54,6 +54,15 @@ inline std::int64_t steady_ms() {
         .count();
 }
 
+// Told when a session has ended (both directions closed).
+class session_owner {
+  public:
+    virtual void session_ended(std::uint64_t id) = 0;
+
+  protected:
+    ~session_owner() = default;
+};
+
 // What the server needs of any session, whatever its stream.
 class session_base : public core::connection {
   public:
@@ -86,13 +95,13 @@ class ws_session final : public session_base {
 
   public:
     ws_session(std::uint64_t id, std::string remote, Stream stream, core::service& service,
-               const session_limits& limits, std::function<void()> on_end)
+               const session_limits& limits, session_owner& owner)
         : session_base(id, std::move(remote), service.config().connection_requests),
           out_(std::move(stream)),
           reader_(limits.max_frame_bytes),
           service_(service),
           limits_(limits),
-          on_end_(std::move(on_end)) {
+          owner_(owner) {
         const auto executor = out_.next_layer().get_executor();
         if (const auto* strand = executor.template target<strand_type>()) {
             strand_ = *strand;
@@ -159,11 +168,11 @@ class ws_session final : public session_base {
     asio::any_io_executor executor() { return out_.next_layer().get_executor(); }
 
     // On the strand: answers the upgrade request with `answer`, then serves
-    // until the connection ends, and calls on_end.
+    // until the connection ends, and tells the owner.
     void start(std::string_view answer) {
         heard_ms_ = steady_ms();
         out_.keep_alive_with(weak_from_this());
-        out_.on_idle([this] { pump(); });
+        out_.on_idle([](void* self) { static_cast<ws_session*>(self)->pump(); }, this);
         out_.append_raw(answer);
         {
             std::lock_guard lock(mu_);
@@ -232,9 +241,15 @@ class ws_session final : public session_base {
         }
         closing_ = true;
         close_code_ = code;
-        // A control frame's payload is at most 125 bytes, the code included.
-        close_reason_ = std::string(reason.substr(0, 123));
+        set_close_reason(reason);
         schedule_pump();
+    }
+
+    // Call with mu_ held. Allocated only for a close: most connections
+    // never hold one while they live.
+    void set_close_reason(std::string_view reason) {
+        // A control frame's payload is at most 125 bytes, the code included.
+        close_reason_ = std::make_unique<std::string>(reason.substr(0, 123));
     }
 
     // On the strand: moves what is queued into the combiner and writes it,
@@ -245,20 +260,21 @@ class ws_session final : public session_base {
         bool closing = false;
         bool reader_done = false;
         std::uint16_t code = 0;
+        std::vector<protocol::frame> batch;
         {
             std::lock_guard lock(mu_);
             pump_scheduled_ = false;
             if (!accepted_ || writer_finished_ || out_.busy()) {
                 return;
             }
-            batch_.swap(queue_);
+            batch.swap(queue_);
             queued_bytes_ = 0;
             closing = closing_;
             reader_done = reader_done_;
             code = close_code_;
         }
         if (!close_sent_) {
-            for (const auto& f : batch_) {
+            for (const auto& f : batch) {
                 out_.append_binary_message(*f);
             }
             if (closing) {
@@ -267,14 +283,16 @@ class ws_session final : public session_base {
                     payload.push_back(static_cast<char>(code >> 8));
                     payload.push_back(static_cast<char>(code & 0xFF));
                     std::lock_guard lock(mu_);
-                    payload += close_reason_;
+                    if (close_reason_) {
+                        payload += *close_reason_;
+                    }
                 }
                 out_.append_frame(ws_opcode::close, payload);
                 close_sent_ = true;
                 close_sent_ms_ = steady_ms();
             }
         }
-        batch_.clear();
+        batch.clear();
         out_.flush();
         if (out_.failed()) {
             abandon();
@@ -363,7 +381,7 @@ class ws_session final : public session_base {
             } else if (!closing_) {
                 closing_ = true;
                 close_code_ = code;
-                close_reason_ = std::string(why.substr(0, 123));
+                set_close_reason(why);
             }
         }
         if (broken) {
@@ -407,19 +425,21 @@ class ws_session final : public session_base {
         }
         if (!ended_) {
             ended_ = true;
-            on_end_();
+            owner_.session_ended(id());
         }
     }
 
     static constexpr std::size_t tls_buffer_bytes = 16 * 1024;
+    using tls_buffer = std::unique_ptr<std::array<char, tls_buffer_bytes>>;
+    struct nothing {};
 
     write_combiner<Stream> out_;
     ws_frame_reader reader_;
     std::optional<strand_type> strand_;
     core::service& service_;
     const session_limits& limits_;
-    std::function<void()> on_end_;
-    std::unique_ptr<std::array<char, tls_buffer_bytes>> tls_buffer_;
+    session_owner& owner_;
+    [[no_unique_address]] std::conditional_t<plain, nothing, tls_buffer> tls_buffer_;
     // Read by the sweep from any thread.
     std::atomic<std::int64_t> heard_ms_{steady_ms()};
     std::atomic<std::int64_t> close_sent_ms_{0};
@@ -429,7 +449,6 @@ class ws_session final : public session_base {
     bool reading_ended_ = false;
     bool writer_finished_ = false;
     bool ended_ = false;
-    std::vector<protocol::frame> batch_;
 
     std::mutex mu_;
     std::vector<protocol::frame> queue_;
@@ -439,7 +458,7 @@ class ws_session final : public session_base {
     bool closing_ = false;
     bool reader_done_ = false;
     std::uint16_t close_code_ = 0;
-    std::string close_reason_;
+    std::unique_ptr<std::string> close_reason_;
 };
 
 }  // namespace relais::net

@@ -32,9 +32,14 @@ class write_combiner {
     // Keeps `owner` (the session) alive while a write is in flight, since the
     // write's handler refers to this object.
     void keep_alive_with(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
-    // Called, on the executor, when a write that had to wait for the socket
-    // has ended (everything written, or the connection failed).
-    void on_idle(std::function<void()> f) { on_idle_ = std::move(f); }
+    // Called with `context`, on the executor, when a write that had to wait
+    // for the socket has ended (everything written, or the connection
+    // failed). A plain pointer, not a std::function: 16 bytes less for each
+    // of thousands of connections.
+    void on_idle(void (*f)(void*), void* context) {
+        on_idle_ = f;
+        idle_context_ = context;
+    }
 
     // Bytes as they are (the handshake's answer).
     void append_raw(std::string_view bytes) { pending_.append(bytes); }
@@ -71,7 +76,7 @@ class write_combiner {
         if (busy() || failed_ || pending_.empty()) {
             return;
         }
-        if constexpr (std::is_same_v<Next, boost::asio::ip::tcp::socket>) {
+        if constexpr (plain) {
             write_directly();
         } else {
             write_through();
@@ -79,7 +84,7 @@ class write_combiner {
     }
 
     bool busy() const { return writing_; }
-    bool failed() const { return static_cast<bool>(failed_); }
+    bool failed() const { return failed_; }
 
   private:
     // Plain TCP: a non-blocking send() now, which on loopback nearly always
@@ -106,7 +111,7 @@ class write_combiner {
                                           write_directly();
                                       }
                                       if (!writing_ && on_idle_) {
-                                          on_idle_();
+                                          on_idle_(idle_context_);
                                       }
                                   });
                 return;
@@ -136,7 +141,7 @@ class write_combiner {
                     flush();
                 }
                 if (!writing_ && on_idle_) {
-                    on_idle_();
+                    on_idle_(idle_context_);
                 }
             });
     }
@@ -145,20 +150,25 @@ class write_combiner {
     // no buffer. A malloc per write is nothing next to the write itself.
     static void release(std::string& buffer) { std::string().swap(buffer); }
 
-    void fail(boost::system::error_code ec) {
-        failed_ = ec;
+    void fail(boost::system::error_code) {
+        failed_ = true;
         pending_.clear();
         sent_ = 0;
     }
 
+    static constexpr bool plain = std::is_same_v<Next, boost::asio::ip::tcp::socket>;
+    struct nothing {};
+
     Next next_;
     std::weak_ptr<void> owner_;
-    std::function<void()> on_idle_;
-    std::string pending_;    // appended, not yet written (from sent_ on, when writing directly)
-    std::size_t sent_ = 0;   // bytes of pending_ already written
-    std::string in_flight_;  // being written through TLS
+    void (*on_idle_)(void*) = nullptr;
+    void* idle_context_ = nullptr;
+    std::string pending_;   // appended, not yet written (from sent_ on, when writing directly)
+    std::size_t sent_ = 0;  // bytes of pending_ already written
+    // Being written through TLS.
+    [[no_unique_address]] std::conditional_t<plain, nothing, std::string> in_flight_;
     bool writing_ = false;
-    boost::system::error_code failed_;
+    bool failed_ = false;
 };
 
 }  // namespace relais::net
