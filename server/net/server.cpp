@@ -245,8 +245,10 @@ struct server::impl final : session_owner {
             if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
                 // Plain TCP: the session watches silence itself and does not
                 // need the timed stream's timers.
-                start_session<tcp::socket>(id, std::move(address), stream.release_socket(),
-                                           std::move(answer));
+                if (auto socket = as_plain_socket(stream.release_socket())) {
+                    start_session<plain_socket>(id, std::move(address), std::move(*socket),
+                                                std::move(answer));
+                }
             } else {
                 start_session<Stream>(id, std::move(address), std::move(stream), std::move(answer));
             }
@@ -266,6 +268,19 @@ struct server::impl final : session_owner {
         } else {
             co_await respond(stream, req, http::status::not_found, "not found\n");
         }
+    }
+
+    // The accepted socket, on the same strand, as the session's socket type;
+    // nothing when the connection is already gone.
+    std::optional<plain_socket> as_plain_socket(tcp::socket socket) {
+        const auto* strand = socket.get_executor().target<connection_strand>();
+        beast::error_code ec;
+        const auto endpoint = socket.local_endpoint(ec);
+        const auto handle = ec ? tcp::socket::native_handle_type{} : socket.release(ec);
+        if (ec) {
+            return std::nullopt;
+        }
+        return plain_socket(strand ? *strand : asio::make_strand(ioc), endpoint.protocol(), handle);
     }
 
     template <class Stream>

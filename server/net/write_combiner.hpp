@@ -21,6 +21,12 @@
 
 namespace relais::net {
 
+// A socket, whatever its executor, and not a TLS stream.
+template <class T>
+struct is_socket : std::false_type {};
+template <class Protocol, class Executor>
+struct is_socket<boost::asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
+
 // Every operation must run on the stream's executor (the session's strand).
 template <class Next>
 class write_combiner {
@@ -156,7 +162,7 @@ class write_combiner {
         sent_ = 0;
     }
 
-    static constexpr bool plain = std::is_same_v<Next, boost::asio::ip::tcp::socket>;
+    static constexpr bool plain = is_socket<Next>::value;
     struct nothing {};
 
     Next next_;
