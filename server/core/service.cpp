@@ -11,7 +11,11 @@ service::service(storage::store& store, const clock& clock, service_config confi
     : store_(store), clock_(clock), config_(std::move(config)) {}
 
 void service::start() {
-    storage::read_now(store_, [this](storage::reader& r) { members_.load(r); });
+    storage::read_now(store_, [this](storage::reader& r) {
+        members_.load(r);
+        // No connection yet: nothing that ended before now needs a look.
+        auth_changes_seen_ = r.auth_changes();
+    });
     // Computing the decoy hash costs one Argon2 run: pay it before the first
     // login, so that the first unknown-user answer is not slower than others.
     (void)decoy_password_hash();

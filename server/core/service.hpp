@@ -160,7 +160,8 @@ class service {
     membership_cache members_;
     login_throttle throttle_;
     std::atomic<bool> stopping_{false};
-    // What auth_changes() was at the last session check (-1: none yet).
+    // What auth_changes() was at start or at the last session check (-1:
+    // neither yet).
     std::atomic<std::int64_t> auth_changes_seen_{-1};
 
     // Per-account send budget. Guarded by send_mu_.
