@@ -1,10 +1,12 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "codec.hpp"
 #include "rate_limiter.hpp"
@@ -12,10 +14,58 @@
 
 namespace relais::core {
 
+// A session token's SHA-256, kept as its 32 bytes: its hex text would take
+// a heap allocation on every logged-in connection.
+class token_digest {
+  public:
+    token_digest() = default;
+    // From hash_token()'s 64 hex digits; anything else gives an empty digest.
+    explicit token_digest(std::string_view hex) {
+        if (hex.size() != 2 * bytes_.size()) {
+            return;
+        }
+        for (std::size_t i = 0; i < bytes_.size(); ++i) {
+            const int high = digit(hex[2 * i]);
+            const int low = digit(hex[2 * i + 1]);
+            if (high < 0 || low < 0) {
+                return;
+            }
+            bytes_[i] = static_cast<unsigned char>(high << 4 | low);
+        }
+        set_ = true;
+    }
+    // The hex text, as stored in the sessions table.
+    std::string hex() const {
+        static constexpr char digits[] = "0123456789abcdef";
+        std::string out;
+        if (set_) {
+            for (auto b : bytes_) {
+                out.push_back(digits[b >> 4]);
+                out.push_back(digits[b & 0xF]);
+            }
+        }
+        return out;
+    }
+
+  private:
+    static int digit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        return -1;
+    }
+
+    std::array<unsigned char, 32> bytes_{};
+    bool set_ = false;
+};
+
 // Who is logged in on a connection.
 struct identity {
     v1::User user;
-    std::string token_hash;
+    token_digest token_hash;
 };
 
 // One client connection as the domain sees it. The transport (server/net)

@@ -74,7 +74,7 @@ std::vector<std::pair<user_id, std::string>> hub::sessions() const {
             for (const auto& weak : list) {
                 auto conn = weak.lock();
                 if (auto who = conn ? conn->who() : std::nullopt) {
-                    distinct.emplace(user, who->token_hash);
+                    distinct.emplace(user, who->token_hash.hex());
                 }
             }
         }
@@ -97,7 +97,7 @@ std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std
                 continue;
             }
             auto who = conn->who();
-            if (token_hash.empty() || (who && who->token_hash == token_hash)) {
+            if (token_hash.empty() || (who && who->token_hash.hex() == token_hash)) {
                 victims.push_back(std::move(conn));
             }
         }

@@ -40,7 +40,7 @@ void service::log_in(const request& rq, const storage::account& account, std::st
             publish_presence(previous->user, false);
         }
     }
-    rq.conn->set_who(identity{user, std::move(token_hash)});
+    rq.conn->set_who(identity{user, token_digest(token_hash)});
     if (hub_.attach(account.id, rq.conn)) {
         publish_presence(user, true);
     }
@@ -122,7 +122,7 @@ void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
 
 void service::on_logout(const request& rq, const v1::ClientMessage&) {
     write(rq, [this, rq](storage::writer& w) -> outcome<after_commit> {
-        w.delete_session(rq.who.token_hash);
+        w.delete_session(rq.who.token_hash.hex());
         return after_commit([this, rq] {
             rq.conn->set_who(std::nullopt);
             if (hub_.detach(rq.who.user.id(), rq.conn.get())) {
@@ -130,7 +130,7 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             }
             // Every other connection that used this token ends with it,
             // before the logout is confirmed.
-            end_sessions(rq.who.user.id(), "logged out", rq.who.token_hash);
+            end_sessions(rq.who.user.id(), "logged out", rq.who.token_hash.hex());
             reply_ok(rq);
         });
     });

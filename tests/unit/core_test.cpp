@@ -1,10 +1,23 @@
+#include "connection.hpp"
 #include "core_fixture.hpp"
+#include "credentials.hpp"
 
 namespace relais::testing {
 namespace {
 
 class core : public core_test {};
 using relais::core::login_throttle;
+
+// A connection keeps its session's token hash as 32 bytes and gives back the
+// very text the sessions table holds.
+TEST(token_digest, gives_back_the_hex_it_was_made_from_and_refuses_anything_else) {
+    const auto hex = relais::core::hash_token("jeton de session");
+    ASSERT_EQ(hex.size(), 64u);
+    EXPECT_EQ(relais::core::token_digest(hex).hex(), hex);
+    EXPECT_EQ(relais::core::token_digest(hex.substr(1)).hex(), "");
+    EXPECT_EQ(relais::core::token_digest(std::string(63, '0') + "g").hex(), "");
+    EXPECT_EQ(relais::core::token_digest().hex(), "");
+}
 
 TEST_F(core, requests_before_hello_and_before_login_are_refused) {
     auto conn = std::make_shared<test_connection>(99, "192.0.2.9");
