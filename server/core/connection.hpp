@@ -20,44 +20,11 @@ class token_digest {
   public:
     token_digest() = default;
     // From hash_token()'s 64 hex digits; anything else gives an empty digest.
-    explicit token_digest(std::string_view hex) {
-        if (hex.size() != 2 * bytes_.size()) {
-            return;
-        }
-        for (std::size_t i = 0; i < bytes_.size(); ++i) {
-            const int high = digit(hex[2 * i]);
-            const int low = digit(hex[2 * i + 1]);
-            if (high < 0 || low < 0) {
-                return;
-            }
-            bytes_[i] = static_cast<unsigned char>(high << 4 | low);
-        }
-        set_ = true;
-    }
+    explicit token_digest(std::string_view hex);
     // The hex text, as stored in the sessions table.
-    std::string hex() const {
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out;
-        if (set_) {
-            for (auto b : bytes_) {
-                out.push_back(digits[b >> 4]);
-                out.push_back(digits[b & 0xF]);
-            }
-        }
-        return out;
-    }
+    std::string hex() const;
 
   private:
-    static int digit(char c) {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        return -1;
-    }
-
     std::array<unsigned char, 32> bytes_{};
     bool set_ = false;
 };

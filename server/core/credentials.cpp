@@ -1,5 +1,7 @@
 #include "credentials.hpp"
 
+#include "connection.hpp"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -67,6 +69,23 @@ bool is_well_formed_token(std::string_view token) {
     return token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
            });
+}
+
+token_digest::token_digest(std::string_view hex) {
+    ensure_sodium();
+    std::size_t size = 0;
+    const char* end = nullptr;
+    set_ = hex.size() == 2 * bytes_.size() &&
+           sodium_hex2bin(bytes_.data(), bytes_.size(), hex.data(), hex.size(), nullptr, &size,
+                          &end) == 0 &&
+           size == bytes_.size() && end == hex.data() + hex.size();
+    if (!set_) {
+        bytes_ = {};
+    }
+}
+
+std::string token_digest::hex() const {
+    return set_ ? to_hex(bytes_.data(), bytes_.size()) : std::string();
 }
 
 std::string hash_token(std::string_view token) {

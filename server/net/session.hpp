@@ -14,11 +14,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>

@@ -12,7 +12,6 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
