@@ -178,8 +178,12 @@ int serve(int argc, char** argv) {
         throw std::invalid_argument("--tls-cert and --tls-key go together");
     }
 
-    relais::storage::sqlite::sqlite_store store(
-        store_options(o.data, o.durability, o.reader_threads));
+    auto opts = store_options(o.data, o.durability, o.reader_threads);
+    opts.completion_scope = [](const std::function<void()>& complete) {
+        relais::core::delivery_batch batch;
+        complete();
+    };
+    relais::storage::sqlite::sqlite_store store(std::move(opts));
     relais::core::system_clock clock;
     relais::core::service_config sc;
     sc.limits = o.limits;

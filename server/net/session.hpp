@@ -70,6 +70,8 @@ class session_base : public core::connection {
     // ping to one silent for half the idle timeout; the socket cut for one
     // silent for all of it, or whose close has waited close_wait_ms.
     virtual void sweep(std::int64_t now_ms) = 0;
+    // From any thread: writes what was queued while in a delivery batch.
+    virtual void flush_joined() = 0;
 };
 
 // The executor of every connection: its own strand on the server's
@@ -86,13 +88,17 @@ using plain_socket = asio::basic_stream_socket<asio::ip::tcp, connection_strand>
 // buffer of the thread's, so an idle connection holds no read buffer; the
 // frame reader keeps only an incomplete frame's bytes. Messages go to the
 // service as they are parsed.
-// Writing: delivered frames wait in queue_ until the pump, on the session's
-// strand, moves them all into the write combiner, which sends them in one
-// write. While the socket does not take more, frames stay in queue_, where
-// the bound on slow readers applies.
-// The stream and the reader are owned by the session's strand; the queue and
-// the closing state are guarded by mu_, because the service delivers from
-// storage and network threads alike.
+// Writing: delivered frames wait in queue_ until they are sent, all of them
+// in one write: by the pump, on the session's strand, or, for frames
+// delivered in a delivery batch (a group commit's events and answers), by
+// flush_joined on whichever network thread takes the batch, without a hop
+// to each session's strand. While the socket does not take more, frames
+// stay in queue_, where the bound on slow readers applies.
+// Reading, the close handshake and the waits for the socket belong to the
+// session's strand. What is written (the queue, the write combiner, the
+// closing state) is guarded by mu_, and so is closing the socket, because
+// the service delivers from storage and network threads alike and
+// flush_joined sends from any thread.
 template <class Stream>
 class ws_session final : public session_base {
     static constexpr bool plain = std::is_same_v<Stream, plain_socket>;
@@ -101,11 +107,11 @@ class ws_session final : public session_base {
     ws_session(std::uint64_t id, std::string remote, Stream stream, core::service& service,
                const session_limits& limits, session_owner& owner)
         : session_base(id, std::move(remote), service.config().connection_requests),
-          out_(std::move(stream)),
           reader_(limits.max_frame_bytes),
           service_(service),
           limits_(limits),
-          owner_(owner) {}
+          owner_(owner),
+          out_(std::move(stream)) {}
 
     void deliver(protocol::frame f) override {
         std::vector<protocol::frame> dropped;
@@ -119,7 +125,13 @@ class ws_session final : public session_base {
                                    queued_bytes_ + f->size() <= limits_.max_queue_bytes)) {
                 queued_bytes_ += f->size();
                 queue_.push_back(std::move(f));
-                schedule_pump();
+                auto* batch = plain ? core::delivery_batch::current() : nullptr;
+                if (batch && !pump_scheduled_) {
+                    pump_scheduled_ = true;
+                    batch->join(shared_from_this());
+                } else {
+                    schedule_pump();
+                }
                 return;
             }
             // The client does not read fast enough. It loses nothing: it will
@@ -156,12 +168,49 @@ class ws_session final : public session_base {
             asio::post(executor(), [self = self()] { self->abandon(); });
         } else if (idle > 0 && silent >= idle / 2 && !pinged_.exchange(true)) {
             asio::post(executor(), [self = self()] {
+                std::lock_guard lock(self->mu_);
                 if (!self->close_sent_ && !self->writer_finished_) {
                     self->out_.append_frame(ws_opcode::ping, {});
                     self->out_.flush();
                 }
             });
         }
+    }
+
+    void flush_batch(std::vector<std::shared_ptr<core::connection>> batch) override {
+        // One hand-off for the whole batch, to any network thread: the
+        // sessions need not be on their strands to send. Only plain TCP
+        // sessions join batches.
+        if constexpr (plain) {
+            asio::post(executor().get_inner_executor(), [batch = std::move(batch)] {
+                for (const auto& c : batch) {
+                    static_cast<session_base&>(*c).flush_joined();
+                }
+            });
+        }
+    }
+
+    void flush_joined() override {
+        std::lock_guard lock(mu_);
+        pump_scheduled_ = false;
+        if (queue_.empty() || out_.busy()) {
+            // Taken by a pump already, or by the one after the current write.
+            return;
+        }
+        if constexpr (plain) {
+            if (accepted_ && !closing_ && !writer_finished_ && !out_.failed() &&
+                !out_.has_pending()) {
+                out_.send_now(queue_);
+                release_queue();
+                if (out_.failed() || out_.has_pending()) {
+                    // Waiting for the socket, or ending the connection, is
+                    // the strand's.
+                    schedule_pump();
+                }
+                return;
+            }
+        }
+        schedule_pump();
     }
 
     auto executor() { return out_.next_layer().get_executor(); }
@@ -171,10 +220,14 @@ class ws_session final : public session_base {
     void start(std::string_view answer) {
         heard_ms_ = steady_ms();
         out_.keep_alive_with(weak_from_this());
-        out_.on_idle([](void* self) { static_cast<ws_session*>(self)->pump(); }, this);
-        out_.append_raw(answer);
+        out_.on_idle(
+            [](void* self, boost::system::error_code ec) {
+                static_cast<ws_session*>(self)->on_writable(ec);
+            },
+            this);
         {
             std::lock_guard lock(mu_);
+            out_.append_raw(answer);
             accepted_ = true;
         }
         if constexpr (plain) {
@@ -193,6 +246,7 @@ class ws_session final : public session_base {
         }
     }
     void ping(std::string_view payload) {
+        std::lock_guard lock(mu_);
         if (!close_sent_) {
             out_.append_frame(ws_opcode::pong, payload);
             out_.flush();
@@ -243,55 +297,80 @@ class ws_session final : public session_base {
         close_reason_ = std::make_unique<std::string>(reason.substr(0, 123));
     }
 
-    // On the strand: moves what is queued into the combiner and writes it,
-    // unless the socket is still busy with the previous batch (the
-    // combiner calls again once it is not). Sends the close frame after the
-    // last frame, and ends the connection once both sides have closed.
+    // Call with mu_ held. A burst's queue is not kept: most connections
+    // are idle most of the time.
+    void release_queue() {
+        if (queue_.capacity() > 16) {
+            std::vector<protocol::frame>().swap(queue_);
+        } else {
+            queue_.clear();
+        }
+        queued_bytes_ = 0;
+    }
+
+    // Call with mu_ held: whether queue_ may go straight to the socket.
+    bool can_send_now() const {
+        return plain && !queue_.empty() && !out_.has_pending() && !out_.failed();
+    }
+
+    // On the strand: writes what is queued, unless the socket is still busy
+    // with the previous batch (on_writable calls again once it is not).
+    // Sends the close frame after the last frame, and ends the connection
+    // once both sides have closed.
     void pump() {
-        bool closing = false;
-        bool reader_done = false;
-        std::uint16_t code = 0;
-        std::vector<protocol::frame> batch;
+        bool failed = false;
+        bool finished = false;
         {
             std::lock_guard lock(mu_);
             pump_scheduled_ = false;
             if (!accepted_ || writer_finished_ || out_.busy()) {
                 return;
             }
-            batch.swap(queue_);
-            queued_bytes_ = 0;
-            closing = closing_;
-            reader_done = reader_done_;
-            code = close_code_;
-        }
-        if (!close_sent_) {
-            for (const auto& f : batch) {
-                out_.append_binary_message(*f);
-            }
-            if (closing) {
-                std::string payload;
-                if (code != 0) {
-                    payload.push_back(static_cast<char>(code >> 8));
-                    payload.push_back(static_cast<char>(code & 0xFF));
-                    std::lock_guard lock(mu_);
-                    if (close_reason_) {
-                        payload += *close_reason_;
+            if (!close_sent_) {
+                if (can_send_now()) {
+                    if constexpr (plain) {
+                        out_.send_now(queue_);
+                    }
+                } else {
+                    for (const auto& f : queue_) {
+                        out_.append_binary_message(*f);
                     }
                 }
-                out_.append_frame(ws_opcode::close, payload);
-                close_sent_ = true;
-                close_sent_ms_ = steady_ms();
+                if (closing_) {
+                    std::string payload;
+                    if (close_code_ != 0) {
+                        payload.push_back(static_cast<char>(close_code_ >> 8));
+                        payload.push_back(static_cast<char>(close_code_ & 0xFF));
+                        if (close_reason_) {
+                            payload += *close_reason_;
+                        }
+                    }
+                    out_.append_frame(ws_opcode::close, payload);
+                    close_sent_ = true;
+                    close_sent_ms_ = steady_ms();
+                }
             }
+            release_queue();
+            out_.flush();
+            failed = out_.failed();
+            finished = close_sent_ && reader_done_ && !out_.busy();
         }
-        batch.clear();
-        out_.flush();
-        if (out_.failed()) {
+        if (failed) {
             abandon();
             return;
         }
-        if (close_sent_ && reader_done && !out_.busy()) {
+        if (finished) {
             finish();
         }
+    }
+
+    // On the strand: the write that waited for the socket has ended.
+    void on_writable(boost::system::error_code ec) {
+        {
+            std::lock_guard lock(mu_);
+            out_.resume(ec);
+        }
+        pump();
     }
 
     void read() {
@@ -387,9 +466,12 @@ class ws_session final : public session_base {
     // left, would reset the connection, and the client could lose the close
     // frame on its way.
     void finish() {
-        writer_finished_ = true;
         boost::system::error_code ignored;
-        socket().shutdown(asio::socket_base::shutdown_send, ignored);
+        {
+            std::lock_guard lock(mu_);
+            writer_finished_ = true;
+            socket().shutdown(asio::socket_base::shutdown_send, ignored);
+        }
         socket().non_blocking(true, ignored);
         drain();
     }
@@ -403,13 +485,15 @@ class ws_session final : public session_base {
     // Cuts the connection: broken, silent, or not finishing its close.
     void abandon() {
         {
+            // Under the lock: flush_joined must not send on a closed (or
+            // reused) descriptor.
             std::lock_guard lock(mu_);
             closing_ = true;
-            queue_.clear();
+            release_queue();
+            boost::system::error_code ignored;
+            socket().close(ignored);
+            writer_finished_ = true;
         }
-        boost::system::error_code ignored;
-        socket().close(ignored);
-        writer_finished_ = true;
         if (!reading_ended_) {
             // The pending read ends with an error and comes back here.
             return;
@@ -424,7 +508,6 @@ class ws_session final : public session_base {
     using tls_buffer = std::unique_ptr<std::array<char, tls_buffer_bytes>>;
     struct nothing {};
 
-    write_combiner<Stream> out_;
     ws_frame_reader reader_;
     core::service& service_;
     const session_limits& limits_;
@@ -435,12 +518,13 @@ class ws_session final : public session_base {
     std::atomic<std::int64_t> close_sent_ms_{0};
     std::atomic<bool> pinged_{false};
     // Owned by the strand.
-    bool close_sent_ = false;
     bool reading_ended_ = false;
-    bool writer_finished_ = false;
     bool ended_ = false;
 
     std::mutex mu_;
+    write_combiner<Stream> out_;  // its stream is the strand's, the rest mu_'s
+    bool close_sent_ = false;     // written under mu_ on the strand
+    bool writer_finished_ = false;
     std::vector<protocol::frame> queue_;
     std::size_t queued_bytes_ = 0;
     bool accepted_ = false;

@@ -11,6 +11,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,7 +29,9 @@ struct is_socket : std::false_type {};
 template <class Protocol, class Executor>
 struct is_socket<boost::asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
 
-// Every operation must run on the stream's executor (the session's strand).
+// Every operation must run under the owner's lock. Those that start an
+// asynchronous operation (flush, resume) must also run on the stream's
+// executor (the session's strand); send_now may run on any thread.
 template <class Next>
 class write_combiner {
   public:
@@ -37,11 +42,11 @@ class write_combiner {
     // Keeps `owner` (the session) alive while a write is in flight, since the
     // write's handler refers to this object.
     void keep_alive_with(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
-    // Called with `context`, on the executor, when a write that had to wait
-    // for the socket has ended (everything written, or the connection
-    // failed). A plain pointer, not a std::function: 16 bytes less for each
-    // of thousands of connections.
-    void on_idle(void (*f)(void*), void* context) {
+    // Called with `context` and the outcome, on the executor, when a write
+    // that had to wait for the socket has ended or failed: the owner takes
+    // its lock and calls resume(). A plain pointer, not a std::function: 16
+    // bytes less for each of thousands of connections.
+    void on_idle(void (*f)(void*, boost::system::error_code), void* context) {
         on_idle_ = f;
         idle_context_ = context;
     }
@@ -51,6 +56,84 @@ class write_combiner {
 
     // Queues one unfragmented frame from server to client (unmasked).
     void append_frame(unsigned opcode, std::string_view payload) {
+        append_frame_to(pending_, opcode, payload);
+    }
+    void append_binary_message(std::string_view payload) { append_frame(0x2, payload); }
+
+    // Plain TCP only, from any thread, when nothing is pending and no write
+    // is in flight: sends `messages` (encoded frames) as binary messages
+    // with one non-blocking send(). What the socket does not take stays
+    // pending for flush(), which the caller must then have run on the
+    // executor, as for failed().
+    template <class Messages>
+    void send_now(const Messages& messages) {
+        static_assert(plain, "TLS records are made on the executor");
+        // A buffer of the thread's: most batches are sent whole at once, and
+        // a heap block per batch would be allocated and freed for nothing.
+        thread_local std::string scratch;
+        scratch.clear();
+        for (const auto& m : messages) {
+            append_frame_to(scratch, 0x2, *m);
+        }
+        std::size_t sent = 0;
+        while (sent < scratch.size()) {
+            const auto n = ::send(next_.native_handle(), scratch.data() + sent,
+                                  scratch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                break;
+            }
+            if (n < 0) {
+                fail();
+                break;
+            }
+            sent += static_cast<std::size_t>(n);
+        }
+        if (!failed_ && sent < scratch.size()) {
+            pending_.assign(scratch, sent);
+        }
+        // A burst to a slow reader may have grown it far: keep only what a
+        // usual batch needs.
+        if (scratch.capacity() > scratch_keep_bytes) {
+            std::string().swap(scratch);
+        }
+    }
+
+    // Writes what is appended: at once as far as the socket takes it, the
+    // rest when it can (busy() until then).
+    void flush() {
+        if (busy() || failed_ || pending_.empty()) {
+            return;
+        }
+        if constexpr (plain) {
+            write_directly();
+        } else {
+            write_through();
+        }
+    }
+
+    // The write that had to wait has ended with `ec`: go on with what is
+    // pending.
+    void resume(boost::system::error_code ec) {
+        writing_ = false;
+        if constexpr (!plain) {
+            release(in_flight_);
+        }
+        if (ec) {
+            fail();
+        } else {
+            flush();
+        }
+    }
+
+    bool busy() const { return writing_; }
+    bool failed() const { return failed_; }
+    bool has_pending() const { return !pending_.empty(); }
+
+  private:
+    static void append_frame_to(std::string& out, unsigned opcode, std::string_view payload) {
         char header[10];
         std::size_t header_size = 2;
         header[0] = static_cast<char>(0x80 | opcode);  // FIN
@@ -70,28 +153,10 @@ class write_combiner {
             }
             header_size = 10;
         }
-        pending_.append(header, header_size);
-        pending_.append(payload);
-    }
-    void append_binary_message(std::string_view payload) { append_frame(0x2, payload); }
-
-    // Writes what is appended: at once as far as the socket takes it, the
-    // rest when it can (busy() until then).
-    void flush() {
-        if (busy() || failed_ || pending_.empty()) {
-            return;
-        }
-        if constexpr (plain) {
-            write_directly();
-        } else {
-            write_through();
-        }
+        out.append(header, header_size);
+        out.append(payload);
     }
 
-    bool busy() const { return writing_; }
-    bool failed() const { return failed_; }
-
-  private:
     // Plain TCP: a non-blocking send() now, which on loopback nearly always
     // takes everything, so most batches cost one system call and no
     // completion handler; when the socket is full, wait until it is not.
@@ -109,20 +174,12 @@ class write_combiner {
                 writing_ = true;
                 socket.async_wait(boost::asio::socket_base::wait_write,
                                   [this, keep = owner_.lock()](boost::system::error_code wec) {
-                                      writing_ = false;
-                                      if (wec) {
-                                          fail(wec);
-                                      } else {
-                                          write_directly();
-                                      }
-                                      if (!writing_ && on_idle_) {
-                                          on_idle_(idle_context_);
-                                      }
+                                      on_idle_(idle_context_, wec);
                                   });
                 return;
             }
             if (ec) {
-                fail(ec);
+                fail();
                 return;
             }
             sent_ += n;
@@ -138,35 +195,27 @@ class write_combiner {
         boost::asio::async_write(
             next_, boost::asio::buffer(in_flight_),
             [this, keep = owner_.lock()](boost::system::error_code ec, std::size_t) {
-                writing_ = false;
-                release(in_flight_);
-                if (ec) {
-                    fail(ec);
-                } else {
-                    flush();
-                }
-                if (!writing_ && on_idle_) {
-                    on_idle_(idle_context_);
-                }
+                on_idle_(idle_context_, ec);
             });
     }
 
     // Most connections are idle most of the time: between bursts they hold
-    // no buffer. A malloc per write is nothing next to the write itself.
+    // no buffer.
     static void release(std::string& buffer) { std::string().swap(buffer); }
 
-    void fail(boost::system::error_code) {
+    void fail() {
         failed_ = true;
         pending_.clear();
         sent_ = 0;
     }
 
     static constexpr bool plain = is_socket<Next>::value;
+    static constexpr std::size_t scratch_keep_bytes = 256 * 1024;
     struct nothing {};
 
     Next next_;
     std::weak_ptr<void> owner_;
-    void (*on_idle_)(void*) = nullptr;
+    void (*on_idle_)(void*, boost::system::error_code) = nullptr;
     void* idle_context_ = nullptr;
     std::string pending_;   // appended, not yet written (from sent_ on, when writing directly)
     std::size_t sent_ = 0;  // bytes of pending_ already written

@@ -669,14 +669,21 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
         } catch (...) {
         }
     }
-    for (std::size_t i = 0; i < group.size(); ++i) {
-        if (group[i].done) {
-            try {
-                group[i].done(committed && job_ok[i]);
-            } catch (...) {
-                log_exception("write completion");
+    auto complete = [&] {
+        for (std::size_t i = 0; i < group.size(); ++i) {
+            if (group[i].done) {
+                try {
+                    group[i].done(committed && job_ok[i]);
+                } catch (...) {
+                    log_exception("write completion");
+                }
             }
         }
+    };
+    if (opts_.completion_scope) {
+        opts_.completion_scope(complete);
+    } else {
+        complete();
     }
 }
 

@@ -26,6 +26,10 @@ struct options {
     // pages have piled up since its last pass (SQLite's default threshold).
     // At 16 times as many the writer waits for the copy (see sqlite_store).
     std::size_t checkpoint_pages = 1000;
+    // Runs `complete`, which calls every `done` of one committed group, on
+    // the writer thread; empty = call it directly. The server wraps it so
+    // that a group's deliveries leave together.
+    std::function<void(const std::function<void()>& complete)> completion_scope;
 };
 
 // The schema versions this build knows; the database is migrated to the last.

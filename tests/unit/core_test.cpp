@@ -19,6 +19,79 @@ TEST(token_digest, gives_back_the_hex_it_was_made_from_and_refuses_anything_else
     EXPECT_EQ(relais::core::token_digest().hex(), "");
 }
 
+// A transport that joins delivery batches, as the server's sessions do:
+// what is delivered during a batch is written when the batch closes.
+class batching_connection final : public relais::core::connection {
+  public:
+    explicit batching_connection(std::uint64_t id)
+        : relais::core::connection(id, "192.0.2.1", relais::core::rate_limiter::config{1, 1}) {}
+
+    void deliver(protocol::frame f) override {
+        queued.push_back(*f);
+        if (auto* batch = relais::core::delivery_batch::current()) {
+            if (!joined) {
+                joined = true;
+                batch->join(shared_from_this());
+            }
+        } else {
+            flush();
+        }
+    }
+    void close(const std::string&) override {}
+    void flush_batch(std::vector<std::shared_ptr<connection>> batch) override {
+        ++flush_calls;
+        for (auto& c : batch) {
+            static_cast<batching_connection&>(*c).flush();
+        }
+    }
+    void flush() {
+        joined = false;
+        ++writes;
+        written.insert(written.end(), queued.begin(), queued.end());
+        queued.clear();
+    }
+
+    std::vector<std::string> queued, written;
+    bool joined = false;
+    int writes = 0, flush_calls = 0;
+};
+
+TEST(delivery_batch, what_a_batch_delivers_is_written_when_it_closes_in_one_write_per_connection) {
+    auto a = std::make_shared<batching_connection>(1);
+    auto b = std::make_shared<batching_connection>(2);
+    auto c = std::make_shared<batching_connection>(3);
+    auto frame = [](const char* text) { return std::make_shared<const std::string>(text); };
+    EXPECT_EQ(relais::core::delivery_batch::current(), nullptr);
+    {
+        relais::core::delivery_batch batch;
+        EXPECT_EQ(relais::core::delivery_batch::current(), &batch);
+        a->deliver(frame("un"));
+        b->deliver(frame("deux"));
+        a->deliver(frame("trois"));
+        {
+            // A batch opened inside another flushes what joined it; a
+            // connection already in the outer one stays there, in order.
+            relais::core::delivery_batch inner;
+            b->deliver(frame("quatre"));
+            c->deliver(frame("cinq"));
+        }
+        EXPECT_EQ(relais::core::delivery_batch::current(), &batch);
+        EXPECT_TRUE(a->written.empty());
+        EXPECT_TRUE(b->written.empty());
+        EXPECT_EQ(c->written, (std::vector<std::string>{"cinq"}));
+        a->deliver(frame("six"));
+    }
+    EXPECT_EQ(relais::core::delivery_batch::current(), nullptr);
+    EXPECT_EQ(a->written, (std::vector<std::string>{"un", "trois", "six"}));
+    EXPECT_EQ(b->written, (std::vector<std::string>{"deux", "quatre"}));
+    EXPECT_EQ(a->writes, 1);
+    EXPECT_EQ(b->writes, 1);
+    // One hand-off per batch, not one per connection.
+    EXPECT_EQ(a->flush_calls + b->flush_calls + c->flush_calls, 2);
+    b->deliver(frame("sept"));  // no batch: at once
+    EXPECT_EQ(b->written.back(), "sept");
+}
+
 TEST_F(core, requests_before_hello_and_before_login_are_refused) {
     auto conn = std::make_shared<test_connection>(99, "192.0.2.9");
     v1::ClientMessage list;

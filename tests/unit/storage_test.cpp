@@ -4,9 +4,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "sqlite_store.hpp"
 #include "temp_dir.hpp"
@@ -242,6 +244,58 @@ TEST(sqlite_store, group_commit_acknowledges_every_job_and_a_failing_job_alone_i
         EXPECT_FALSE(r.find_sent(user, "id7").has_value());
         EXPECT_TRUE(r.find_sent(user, "id8").has_value());
     });
+}
+
+// The server opens a delivery batch around each group's completions, so that
+// a group's events leave together: every completion of a group runs inside
+// one call of the scope, after the commit.
+TEST(sqlite_store, a_group_completes_inside_one_completion_scope) {
+    temp_dir dir;
+    auto o = at(dir);
+    thread_local int open_scope = 0;
+    std::atomic<int> scopes{0};
+    o.completion_scope = [&](const std::function<void()>& complete) {
+        open_scope = ++scopes;
+        complete();
+        open_scope = 0;
+    };
+    sqlite_store s(o);
+    auto [channel, user] = seed(s);
+    const int seeded_scopes = scopes.load();
+    std::promise<void> all_queued, first_running;
+    auto queued = all_queued.get_future().share();
+    constexpr int jobs = 200;
+    std::vector<int> scope_of(jobs, -1);
+    std::promise<void> all_done;
+    std::atomic<int> remaining{jobs};
+    for (int i = 0; i < jobs; ++i) {
+        s.write({[&, i, queued](writer& w) {
+                     if (i == 0) {
+                         first_running.set_value();
+                         queued.wait();  // the others queue up behind this group
+                     }
+                     auto e = message(channel, user, "m" + std::to_string(i));
+                     w.append_event(e);
+                     return true;
+                 },
+                 [&, i](bool committed) {
+                     EXPECT_TRUE(committed);
+                     scope_of[static_cast<std::size_t>(i)] = open_scope;
+                     if (--remaining == 0) {
+                         all_done.set_value();
+                     }
+                 }});
+        if (i == 0) {
+            first_running.get_future().wait();
+        }
+    }
+    all_queued.set_value();
+    all_done.get_future().wait();
+    EXPECT_EQ(scopes.load() - seeded_scopes, 2);
+    EXPECT_EQ(scope_of[0], seeded_scopes + 1);
+    for (int i = 1; i < jobs; ++i) {
+        EXPECT_EQ(scope_of[static_cast<std::size_t>(i)], seeded_scopes + 2) << "job " << i;
+    }
 }
 
 TEST(sqlite_store, restart_keeps_accounts_channels_members_history_markers_and_counters) {
