@@ -124,22 +124,37 @@ class member {
   private:
     asio::awaitable<void> read() {
         co_await wire_.read_loop([this](std::string_view payload, bool text) {
-            if (text || !in_.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+            if (text) {
                 return;
             }
-            if (in_.request_id() >= setup_ids) {
-                answers_[in_.request_id()] = in_;
-                if (auto w = waiting_.find(in_.request_id()); w != waiting_.end()) {
+            // Parsed on the bench's arena: at 200,000 deliveries/s, a heap
+            // block for every event, actor and string would cost the bench
+            // a tenth of its time (seen with perf).
+            message_arena().Reset();
+            auto& in = *google::protobuf::Arena::CreateMessage<v1::ServerMessage>(&message_arena());
+            if (!in.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+                return;
+            }
+            if (in.request_id() >= setup_ids) {
+                answers_[in.request_id()] = in;
+                if (auto w = waiting_.find(in.request_id()); w != waiting_.end()) {
                     w->second->cancel();
                 }
-            } else if (in_.request_id() == 0) {
+            } else if (in.request_id() == 0) {
                 if (on_push) {
-                    on_push(in_);
+                    on_push(in);
                 }
             } else if (on_answer) {
-                on_answer(in_);
+                on_answer(in);
             }
         });
+    }
+
+    // One for the whole bench, which runs on one thread; what a handler is
+    // given lives until the next message is parsed.
+    static google::protobuf::Arena& message_arena() {
+        static google::protobuf::Arena arena;
+        return arena;
     }
 
     wire wire_;
@@ -147,7 +162,6 @@ class member {
     std::uint64_t next_setup_id_ = setup_ids;
     std::unordered_map<std::uint64_t, v1::ServerMessage> answers_;
     std::unordered_map<std::uint64_t, asio::steady_timer*> waiting_;
-    v1::ServerMessage in_;
     v1::ClientMessage out_;
 };
 
