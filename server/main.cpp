@@ -179,9 +179,9 @@ int serve(int argc, char** argv) {
     }
 
     auto opts = store_options(o.data, o.durability, o.reader_threads);
-    opts.completion_scope = [](const std::function<void()>& complete) {
+    opts.callback_scope = [](const std::function<void()>& callbacks) {
         relais::core::delivery_batch batch;
-        complete();
+        callbacks();
     };
     relais::storage::sqlite::sqlite_store store(std::move(opts));
     relais::core::system_clock clock;

@@ -193,12 +193,12 @@ class ws_session final : public session_base {
     void flush_joined() override {
         std::lock_guard lock(mu_);
         pump_scheduled_ = false;
-        if (queue_.empty() || out_.busy()) {
-            // Taken by a pump already, or by the one after the current write.
+        if (out_.busy()) {
+            // The pump after the current write takes the queue.
             return;
         }
         if constexpr (plain) {
-            if (accepted_ && !closing_ && !writer_finished_ && !out_.failed() &&
+            if (!queue_.empty() && accepted_ && !closing_ && !writer_finished_ && !out_.failed() &&
                 !out_.has_pending()) {
                 out_.send_now(queue_);
                 release_queue();
@@ -210,7 +210,11 @@ class ws_session final : public session_base {
                 return;
             }
         }
-        schedule_pump();
+        // A close asked for since the batch began (a slow reader's queue
+        // dropped, a shutdown) still needs its close frame.
+        if (!queue_.empty() || closing_) {
+            schedule_pump();
+        }
     }
 
     auto executor() { return out_.next_layer().get_executor(); }
@@ -431,6 +435,9 @@ class ws_session final : public session_base {
     bool heard(char* data, std::size_t n) {
         heard_ms_.store(steady_ms(), std::memory_order_relaxed);
         pinged_.store(false, std::memory_order_relaxed);
+        // Answers given at once, and what they fan out (typing notices, to
+        // a whole channel), leave together once the read is handled.
+        core::delivery_batch batch;
         return reader_.feed(data, n, *this);
     }
 

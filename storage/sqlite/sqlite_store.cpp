@@ -605,7 +605,7 @@ void sqlite_store::reader_loop(std::size_t index) {
         // One read transaction per job, so that all its queries see one snapshot.
         try {
             db.exec("BEGIN");
-            fn(access);
+            in_callback_scope([&] { fn(access); });
             db.exec("COMMIT");
         } catch (...) {
             log_exception("read");
@@ -614,6 +614,14 @@ void sqlite_store::reader_loop(std::size_t index) {
             } catch (...) {
             }
         }
+    }
+}
+
+void sqlite_store::in_callback_scope(const std::function<void()>& callbacks) {
+    if (opts_.callback_scope) {
+        opts_.callback_scope(callbacks);
+    } else {
+        callbacks();
     }
 }
 
@@ -680,11 +688,7 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
             }
         }
     };
-    if (opts_.completion_scope) {
-        opts_.completion_scope(complete);
-    } else {
-        complete();
-    }
+    in_callback_scope(complete);
 }
 
 }  // namespace relais::storage::sqlite

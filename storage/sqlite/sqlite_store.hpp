@@ -26,10 +26,11 @@ struct options {
     // pages have piled up since its last pass (SQLite's default threshold).
     // At 16 times as many the writer waits for the copy (see sqlite_store).
     std::size_t checkpoint_pages = 1000;
-    // Runs `complete`, which calls every `done` of one committed group, on
-    // the writer thread; empty = call it directly. The server wraps it so
-    // that a group's deliveries leave together.
-    std::function<void(const std::function<void()>& complete)> completion_scope;
+    // Runs `callbacks` (every `done` of one committed group, on the writer
+    // thread, or one read job, on a reader thread); empty = call them
+    // directly. The server wraps them so that what they deliver leaves
+    // together.
+    std::function<void(const std::function<void()>& callbacks)> callback_scope;
 };
 
 // The schema versions this build knows; the database is migrated to the last.
@@ -68,6 +69,7 @@ class sqlite_store final : public store {
     void writer_loop();
     void reader_loop(std::size_t index);
     void commit_group(std::vector<write_job>& group);
+    void in_callback_scope(const std::function<void()>& callbacks);
     void checkpoint_loop();
     // SQLite's WAL hook on the writer connection, after each commit.
     static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);

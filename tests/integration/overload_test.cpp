@@ -233,6 +233,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         // full socket: the server then cuts the socket.
         const int code = stalled.close_code();
         EXPECT_TRUE(code == 1008 || code == 0) << code;
+        EXPECT_FALSE(stalled.timed_out()) << "the stalled reader was neither told nor cut off";
         if (code == 1008) {
             EXPECT_NE(stalled.close_reason().find("too slow"), std::string::npos);
         }

@@ -160,6 +160,9 @@ class raw_ws {
         return 0;
     }
     const std::string& close_reason() const { return close_reason_; }
+    // True when a read gave up after 10 s of silence: the connection had
+    // not ended.
+    bool timed_out() const { return timed_out_; }
 
     // True when the server closed the TCP connection (after its close frame).
     bool ended() {
@@ -191,6 +194,7 @@ class raw_ws {
         while (done < n) {
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, 10000) <= 0) {
+                timed_out_ = true;
                 return std::nullopt;
             }
             auto got = ::recv(fd_, out.data() + done, n - done, 0);
@@ -204,6 +208,7 @@ class raw_ws {
 
     int fd_ = -1;
     std::string close_reason_;
+    bool timed_out_ = false;
 };
 
 }  // namespace relais::testing

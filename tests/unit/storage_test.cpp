@@ -248,15 +248,15 @@ TEST(sqlite_store, group_commit_acknowledges_every_job_and_a_failing_job_alone_i
 
 // The server opens a delivery batch around each group's completions, so that
 // a group's events leave together: every completion of a group runs inside
-// one call of the scope, after the commit.
-TEST(sqlite_store, a_group_completes_inside_one_completion_scope) {
+// one call of the scope, after the commit; so does each read job.
+TEST(sqlite_store, a_group_completes_inside_one_callback_scope) {
     temp_dir dir;
     auto o = at(dir);
     thread_local int open_scope = 0;
     std::atomic<int> scopes{0};
-    o.completion_scope = [&](const std::function<void()>& complete) {
+    o.callback_scope = [&](const std::function<void()>& callbacks) {
         open_scope = ++scopes;
-        complete();
+        callbacks();
         open_scope = 0;
     };
     sqlite_store s(o);
@@ -292,6 +292,9 @@ TEST(sqlite_store, a_group_completes_inside_one_completion_scope) {
     all_queued.set_value();
     all_done.get_future().wait();
     EXPECT_EQ(scopes.load() - seeded_scopes, 2);
+    int read_scope = 0;
+    read_now(s, [&](reader&) { read_scope = open_scope; });
+    EXPECT_EQ(read_scope, seeded_scopes + 3) << "a read job runs in a scope of its own";
     EXPECT_EQ(scope_of[0], seeded_scopes + 1);
     for (int i = 1; i < jobs; ++i) {
         EXPECT_EQ(scope_of[static_cast<std::size_t>(i)], seeded_scopes + 2) << "job " << i;
