@@ -110,6 +110,7 @@ struct server::impl final : session_owner {
           config(std::move(cfg)),
           threads(config.threads ? config.threads : usable_cores()),
           ioc(static_cast<int>(threads)),
+          accept_strand(asio::make_strand(ioc)),
           acceptor(ioc),
           signals(ioc, SIGINT, SIGTERM),
           deadline(ioc),
@@ -377,8 +378,11 @@ struct server::impl final : session_owner {
         if (stopping.exchange(true)) {
             return;
         }
-        beast::error_code ec;
-        acceptor.close(ec);
+        // On the accept loop's strand: the loop reads the acceptor's state.
+        asio::dispatch(accept_strand, [this] {
+            beast::error_code ec;
+            acceptor.close(ec);
+        });
         signals.cancel();
         session_check.cancel();
         service.stop_accepting();
@@ -405,6 +409,7 @@ struct server::impl final : session_owner {
     server_config config;
     std::size_t threads;
     asio::io_context ioc;
+    asio::strand<asio::io_context::executor_type> accept_strand;
     tcp::acceptor acceptor;
     asio::signal_set signals;
     asio::steady_timer deadline;
@@ -458,7 +463,8 @@ std::string server::url() const {
 
 void server::run() {
     auto& i = *impl_;
-    asio::co_spawn(i.ioc, i.accept_loop(), [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    asio::co_spawn(i.accept_strand, i.accept_loop(),
+                   [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.ioc, i.watch_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.ioc, i.sweep_sessions(),
