@@ -301,14 +301,11 @@ class ws_session final : public session_base {
         close_reason_ = std::make_unique<std::string>(reason.substr(0, 123));
     }
 
-    // Call with mu_ held. A burst's queue is not kept: most connections
-    // are idle most of the time.
+    // Call with mu_ held. The queue's buffer is not kept: most connections
+    // are idle most of the time, and even 32 bytes each count at 10,000
+    // connections (0.06 of the 2 KiB each may take).
     void release_queue() {
-        if (queue_.capacity() > 16) {
-            std::vector<protocol::frame>().swap(queue_);
-        } else {
-            queue_.clear();
-        }
+        std::vector<protocol::frame>().swap(queue_);
         queued_bytes_ = 0;
     }
 
@@ -437,7 +434,6 @@ class ws_session final : public session_base {
         pinged_.store(false, std::memory_order_relaxed);
         // Answers given at once, and what they fan out (typing notices, to
         // a whole channel), leave together once the read is handled.
-        core::delivery_batch batch;
         return reader_.feed(data, n, *this);
     }
 
