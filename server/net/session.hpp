@@ -90,9 +90,9 @@ using plain_socket = asio::basic_stream_socket<asio::ip::tcp, connection_strand>
 // service as they are parsed.
 // Writing: delivered frames wait in queue_ until they are sent, all of them
 // in one write: by the pump, on the session's strand, or, for frames
-// delivered in a delivery batch (a group commit's events and answers), by
-// flush_joined on whichever network thread takes the batch, without a hop
-// to each session's strand. While the socket does not take more, frames
+// delivered in a delivery batch (what a group commit or a read job
+// delivers), by flush_joined on whichever network thread takes the batch,
+// without a hop to each session's strand. While the socket does not take more, frames
 // stay in queue_, where the bound on slow readers applies.
 // Reading, the close handshake and the waits for the socket belong to the
 // session's strand. What is written (the queue, the write combiner, the
