@@ -198,8 +198,7 @@ class ws_session final : public session_base {
             return;
         }
         if constexpr (plain) {
-            if (!queue_.empty() && accepted_ && !closing_ && !writer_finished_ && !out_.failed() &&
-                !out_.has_pending()) {
+            if (accepted_ && !closing_ && !writer_finished_ && can_send_now()) {
                 out_.send_now(queue_);
                 release_queue();
                 if (out_.failed() || out_.has_pending()) {

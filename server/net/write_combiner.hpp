@@ -75,22 +75,7 @@ class write_combiner {
         for (const auto& m : messages) {
             append_frame_to(scratch, 0x2, *m);
         }
-        std::size_t sent = 0;
-        while (sent < scratch.size()) {
-            const auto n = ::send(next_.native_handle(), scratch.data() + sent,
-                                  scratch.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                break;
-            }
-            if (n < 0) {
-                fail();
-                break;
-            }
-            sent += static_cast<std::size_t>(n);
-        }
+        const auto sent = send_available(scratch);
         if (!failed_ && sent < scratch.size()) {
             pending_.assign(scratch, sent);
         }
@@ -157,32 +142,41 @@ class write_combiner {
         out.append(payload);
     }
 
+    // Plain TCP: as much of `bytes` as the socket takes now, with
+    // non-blocking send()s; fails the combiner on an error. Reads only the
+    // descriptor, so send_now may call it off the executor.
+    std::size_t send_available(std::string_view bytes) {
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+            const auto n = ::send(next_.native_handle(), bytes.data() + sent, bytes.size() - sent,
+                                  MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n >= 0) {
+                sent += static_cast<std::size_t>(n);
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break;
+            } else if (errno != EINTR) {
+                fail();
+                break;
+            }
+        }
+        return sent;
+    }
+
     // Plain TCP: a non-blocking send() now, which on loopback nearly always
     // takes everything, so most batches cost one system call and no
     // completion handler; when the socket is full, wait until it is not.
     void write_directly() {
-        auto& socket = next_;
-        if (!socket.non_blocking()) {
-            boost::system::error_code ignored;
-            socket.non_blocking(true, ignored);
+        sent_ += send_available(std::string_view(pending_).substr(sent_));
+        if (failed_) {
+            return;
         }
-        while (sent_ < pending_.size()) {
-            boost::system::error_code ec;
-            const auto n = socket.write_some(
-                boost::asio::buffer(pending_.data() + sent_, pending_.size() - sent_), ec);
-            if (ec == boost::asio::error::would_block || ec == boost::asio::error::try_again) {
-                writing_ = true;
-                socket.async_wait(boost::asio::socket_base::wait_write,
-                                  [this, keep = owner_.lock()](boost::system::error_code wec) {
-                                      on_idle_(idle_context_, wec);
-                                  });
-                return;
-            }
-            if (ec) {
-                fail();
-                return;
-            }
-            sent_ += n;
+        if (sent_ < pending_.size()) {
+            writing_ = true;
+            next_.async_wait(boost::asio::socket_base::wait_write,
+                             [this, keep = owner_.lock()](boost::system::error_code ec) {
+                                 on_idle_(idle_context_, ec);
+                             });
+            return;
         }
         sent_ = 0;
         release(pending_);
