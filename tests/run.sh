@@ -10,11 +10,13 @@ bash deploy/install-deps.sh --test
 jobs=$(nproc)
 fuzz_seconds=${RELAIS_FUZZ_SECONDS:-60}
 
+# Every build here holds to zero warnings (RELAIS_WERROR); a user's build
+# (deploy/dev-server.sh) does not fail on a new compiler's warning.
 suite() {  # name, extra cmake arguments...
   local name=$1
   shift
   echo "== $name build"
-  cmake -S . -B "build/$name" -G Ninja "$@" >/dev/null
+  cmake -S . -B "build/$name" -G Ninja -DRELAIS_WERROR=ON "$@" >/dev/null
   cmake --build "build/$name" -j "$jobs"
   echo "== $name tests"
   (cd "build/$name" && ctest -j "$jobs" --output-on-failure --timeout 900)
@@ -28,7 +30,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== fuzz build (clang)"
 cmake -S . -B build/fuzz -G Ninja -DRELAIS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAIS_WERROR=ON >/dev/null
 cmake --build build/fuzz -j "$jobs"
 passed=0
 failed=0

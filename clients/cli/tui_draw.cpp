@@ -35,11 +35,13 @@ void terminal_ui::draw_channels(int rows, int width) {
         const auto& c = channels_[static_cast<std::size_t>(i)];
         std::string label = channel_label(c.info);
         std::string badge;
+        // Appended piece by piece, not `" " + std::to_string(...)`: GCC 12 at -O3
+        // misreads that expression as an overlapping copy (GCC bug 105329).
         if (c.info.unread_count() > 0) {
-            badge = " " + std::to_string(c.info.unread_count());
+            badge.append(" ").append(std::to_string(c.info.unread_count()));
         }
         if (c.mentions > 0) {
-            badge += " @" + std::to_string(c.mentions);
+            badge.append(" @").append(std::to_string(c.mentions));
         }
         auto text = to_u32(label);
         auto badge_text = to_u32(badge);
@@ -137,7 +139,8 @@ void terminal_ui::draw_status(int row, int width) {
     const char* link = client_.connected()    ? tr(text::tui_connected)
                        : client_.signed_out() ? tr(text::tui_signed_out)
                                               : tr(text::tui_disconnected);
-    std::string status = "[" + std::string(link) + "] " + user_;
+    // Not `"[" + std::string(link) + ...`: GCC bug 105329 (see draw_channels).
+    std::string status = std::string("[").append(link).append("] ").append(user_);
     if (auto* c = current()) {
         status += " · " + channel_label(c->info);
         if (!c->info.topic().empty()) {

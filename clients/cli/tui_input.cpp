@@ -281,7 +281,9 @@ void terminal_ui::complete() {
         };
         if (start == 0 && prefix.starts_with("/")) {
             for (const auto& cmd : commands()) {
-                offer("/" + std::string(cmd.name));
+                // Not `"/" + std::string(...)`: GCC 12 at -O3 misreads it as an
+                // overlapping copy (GCC bug 105329, -Wrestrict).
+                offer(std::string("/").append(cmd.name));
             }
         } else if (prefix.starts_with("#")) {
             for (const auto& c : channels_) {

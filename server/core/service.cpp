@@ -284,7 +284,11 @@ outcome<service::visible_channel> service::resolve(storage::reader& r, const v1:
     switch (ref.ref_case()) {
         case v1::ChannelRef::kId:
             channel = r.find_channel(ref.id());
-            label = "#" + std::to_string(ref.id());
+            // Appended to the empty label, not `"#" + std::to_string(...)` nor
+            // `label = "#"`: GCC 12 at -O3 misreads both as an overlapping copy
+            // (GCC bug 105329, -Wrestrict).
+            label.push_back('#');
+            label += std::to_string(ref.id());
             break;
         case v1::ChannelRef::kName:
             channel = r.find_channel(ref.name());
