@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -441,10 +442,26 @@ server::~server() = default;
 void server::listen() {
     auto& i = *impl_;
     tcp::endpoint endpoint(asio::ip::make_address(i.config.host), i.config.port);
-    i.acceptor.open(endpoint.protocol());
-    i.acceptor.set_option(asio::socket_base::reuse_address(true));
-    i.acceptor.bind(endpoint);
-    i.acceptor.listen(asio::socket_base::max_listen_connections);
+    beast::error_code ec;
+    i.acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+        i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        i.acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        // One line a person can act on, not Asio's message with its source location.
+        std::string why = "cannot listen on " + i.config.host + ":" +
+                          std::to_string(i.config.port) + ": " + ec.message();
+        if (ec == asio::error::address_in_use) {
+            why += " (another server already uses this port: stop it or pass --listen)";
+        }
+        throw std::runtime_error(why);
+    }
 }
 
 std::uint16_t server::port() const {
