@@ -1,4 +1,4 @@
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
 #include <google/protobuf/stubs/logging.h>
 

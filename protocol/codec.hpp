@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "errc.hpp"
-#include "relais.pb.h"
+#include "protocol/errc.hpp"
+#include "protocol/relais.pb.h"
 
 namespace relais::protocol {
 

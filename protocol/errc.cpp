@@ -1,4 +1,4 @@
-#include "errc.hpp"
+#include "protocol/errc.hpp"
 
 #include <stdexcept>
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "relais.pb.h"
+#include "protocol/relais.pb.h"
 
 namespace relais {
 

@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "relais.pb.h"
+#include "protocol/relais.pb.h"
 
 namespace relais::protocol {
 

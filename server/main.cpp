@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "accounts.hpp"
-#include "clock.hpp"
-#include "server.hpp"
-#include "service.hpp"
-#include "sqlite_store.hpp"
+#include "server/core/accounts.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/service.hpp"
+#include "server/net/server.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 namespace po = boost::program_options;
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "relais.pb.h"
+#include "protocol/relais.pb.h"
 
 namespace relais::storage {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "stats.hpp"
+#include "clients/bench/stats.hpp"
 
 namespace relais::bench {
 

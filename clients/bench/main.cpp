@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "bench.hpp"
+#include "clients/bench/bench.hpp"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;

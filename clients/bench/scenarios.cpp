@@ -13,9 +13,9 @@
 #include <random>
 #include <unordered_map>
 
-#include "bench.hpp"
-#include "relais.pb.h"
-#include "wire.hpp"
+#include "clients/bench/bench.hpp"
+#include "clients/bench/wire.hpp"
+#include "protocol/relais.pb.h"
 
 namespace relais::bench {
 

@@ -1,4 +1,4 @@
-#include "stats.hpp"
+#include "clients/bench/stats.hpp"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "wire.hpp"
+#include "clients/bench/wire.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>

@@ -1,5 +1,5 @@
 // The one-shot subcommands of `relais`, for people and scripts.
-#include "commands.hpp"
+#include "clients/cli/commands.hpp"
 
 #include <boost/json.hpp>
 
@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "messages.hpp"
+#include "clients/cli/messages.hpp"
 
 namespace relais::cli {
 

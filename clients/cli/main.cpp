@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "client.hpp"
-#include "commands.hpp"
-#include "config.hpp"
-#include "messages.hpp"
-#include "tui.hpp"
+#include "clients/cli/commands.hpp"
+#include "clients/cli/config.hpp"
+#include "clients/cli/messages.hpp"
+#include "clients/cli/tui.hpp"
+#include "clients/lib/client.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;

@@ -1,4 +1,4 @@
-#include "messages.hpp"
+#include "clients/cli/messages.hpp"
 
 #include <cstdlib>
 #include <cstring>

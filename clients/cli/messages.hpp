@@ -3,8 +3,8 @@
 #include <initializer_list>
 #include <string>
 
-#include "errc.hpp"
-#include "relais.pb.h"
+#include "protocol/errc.hpp"
+#include "protocol/relais.pb.h"
 
 namespace relais::cli {
 

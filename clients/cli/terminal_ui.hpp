@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "client.hpp"
-#include "messages.hpp"
+#include "clients/cli/messages.hpp"
+#include "clients/lib/client.hpp"
 
 namespace relais::cli {
 

@@ -1,4 +1,4 @@
-#include "text_width.hpp"
+#include "clients/cli/text_width.hpp"
 
 #include <wchar.h>
 

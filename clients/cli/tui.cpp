@@ -1,6 +1,6 @@
 // The interactive terminal client: its model (channels, history, live
 // events) and its loops (keys, pushes, ticks, resizes), on ncurses.
-#include "tui.hpp"
+#include "clients/cli/tui.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -16,8 +16,8 @@
 
 #include <curses.h>
 
-#include "terminal_ui.hpp"
-#include "text_width.hpp"
+#include "clients/cli/terminal_ui.hpp"
+#include "clients/cli/text_width.hpp"
 
 namespace relais::cli {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "client.hpp"
+#include "clients/lib/client.hpp"
 
 namespace relais::cli {
 

@@ -3,8 +3,8 @@
 
 #include <curses.h>
 
-#include "terminal_ui.hpp"
-#include "text_width.hpp"
+#include "clients/cli/terminal_ui.hpp"
+#include "clients/cli/text_width.hpp"
 
 namespace relais::cli {
 

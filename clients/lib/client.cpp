@@ -1,4 +1,4 @@
-#include "client.hpp"
+#include "clients/lib/client.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <random>
 
-#include "codec.hpp"
-#include "transport.hpp"
+#include "clients/lib/transport.hpp"
+#include "protocol/codec.hpp"
 
 namespace relais::client {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "errc.hpp"
-#include "relais.pb.h"
+#include "protocol/errc.hpp"
+#include "protocol/relais.pb.h"
 
 namespace relais::client {
 

@@ -1,4 +1,4 @@
-#include "transport.hpp"
+#include "clients/lib/transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>

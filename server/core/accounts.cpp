@@ -1,9 +1,9 @@
-#include "accounts.hpp"
+#include "server/core/accounts.hpp"
 
 #include <optional>
 
-#include "credentials.hpp"
-#include "validation.hpp"
+#include "server/core/credentials.hpp"
+#include "server/core/validation.hpp"
 
 namespace relais::core {
 

@@ -5,10 +5,10 @@
 #include <string_view>
 #include <vector>
 
-#include "clock.hpp"
-#include "errc.hpp"
-#include "limits.hpp"
-#include "store.hpp"
+#include "protocol/errc.hpp"
+#include "protocol/limits.hpp"
+#include "server/core/clock.hpp"
+#include "storage/store.hpp"
 
 namespace relais::core {
 

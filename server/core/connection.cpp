@@ -1,4 +1,4 @@
-#include "connection.hpp"
+#include "server/core/connection.hpp"
 
 namespace relais::core {
 namespace {

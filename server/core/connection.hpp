@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "codec.hpp"
-#include "rate_limiter.hpp"
-#include "relais.pb.h"
+#include "protocol/codec.hpp"
+#include "protocol/relais.pb.h"
+#include "server/core/rate_limiter.hpp"
 
 namespace relais::core {
 

@@ -1,6 +1,6 @@
-#include "credentials.hpp"
+#include "server/core/credentials.hpp"
 
-#include "connection.hpp"
+#include "server/core/connection.hpp"
 
 #include <sodium.h>
 

@@ -1,4 +1,4 @@
-#include "hub.hpp"
+#include "server/core/hub.hpp"
 
 #include <algorithm>
 #include <mutex>

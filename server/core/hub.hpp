@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "codec.hpp"
-#include "connection.hpp"
+#include "protocol/codec.hpp"
+#include "server/core/connection.hpp"
 
 namespace relais::core {
 

@@ -1,4 +1,4 @@
-#include "membership_cache.hpp"
+#include "server/core/membership_cache.hpp"
 
 #include <algorithm>
 #include <mutex>

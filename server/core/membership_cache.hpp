@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store.hpp"
+#include "storage/store.hpp"
 
 namespace relais::core {
 

@@ -1,9 +1,9 @@
-#include "service.hpp"
+#include "server/core/service.hpp"
 
 #include <cstdio>
 #include <exception>
 
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
 namespace relais::core {
 

@@ -10,16 +10,16 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "clock.hpp"
-#include "connection.hpp"
-#include "credentials.hpp"
-#include "errc.hpp"
-#include "hub.hpp"
-#include "limits.hpp"
-#include "membership_cache.hpp"
-#include "rate_limiter.hpp"
-#include "relais.pb.h"
-#include "store.hpp"
+#include "protocol/errc.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/relais.pb.h"
+#include "server/core/clock.hpp"
+#include "server/core/connection.hpp"
+#include "server/core/credentials.hpp"
+#include "server/core/hub.hpp"
+#include "server/core/membership_cache.hpp"
+#include "server/core/rate_limiter.hpp"
+#include "storage/store.hpp"
 
 namespace relais::core {
 

@@ -1,7 +1,7 @@
 // Hello, login, resume and logout.
 #include <cstdio>
 
-#include "service.hpp"
+#include "server/core/service.hpp"
 
 namespace relais::core {
 

@@ -1,8 +1,8 @@
 // Channels: create, list, join, leave, invite, kick, topic, members, direct.
 #include <algorithm>
 
-#include "service.hpp"
-#include "validation.hpp"
+#include "server/core/service.hpp"
+#include "server/core/validation.hpp"
 
 namespace relais::core {
 namespace {

@@ -1,6 +1,6 @@
 // Messages: send, edit, delete, history, sync, read markers.
-#include "service.hpp"
-#include "validation.hpp"
+#include "server/core/service.hpp"
+#include "server/core/validation.hpp"
 
 namespace relais::core {
 

@@ -1,6 +1,6 @@
-#include "validation.hpp"
+#include "server/core/validation.hpp"
 
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
 namespace relais::core {
 namespace {

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "errc.hpp"
-#include "limits.hpp"
+#include "protocol/errc.hpp"
+#include "protocol/limits.hpp"
 
 namespace relais::core {
 

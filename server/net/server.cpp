@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include "server/net/server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,9 +25,9 @@
 #include <thread>
 #include <unordered_map>
 
-#include "rate_limiter.hpp"
-#include "service.hpp"
-#include "session.hpp"
+#include "server/core/rate_limiter.hpp"
+#include "server/core/service.hpp"
+#include "server/net/session.hpp"
 
 namespace relais::net {
 

@@ -21,10 +21,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "connection.hpp"
-#include "service.hpp"
-#include "write_combiner.hpp"
-#include "ws_frame_reader.hpp"
+#include "server/core/connection.hpp"
+#include "server/core/service.hpp"
+#include "server/net/write_combiner.hpp"
+#include "server/net/ws_frame_reader.hpp"
 
 namespace relais::net {
 

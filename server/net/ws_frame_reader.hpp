@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
 namespace relais::net {
 

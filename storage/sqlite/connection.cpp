@@ -1,4 +1,4 @@
-#include "connection.hpp"
+#include "storage/sqlite/connection.hpp"
 
 #include <chrono>
 #include <thread>

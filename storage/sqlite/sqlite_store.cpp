@@ -1,4 +1,4 @@
-#include "sqlite_store.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "connection.hpp"
-#include "store.hpp"
+#include "storage/sqlite/connection.hpp"
+#include "storage/store.hpp"
 
 namespace relais::storage::sqlite {
 

@@ -12,10 +12,10 @@
 #include <mutex>
 #include <string>
 
-#include "accounts.hpp"
-#include "codec.hpp"
-#include "service.hpp"
-#include "sqlite_store.hpp"
+#include "protocol/codec.hpp"
+#include "server/core/accounts.hpp"
+#include "server/core/service.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
 
 namespace {
 

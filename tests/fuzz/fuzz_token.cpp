@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "credentials.hpp"
+#include "server/core/credentials.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view token(reinterpret_cast<const char*>(data), size);

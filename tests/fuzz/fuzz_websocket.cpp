@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "codec.hpp"
-#include "limits.hpp"
-#include "ws_frame_reader.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
+#include "server/net/ws_frame_reader.hpp"
 
 namespace {
 

@@ -1,9 +1,9 @@
 // Every kind of bad input gets its typed error or close code, and the server
 // keeps serving others.
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
-#include "harness.hpp"
-#include "transport.hpp"
+#include "clients/lib/transport.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "chaos_proxy.hpp"
+#include "tests/integration/chaos_proxy.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <thread>
 
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

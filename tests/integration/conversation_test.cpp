@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

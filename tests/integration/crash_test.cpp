@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "harness.hpp"
-#include "history_checker.hpp"
+#include "tests/integration/harness.hpp"
+#include "tests/integration/history_checker.hpp"
 
 namespace relais::testing {
 namespace {

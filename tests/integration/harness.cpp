@@ -1,4 +1,4 @@
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "history_checker.hpp"
+#include "tests/integration/history_checker.hpp"
 
 #include <set>
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "client.hpp"
+#include "clients/lib/client.hpp"
 
 namespace relais::testing {
 

@@ -10,9 +10,9 @@
 #include <fstream>
 #include <thread>
 
-#include "codec.hpp"
-#include "harness.hpp"
-#include "raw_ws.hpp"
+#include "protocol/codec.hpp"
+#include "tests/integration/harness.hpp"
+#include "tests/integration/raw_ws.hpp"
 
 namespace relais::testing {
 namespace {

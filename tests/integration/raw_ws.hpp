@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 

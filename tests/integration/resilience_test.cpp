@@ -3,10 +3,10 @@
 #include <map>
 #include <set>
 
-#include "codec.hpp"
+#include "protocol/codec.hpp"
 
-#include "harness.hpp"
-#include "transport.hpp"
+#include "clients/lib/transport.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

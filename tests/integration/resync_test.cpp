@@ -4,9 +4,9 @@
 // "Long runs").
 #include <cstdlib>
 
-#include "chaos_proxy.hpp"
-#include "harness.hpp"
-#include "history_checker.hpp"
+#include "tests/integration/chaos_proxy.hpp"
+#include "tests/integration/harness.hpp"
+#include "tests/integration/history_checker.hpp"
 
 namespace relais::testing {
 namespace {

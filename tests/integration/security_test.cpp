@@ -3,7 +3,7 @@
 #include <map>
 #include <sstream>
 
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

@@ -4,7 +4,7 @@
 #include <functional>
 #include <thread>
 
-#include "harness.hpp"
+#include "tests/integration/harness.hpp"
 
 namespace relais::testing {
 namespace {

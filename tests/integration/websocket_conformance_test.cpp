@@ -6,9 +6,9 @@
 #include <optional>
 #include <random>
 
-#include "codec.hpp"
-#include "harness.hpp"
-#include "raw_ws.hpp"
+#include "protocol/codec.hpp"
+#include "tests/integration/harness.hpp"
+#include "tests/integration/raw_ws.hpp"
 
 namespace relais::testing {
 namespace {

@@ -6,7 +6,7 @@
 #include <set>
 #include <thread>
 
-#include "core_fixture.hpp"
+#include "tests/unit/core_fixture.hpp"
 
 namespace relais::testing {
 namespace {

@@ -1,6 +1,6 @@
 // Fails the Nth storage write of a request and checks that nothing was
 // half-written and nothing was acknowledged (Beast's fail_count idea).
-#include "core_fixture.hpp"
+#include "tests/unit/core_fixture.hpp"
 
 namespace relais::testing {
 namespace {

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "accounts.hpp"
-#include "codec.hpp"
-#include "service.hpp"
-#include "sqlite_store.hpp"
-#include "temp_dir.hpp"
+#include "protocol/codec.hpp"
+#include "server/core/accounts.hpp"
+#include "server/core/service.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace relais::testing {
 

@@ -1,6 +1,6 @@
-#include "connection.hpp"
-#include "core_fixture.hpp"
-#include "credentials.hpp"
+#include "server/core/connection.hpp"
+#include "server/core/credentials.hpp"
+#include "tests/unit/core_fixture.hpp"
 
 namespace relais::testing {
 namespace {

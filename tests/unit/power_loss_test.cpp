@@ -14,9 +14,9 @@
 #include <random>
 #include <set>
 
-#include "power_loss_vfs.hpp"
-#include "sqlite_store.hpp"
-#include "temp_dir.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "tests/unit/power_loss_vfs.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace relais::storage::sqlite {
 namespace {

@@ -1,4 +1,4 @@
-#include "power_loss_vfs.hpp"
+#include "tests/unit/power_loss_vfs.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "codec.hpp"
-#include "limits.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/limits.hpp"
 
 namespace relais::protocol {
 namespace {

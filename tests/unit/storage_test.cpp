@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "sqlite_store.hpp"
-#include "temp_dir.hpp"
+#include "storage/sqlite/sqlite_store.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 namespace relais::storage::sqlite {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ws_frame_reader.hpp"
+#include "server/net/ws_frame_reader.hpp"
 
 namespace {
 
