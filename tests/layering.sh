@@ -29,6 +29,13 @@ check server/core 'boost/asio|boost/beast|sqlite3\.h|server/net/|storage/sqlite/
     'Asio, Beast, SQLite or server/net'
 check server/net 'storage/sqlite/|sqlite3\.h' 'the SQLite store (only server/main.cpp names it)'
 check protocol 'server/|storage/|clients/|sqlite3\.h' 'server/, storage/ or clients/'
+# protocol/asio/ is the one translation unit that compiles Asio and Beast.
+hits=$(sources protocol | grep -v '^protocol/asio/' | xargs -r grep -nE '^\s*#\s*include\s*<boost/(asio|beast)')
+if [ -n "$hits" ]; then
+    echo "layering: protocol must not include Asio or Beast (both ends' pure pieces live there):"
+    echo "$hits"
+    status=1
+fi
 check clients 'server/|storage/|sqlite3\.h' 'server/ or storage/'
 check storage 'server/|clients/|boost/asio|boost/beast' 'core, net, clients or Asio'
 hits=$(grep -nE '^\s*#\s*include\s*[<"]sqlite3\.h' storage/*.hpp 2> /dev/null)

@@ -9,36 +9,18 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "protocol/websocket.hpp"
+
 namespace relais::bench {
 
 using tcp = asio::ip::tcp;
 
 endpoint parse_url(const std::string& url) {
-    endpoint e;
-    std::string rest;
-    if (url.rfind("wss://", 0) == 0) {
-        e.tls = true;
-        rest = url.substr(6);
-    } else if (url.rfind("ws://", 0) == 0) {
-        rest = url.substr(5);
-    } else {
+    auto e = protocol::parse_ws_url(url);
+    if (!e) {
         throw std::invalid_argument("not a ws:// or wss:// address: " + url);
     }
-    const auto slash = rest.find('/');
-    if (slash != std::string::npos) {
-        e.path = rest.substr(slash);
-        rest.resize(slash);
-    }
-    const auto colon = rest.rfind(':');
-    if (colon == std::string::npos || colon + 1 == rest.size()) {
-        throw std::invalid_argument("no port in " + url);
-    }
-    e.host = rest.substr(0, colon);
-    e.port = rest.substr(colon + 1);
-    if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') {
-        e.host = e.host.substr(1, e.host.size() - 2);
-    }
-    return e;
+    return *e;
 }
 
 wire::wire(asio::io_context& io, asio::ssl::context* tls, int receive_buffer)
@@ -221,37 +203,11 @@ void wire::resume_reading() {
 }
 
 void wire::write_frame(std::uint8_t opcode, std::string_view payload) {
-    char header[14];
-    std::size_t n = 2;
-    header[0] = static_cast<char>(0x80 | opcode);
-    const auto size = payload.size();
-    if (size < 126) {
-        header[1] = static_cast<char>(0x80 | size);
-    } else if (size <= 0xFFFF) {
-        header[1] = static_cast<char>(0x80 | 126);
-        header[2] = static_cast<char>(size >> 8);
-        header[3] = static_cast<char>(size & 0xFF);
-        n = 4;
-    } else {
-        header[1] = static_cast<char>(0x80 | 127);
-        for (int i = 0; i < 8; ++i) {
-            header[2 + i] =
-                static_cast<char>((static_cast<std::uint64_t>(size) >> (56 - 8 * i)) & 0xFF);
-        }
-        n = 10;
-    }
     // A client must mask; the key needs no strength against a test server.
     mask_state_ = mask_state_ * 1664525u + 1013904223u;
     char mask[4];
     std::memcpy(mask, &mask_state_, 4);
-    std::memcpy(header + n, mask, 4);
-    n += 4;
-    out_.append(header, n);
-    const auto at = out_.size();
-    out_.append(payload);
-    for (std::size_t i = 0; i < size; ++i) {
-        out_[at + i] = static_cast<char>(out_[at + i] ^ mask[i & 3]);
-    }
+    protocol::append_masked_frame(out_, opcode, payload, mask);
     flush();
 }
 

@@ -17,16 +17,13 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/url.hpp"
+
 namespace relais::bench {
 
 namespace asio = boost::asio;
 
-struct endpoint {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string path = "/";
-};
+using endpoint = protocol::ws_url;
 // ws://host:port[/path] or wss://...; throws std::invalid_argument.
 endpoint parse_url(const std::string& url);
 

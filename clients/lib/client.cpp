@@ -98,11 +98,11 @@ v1::ChannelRef client::by_id(std::uint64_t id) {
 }
 
 asio::awaitable<outcome<std::shared_ptr<transport>>> client::open_and_greet() {
-    url_parts url;
-    if (!parse_url(opts_.url, url)) {
+    auto url = protocol::parse_ws_url(opts_.url);
+    if (!url) {
         co_return fail(errc::bad_request, "not a ws:// or wss:// address: " + opts_.url);
     }
-    auto [ec, t] = co_await open_transport(executor_, url, opts_.ca_file, max_incoming_frame);
+    auto [ec, t] = co_await open_transport(executor_, *url, opts_.ca_file, max_incoming_frame);
     if (ec) {
         co_return fail(errc::unavailable, "cannot connect to " + opts_.url + ": " + ec.message());
     }

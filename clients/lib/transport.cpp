@@ -77,36 +77,6 @@ asio::awaitable<error_code> websocket_handshake(Transport& t, const url_parts& u
 
 }  // namespace
 
-bool parse_url(std::string_view url, url_parts& out) {
-    if (url.starts_with("wss://")) {
-        out.tls = true;
-        url.remove_prefix(6);
-    } else if (url.starts_with("ws://")) {
-        out.tls = false;
-        url.remove_prefix(5);
-    } else {
-        return false;
-    }
-    auto slash = url.find('/');
-    std::string_view authority = url.substr(0, slash);
-    out.path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-    std::size_t colon;
-    if (authority.starts_with("[")) {
-        auto close = authority.find(']');
-        if (close == std::string_view::npos) {
-            return false;
-        }
-        out.host = std::string(authority.substr(1, close - 1));
-        colon = authority.find(':', close);
-    } else {
-        colon = authority.rfind(':');
-        out.host = std::string(authority.substr(0, colon));
-    }
-    out.port = colon == std::string_view::npos ? (out.tls ? "443" : "80")
-                                               : std::string(authority.substr(colon + 1));
-    return !out.host.empty() && !out.port.empty();
-}
-
 asio::awaitable<std::pair<error_code, std::shared_ptr<transport>>> open_transport(
     asio::any_io_executor executor, const url_parts& url, const std::string& ca_file,
     std::size_t max_frame_bytes) {

@@ -10,20 +10,14 @@
 #include <string_view>
 #include <utility>
 
+#include "protocol/url.hpp"
+
 namespace relais::client {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-struct url_parts {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string path = "/";
-};
-
-// Parses ws://HOST:PORT[/PATH] and wss://...; nullopt-like empty host on error.
-bool parse_url(std::string_view url, url_parts& out);
+using url_parts = protocol::ws_url;
 
 // One WebSocket connection, plain or TLS. One reader and one writer at a time.
 class transport {

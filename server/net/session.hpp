@@ -21,10 +21,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "protocol/ws_frame_reader.hpp"
 #include "server/core/connection.hpp"
 #include "server/core/service.hpp"
 #include "server/net/write_combiner.hpp"
-#include "server/net/ws_frame_reader.hpp"
 
 namespace relais::net {
 
@@ -107,7 +107,7 @@ class ws_session final : public session_base {
     ws_session(std::uint64_t id, std::string remote, Stream stream, core::service& service,
                const session_limits& limits, session_owner& owner)
         : session_base(id, std::move(remote), service.config().connection_requests),
-          reader_(limits.max_frame_bytes),
+          reader_(limits.max_frame_bytes, protocol::ws_role::server),
           service_(service),
           limits_(limits),
           owner_(owner),
@@ -139,7 +139,7 @@ class ws_session final : public session_base {
             dropped.swap(queue_);
             queued_bytes_ = 0;
             ++slow_reader_closes;
-            begin_close(ws_close_code::policy_violation,
+            begin_close(protocol::ws_close_code::policy_violation,
                         "too slow: outbound queue full; reconnect and resync");
         }
         // Most of these frames were held by this queue alone: up to the
@@ -151,12 +151,12 @@ class ws_session final : public session_base {
 
     void close(const std::string& reason) override {
         std::lock_guard lock(mu_);
-        begin_close(ws_close_code::policy_violation, reason);
+        begin_close(protocol::ws_close_code::policy_violation, reason);
     }
 
     void shutdown() override {
         std::lock_guard lock(mu_);
-        begin_close(ws_close_code::going_away, "server shutting down");
+        begin_close(protocol::ws_close_code::going_away, "server shutting down");
     }
 
     void sweep(std::int64_t now_ms) override {
@@ -170,7 +170,7 @@ class ws_session final : public session_base {
             asio::post(executor(), [self = self()] {
                 std::lock_guard lock(self->mu_);
                 if (!self->close_sent_ && !self->writer_finished_) {
-                    self->out_.append_frame(ws_opcode::ping, {});
+                    self->out_.append_frame(protocol::ws_opcode::ping, {});
                     self->out_.flush();
                 }
             });
@@ -251,7 +251,7 @@ class ws_session final : public session_base {
     void ping(std::string_view payload) {
         std::lock_guard lock(mu_);
         if (!close_sent_) {
-            out_.append_frame(ws_opcode::pong, payload);
+            out_.append_frame(protocol::ws_opcode::pong, payload);
             out_.flush();
         }
     }
@@ -345,7 +345,7 @@ class ws_session final : public session_base {
                             payload += *close_reason_;
                         }
                     }
-                    out_.append_frame(ws_opcode::close, payload);
+                    out_.append_frame(protocol::ws_opcode::close, payload);
                     close_sent_ = true;
                     close_sent_ms_ = steady_ms();
                 }
@@ -510,7 +510,7 @@ class ws_session final : public session_base {
     using tls_buffer = std::unique_ptr<std::array<char, tls_buffer_bytes>>;
     struct nothing {};
 
-    ws_frame_reader reader_;
+    protocol::ws_frame_reader reader_;
     core::service& service_;
     const session_limits& limits_;
     session_owner& owner_;

@@ -21,6 +21,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "protocol/websocket.hpp"
+
 namespace relais::net {
 
 // A socket, whatever its executor, and not a TLS stream.
@@ -56,7 +58,7 @@ class write_combiner {
 
     // Queues one unfragmented frame from server to client (unmasked).
     void append_frame(unsigned opcode, std::string_view payload) {
-        append_frame_to(pending_, opcode, payload);
+        protocol::append_frame(pending_, opcode, payload);
     }
     void append_binary_message(std::string_view payload) { append_frame(0x2, payload); }
 
@@ -73,7 +75,7 @@ class write_combiner {
         thread_local std::string scratch;
         scratch.clear();
         for (const auto& m : messages) {
-            append_frame_to(scratch, 0x2, *m);
+            protocol::append_frame(scratch, protocol::ws_opcode::binary, *m);
         }
         const auto sent = send_available(scratch);
         if (!failed_ && sent < scratch.size()) {
@@ -118,30 +120,6 @@ class write_combiner {
     bool has_pending() const { return !pending_.empty(); }
 
   private:
-    static void append_frame_to(std::string& out, unsigned opcode, std::string_view payload) {
-        char header[10];
-        std::size_t header_size = 2;
-        header[0] = static_cast<char>(0x80 | opcode);  // FIN
-        const auto size = payload.size();
-        if (size < 126) {
-            header[1] = static_cast<char>(size);
-        } else if (size <= 0xFFFF) {
-            header[1] = 126;
-            header[2] = static_cast<char>(size >> 8);
-            header[3] = static_cast<char>(size & 0xFF);
-            header_size = 4;
-        } else {
-            header[1] = 127;
-            for (int i = 0; i < 8; ++i) {
-                header[2 + i] =
-                    static_cast<char>((static_cast<std::uint64_t>(size) >> (56 - 8 * i)) & 0xFF);
-            }
-            header_size = 10;
-        }
-        out.append(header, header_size);
-        out.append(payload);
-    }
-
     // Plain TCP: as much of `bytes` as the socket takes now, with
     // non-blocking send()s; fails the combiner on an error. Reads only the
     // descriptor, so send_now may call it off the executor.

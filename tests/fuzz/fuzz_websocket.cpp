@@ -12,7 +12,7 @@
 
 #include "protocol/codec.hpp"
 #include "protocol/limits.hpp"
-#include "server/net/ws_frame_reader.hpp"
+#include "protocol/ws_frame_reader.hpp"
 
 namespace {
 
@@ -32,7 +32,7 @@ struct checked_handler {
         }
     }
     void close(std::uint16_t code, std::string_view reason) {
-        if (ended || (code != 0 && !relais::net::ws_close_code_allowed(code)) ||
+        if (ended || (code != 0 && !relais::protocol::ws_close_code_allowed(code)) ||
             !relais::protocol::valid_utf8(reason)) {
             std::abort();
         }
@@ -55,9 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A small limit as well as the server's: the size checks get exercised.
     const relais::protocol::limits limits;
     const std::size_t max_message = (data[0] & 1) ? limits.max_frame_bytes : 1024;
-    const std::size_t piece = 1 + (data[0] >> 1);
+    const std::size_t piece = 1 + ((data[0] >> 1) & 0x3F);
+    // Both ends' readers: the server's (masked frames) and a client's.
+    const auto role =
+        (data[0] & 0x80) ? relais::protocol::ws_role::client : relais::protocol::ws_role::server;
     std::string input(reinterpret_cast<const char*>(data) + 1, size - 1);
-    relais::net::ws_frame_reader reader(max_message);
+    relais::protocol::ws_frame_reader reader(max_message, role);
     checked_handler handler{max_message};
     for (std::size_t at = 0; at < input.size(); at += piece) {
         const bool more =

@@ -2,6 +2,7 @@
 
 #include "protocol/codec.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/url.hpp"
 
 namespace relais::protocol {
 namespace {
@@ -125,6 +126,30 @@ TEST(errors, every_code_maps_to_the_same_wire_code) {
     }
     EXPECT_EQ(to_wire(errc::not_found), v1::NOT_FOUND);
     EXPECT_EQ(to_wire(errc::rate_limited), v1::RATE_LIMITED);
+}
+
+TEST(ws_url, addresses_a_person_types_are_read_and_others_refused) {
+    auto plain = parse_ws_url("ws://127.0.0.1:7680");
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->tls);
+    EXPECT_EQ(plain->host, "127.0.0.1");
+    EXPECT_EQ(plain->port, "7680");
+    EXPECT_EQ(plain->path, "/");
+    auto tls = parse_ws_url("wss://relais.example.org/chat");
+    ASSERT_TRUE(tls);
+    EXPECT_TRUE(tls->tls);
+    EXPECT_EQ(tls->host, "relais.example.org");
+    EXPECT_EQ(tls->port, "443");
+    EXPECT_EQ(tls->path, "/chat");
+    auto v6 = parse_ws_url("ws://[::1]:8080/");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_EQ(v6->port, "8080");
+    EXPECT_EQ(parse_ws_url("ws://relais")->port, "80");
+    for (const char* bad :
+         {"http://relais:80", "relais:7680", "ws://", "ws://:7680", "ws://[::1", "ws://host:"}) {
+        EXPECT_FALSE(parse_ws_url(bad)) << bad;
+    }
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "server/net/ws_frame_reader.hpp"
+#include "protocol/ws_frame_reader.hpp"
 
 namespace {
 
-using relais::net::ws_frame_reader;
+using relais::protocol::ws_frame_reader;
 
 struct recorded {
     std::vector<std::string> messages;
@@ -63,8 +63,9 @@ std::string close_payload(int code, const std::string& reason = {}) {
 }
 
 // Feeds `bytes` in pieces of `piece` bytes, as reads would hand them over.
-recorded feed(const std::string& bytes, std::size_t piece, std::size_t max = 1 << 16) {
-    ws_frame_reader reader(max);
+recorded feed(const std::string& bytes, std::size_t piece, std::size_t max = 1 << 16,
+              relais::protocol::ws_role role = relais::protocol::ws_role::server) {
+    ws_frame_reader reader(max, role);
     recorded r;
     std::string copy = bytes;
     for (std::size_t at = 0; at < copy.size(); at += piece) {
@@ -145,7 +146,7 @@ TEST(ws_frame_reader, every_violation_fails_with_the_code_the_rfc_names) {
 TEST(ws_frame_reader, a_frame_announcing_4_gib_is_refused_from_its_header_alone) {
     std::string header = frame(true, 0x2, std::string(70000, 'x')).substr(0, 14);
     header[2 + 3] = 0x01;  // 4 GiB more, in the 64-bit length
-    ws_frame_reader reader(1 << 16);
+    ws_frame_reader reader(1 << 16, relais::protocol::ws_role::server);
     recorded r;
     EXPECT_FALSE(reader.feed(header.data(), header.size(), r));
     EXPECT_EQ(r.fail_code, 1009);
@@ -157,6 +158,44 @@ TEST(ws_frame_reader, close_codes_for_applications_pass) {
         const auto r = feed(frame(true, 0x8, close_payload(code, "au revoir")), 3);
         EXPECT_EQ(r.close_code, code);
         EXPECT_EQ(r.fail_code, -1);
+    }
+}
+
+TEST(ws_frame_reader, a_client_reads_unmasked_frames_and_refuses_masked_ones) {
+    using relais::protocol::ws_role;
+    const auto server_frames =
+        frame(true, 0x2, "événement", 0, false) + frame(true, 0x9, "p", 0, false);
+    for (std::size_t piece : {1u, 3u, 1000u}) {
+        auto r = feed(server_frames, piece, 1 << 16, ws_role::client);
+        ASSERT_EQ(r.messages, std::vector<std::string>{"événement"}) << piece;
+        EXPECT_EQ(r.pings, std::vector<std::string>{"p"});
+        EXPECT_EQ(r.fail_code, -1);
+    }
+    EXPECT_EQ(feed(frame(true, 0x2, "x"), 1000, 1 << 16, ws_role::client).fail_code, 1002);
+}
+
+// What one end writes, the other end's reader reads back, at every length
+// encoding's edges (7 bits, 16 bits, 64 bits).
+TEST(ws_frame_reader, frames_written_by_either_end_read_back_at_every_length_edge) {
+    using relais::protocol::ws_role;
+    const char mask[4] = {'\x12', '\x34', '\x56', '\x78'};
+    for (std::size_t size : {0u, 1u, 125u, 126u, 65535u, 65536u, 70000u}) {
+        std::string payload(size, 'a');
+        for (std::size_t i = 0; i < size; ++i) {
+            payload[i] = static_cast<char>('a' + i % 26);
+        }
+        std::string from_server;
+        relais::protocol::append_frame(from_server, 0x2, payload);
+        std::string from_client;
+        relais::protocol::append_masked_frame(from_client, 0x2, payload, mask);
+        auto read_by_client = feed(from_server, 4096, 1 << 20, ws_role::client);
+        auto read_by_server = feed(from_client, 4096, 1 << 20, ws_role::server);
+        ASSERT_EQ(read_by_client.messages.size(), 1u) << size;
+        ASSERT_EQ(read_by_server.messages.size(), 1u) << size;
+        EXPECT_EQ(read_by_client.messages[0], payload);
+        EXPECT_EQ(read_by_server.messages[0], payload);
+        // The masked frame is the unmasked one plus 4 key bytes, in every case.
+        EXPECT_EQ(from_client.size(), from_server.size() + 4);
     }
 }
 

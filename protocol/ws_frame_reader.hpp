@@ -1,9 +1,10 @@
 #pragma once
 
-// The server's WebSocket frame reader (RFC 6455, client to server, no
-// extension). It takes the bytes a client sends in pieces of any size and
-// hands the handler whole messages, pings and the close frame; it fails the
-// connection with the close code the RFC names for every violation.
+// A WebSocket frame reader (RFC 6455, no extension), for either end: the
+// server reads masked frames, a client unmasked ones. It takes the bytes the
+// peer sends in pieces of any size and hands the handler whole messages,
+// pings and the close frame; it fails the connection with the close code the
+// RFC names for every violation.
 // A message that arrives in one frame within one read is handed over where
 // it lies, unmasked in place: no copy. Bytes of a frame not complete yet,
 // and the fragments of a fragmented message, wait in strings that are empty
@@ -17,35 +18,9 @@
 #include <string_view>
 
 #include "protocol/codec.hpp"
+#include "protocol/websocket.hpp"
 
-namespace relais::net {
-
-namespace ws_close_code {
-inline constexpr std::uint16_t normal = 1000;
-inline constexpr std::uint16_t going_away = 1001;
-inline constexpr std::uint16_t protocol_error = 1002;
-inline constexpr std::uint16_t unsupported_data = 1003;
-inline constexpr std::uint16_t invalid_payload = 1007;
-inline constexpr std::uint16_t policy_violation = 1008;
-inline constexpr std::uint16_t too_big = 1009;
-}  // namespace ws_close_code
-
-namespace ws_opcode {
-inline constexpr unsigned continuation = 0x0;
-inline constexpr unsigned text = 0x1;
-inline constexpr unsigned binary = 0x2;
-inline constexpr unsigned close = 0x8;
-inline constexpr unsigned ping = 0x9;
-inline constexpr unsigned pong = 0xA;
-}  // namespace ws_opcode
-
-// Codes a peer may put in a close frame: those RFC 6455 defines for use on
-// the wire, and the ranges for libraries and applications. 1012 to 1014,
-// registered later, are refused as Autobahn|Testsuite expects (case 7.9).
-inline bool ws_close_code_allowed(std::uint16_t code) {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
-           (code >= 3000 && code <= 4999);
-}
+namespace relais::protocol {
 
 // Handler: void message(std::string_view payload); void ping(std::string_view);
 // void close(std::uint16_t code, std::string_view reason) (code 0: the close
@@ -53,7 +28,8 @@ inline bool ws_close_code_allowed(std::uint16_t code) {
 // After close or fail, the reader ignores whatever follows.
 class ws_frame_reader {
   public:
-    explicit ws_frame_reader(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
+    ws_frame_reader(std::size_t max_message_bytes, ws_role role)
+        : max_message_(max_message_bytes), masked_(role == ws_role::server) {}
 
     // The next bytes from the client, in order; `data` may be written over
     // (unmasking). Returns false once the connection is closing: read no more.
@@ -109,8 +85,10 @@ class ws_frame_reader {
                 op != ws_opcode::close && op != ws_opcode::ping && op != ws_opcode::pong) {
                 return fail(handler, ws_close_code::protocol_error, "reserved opcode");
             }
-            if ((p[1] & 0x80) == 0) {
-                return fail(handler, ws_close_code::protocol_error, "client frames must be masked");
+            if (((p[1] & 0x80) != 0) != masked_) {
+                return fail(
+                    handler, ws_close_code::protocol_error,
+                    masked_ ? "client frames must be masked" : "server frames must not be masked");
             }
             if (control && (!fin || length7 > 125)) {
                 return fail(handler, ws_close_code::protocol_error,
@@ -124,7 +102,7 @@ class ws_frame_reader {
                             "new message inside a fragmented one");
             }
             const std::size_t length_bytes = length7 == 126 ? 2 : length7 == 127 ? 8 : 0;
-            const std::size_t header = 2 + length_bytes + 4;
+            const std::size_t header = 2 + length_bytes + (masked_ ? 4 : 0);
             if (available < header) {
                 needed_ = header;
                 break;
@@ -152,10 +130,12 @@ class ws_frame_reader {
             }
             char* payload = data + at + header;
             const auto n = static_cast<std::size_t>(length);
-            const unsigned char* mask = p + 2 + length_bytes;
-            for (std::size_t i = 0; i < n; ++i) {
-                payload[i] =
-                    static_cast<char>(static_cast<unsigned char>(payload[i]) ^ mask[i & 3]);
+            if (masked_) {
+                const unsigned char* mask = p + 2 + length_bytes;
+                for (std::size_t i = 0; i < n; ++i) {
+                    payload[i] =
+                        static_cast<char>(static_cast<unsigned char>(payload[i]) ^ mask[i & 3]);
+                }
             }
             at += header + n;
             frame(handler, fin, op, std::string_view(payload, n));
@@ -245,6 +225,7 @@ class ws_frame_reader {
     void release() { std::string().swap(message_); }
 
     std::size_t max_message_;
+    bool masked_;          // the server's reader: the client's frames are masked
     std::string partial_;  // the start of a frame not complete yet
     std::size_t needed_ = 2;
     std::string message_;  // fragments of a message not complete yet
@@ -253,4 +234,4 @@ class ws_frame_reader {
     bool done_ = false;
 };
 
-}  // namespace relais::net
+}  // namespace relais::protocol
