@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite: a normal build, an AddressSanitizer +
-# UndefinedBehaviorSanitizer build, and a short run of every fuzz target.
+# UndefinedBehaviorSanitizer build, a ThreadSanitizer build, and a short run
+# of every fuzz target.
 #   tests/run.sh            everything (what CI runs)
 #   tests/run.sh --quick    the normal build only
 set -euo pipefail
@@ -27,6 +28,27 @@ suite normal -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   suite sanitize -DCMAKE_BUILD_TYPE=Debug -DRELAIS_SANITIZE=ON
+
+# ThreadSanitizer on the same tests, the real server among them. A report in
+# any process (a server killed at the end of a passing test included) fails
+# the run: each process writes its reports to a file of its own.
+tsan_reports=$PWD/build/tsan/reports
+rm -rf "$tsan_reports"
+mkdir -p "$tsan_reports"
+tsan_report_count() {
+  cat "$tsan_reports"/tsan* 2> /dev/null | grep -c '^WARNING: ThreadSanitizer' || true
+}
+# Shown however the suite ends: a failed test's reports are its best clue.
+trap '[ "$(tsan_report_count)" -eq 0 ] || cat "$tsan_reports"/tsan*' EXIT
+TSAN_OPTIONS="log_path=$tsan_reports/tsan second_deadlock_stack=1" \
+  suite tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRELAIS_SANITIZE=thread
+trap - EXIT
+if [ "$(tsan_report_count)" -ne 0 ]; then
+  cat "$tsan_reports"/tsan*
+  echo "== tsan: $(tsan_report_count) reports"
+  exit 1
+fi
+echo "== tsan: no reports"
 
 echo "== fuzz build (clang)"
 cmake -S . -B build/fuzz -G Ninja -DRELAIS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ \

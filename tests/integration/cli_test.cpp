@@ -1,6 +1,7 @@
 // The relais command-line client against the real server.
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -98,11 +99,13 @@ TEST_F(cli, tail_follows_live_messages_and_stops_after_count) {
     ASSERT_EQ(relais("alice", {"create", "direct", "--private"}).exit_code, 0);
     ASSERT_EQ(relais("alice", {"invite", "direct", "bob"}).exit_code, 0);
     run_result tail;
+    std::atomic<bool> tail_ended{false};
     std::thread follower([&] {
         tail = relais("bob", {"tail", "direct", "--count", "2", "--json"});
+        tail_ended = true;
     });
     // Keep sending until the follower has seen two messages and exited.
-    for (int i = 0; i < 100 && tail.exit_code == -1; ++i) {
+    for (int i = 0; i < 100 && !tail_ended; ++i) {
         relais("alice", {"send", "direct", "message " + std::to_string(i)});
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
