@@ -15,6 +15,7 @@
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -41,8 +42,14 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
     return out;
 }
 
+// Children get `env`, then the runner's environment without what configures
+// a Relais client: a developer who followed the README's quick start has
+// RELAIS_SERVER, RELAIS_USER and RELAIS_PASSWORD exported, and a test that
+// means to run without a password must not log in with theirs.
+// `own_session`: no controlling terminal, so a client that asks for a
+// password fails at once instead of waiting on the runner's terminal.
 pid_t spawn(std::vector<std::string> argv, int in_fd, int out_fd, int err_fd,
-            std::vector<std::string> env) {
+            std::vector<std::string> env, bool own_session = false) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     if (in_fd >= 0) {
@@ -55,12 +62,21 @@ pid_t spawn(std::vector<std::string> argv, int in_fd, int out_fd, int err_fd,
         posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
     }
     for (char** e = environ; *e; ++e) {
-        env.emplace_back(*e);
+        const std::string_view var(*e);
+        if (!var.starts_with("RELAIS_") && !var.starts_with("XDG_CONFIG_HOME=")) {
+            env.emplace_back(var);
+        }
+    }
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    if (own_session) {
+        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
     }
     auto args = c_strings(argv);
     auto envp = c_strings(env);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+    int rc = posix_spawn(&pid, args[0], &actions, &attributes, args.data(), envp.data());
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
         throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
@@ -90,7 +106,7 @@ run_result run_program(const std::vector<std::string>& argv, const std::string& 
     if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) {
         throw std::runtime_error("pipe failed");
     }
-    pid_t pid = spawn(argv, in[0], out[1], err[1], env);
+    pid_t pid = spawn(argv, in[0], out[1], err[1], env, /*own_session=*/true);
     ::close(in[0]);
     ::close(out[1]);
     ::close(err[1]);
