@@ -15,6 +15,7 @@
 
 #include "server/core/accounts.hpp"
 #include "server/core/clock.hpp"
+#include "server/core/log.hpp"
 #include "server/core/service.hpp"
 #include "server/net/server.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -58,6 +59,7 @@ struct serve_options {
     double connection_burst = 400;
     double accept_rate = 20;
     double accept_burst = 60;
+    std::string log_level = "info";
 };
 
 po::options_description serve_description(serve_options& o) {
@@ -73,6 +75,8 @@ po::options_description serve_description(serve_options& o) {
         "full (fsync every commit) or normal")("threads",
                                                po::value(&o.threads)->default_value(o.threads),
                                                "network threads; 0 = one per core")(
+        "log-level", po::value(&o.log_level)->default_value(o.log_level),
+        "debug, info, warn or error: the least severe log lines written to stderr")(
         "reader-threads", po::value(&o.reader_threads)->default_value(o.reader_threads),
         "storage reader threads")("allowed-origin", po::value(&o.allowed_origins)->composing(),
                                   "browser Origin allowed to connect (repeatable)")(
@@ -108,6 +112,10 @@ relais::storage::sqlite::options store_options(const std::string& data,
     relais::storage::sqlite::options opts;
     opts.data_dir = data;
     opts.reader_threads = readers;
+    opts.report_error = [](std::string_view event, std::string_view detail) {
+        namespace log = relais::core::log;
+        log::write(log::level::error, event, {{"error", detail}});
+    };
     if (durability == "full") {
         opts.durability = relais::storage::sqlite::connection::durability::full;
     } else if (durability == "normal") {
@@ -176,6 +184,12 @@ int serve(int argc, char** argv) {
     po::notify(vm);
     if (o.tls_cert.empty() != o.tls_key.empty()) {
         throw std::invalid_argument("--tls-cert and --tls-key go together");
+    }
+    if (auto level = relais::core::log::parse_level(o.log_level)) {
+        relais::core::log::set_min_level(*level);
+    } else {
+        throw std::invalid_argument("--log-level must be debug, info, warn or error, not '" +
+                                    o.log_level + "'");
     }
 
     auto opts = store_options(o.data, o.durability, o.reader_threads);

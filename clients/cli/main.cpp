@@ -175,6 +175,7 @@ asio::awaitable<int> run(const arguments& a, bool interactive) {
     opts.url = a.server;
     opts.ca_file = a.ca_file;
     opts.client_name = interactive ? "relais-tui/0.1" : "relais-cli/0.1";
+    opts.report = [](std::string_view what) { std::cerr << "relais: " << what << "\n"; };
     if (interactive) {
         // Messages typed during an outage wait for the link to come back.
         opts.request_timeout = std::chrono::minutes(10);

@@ -385,6 +385,8 @@ asio::awaitable<int> terminal_ui::run() {
     if (!std::setlocale(LC_ALL, "") || MB_CUR_MAX == 1) {
         std::setlocale(LC_CTYPE, "C.UTF-8");
     }
+    // The client library's background failures go on the screen, not over it.
+    client_.set_report([this](std::string_view what) { note(std::string(what)); });
     set_escdelay(25);
     initscr();
     raw();
@@ -422,6 +424,7 @@ asio::awaitable<int> terminal_ui::run() {
         co_await wake_.async_wait(nothrow);
     }
     endwin();
+    client_.set_report({});
     // The loops refer to this object: end them before it goes.
     keys_.cancel();
     ticker_.cancel();

@@ -30,18 +30,6 @@ std::string random_id() {
     return buf;
 }
 
-void log_failure(std::exception_ptr e) {
-    if (!e) {
-        return;
-    }
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        std::fprintf(stderr, "relais client: %s\n", ex.what());
-    } catch (...) {
-    }
-}
-
 // Reads one answer during the handshake, before the reader loop runs.
 asio::awaitable<outcome<v1::ServerMessage>> read_answer(transport& t) {
     auto [ec, data] = co_await t.read();
@@ -75,8 +63,26 @@ failure unexpected() {
 client::client(asio::any_io_executor executor, options opts)
     : executor_(std::move(executor)),
       opts_(std::move(opts)),
+      report_(std::make_shared<std::function<void(std::string_view)>>(opts_.report)),
       outbox_signal_(executor_),
       push_signal_(executor_) {}
+
+void client::set_report(std::function<void(std::string_view what)> report) {
+    *report_ = std::move(report);
+}
+
+void client::report_failure(const report_slot& slot, std::exception_ptr e) {
+    if (!e || !*slot) {
+        return;
+    }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        (*slot)(ex.what());
+    } catch (...) {
+        (*slot)("unknown exception");
+    }
+}
 
 client::~client() {
     *alive_ = false;
@@ -137,8 +143,8 @@ asio::awaitable<outcome<std::shared_ptr<transport>>> client::open_and_greet() {
 
 void client::start(std::shared_ptr<transport> t) {
     transport_ = t;
-    asio::co_spawn(executor_, read_loop(t), log_failure);
-    asio::co_spawn(executor_, write_loop(t), log_failure);
+    asio::co_spawn(executor_, read_loop(t), failure_reporter());
+    asio::co_spawn(executor_, write_loop(t), failure_reporter());
 }
 
 asio::awaitable<outcome<v1::Welcome>> client::connect() {
@@ -244,7 +250,7 @@ void client::on_lost(const std::shared_ptr<transport>& t) {
     }
     if (!reconnecting_) {
         reconnecting_ = true;
-        asio::co_spawn(executor_, reconnect_loop(), log_failure);
+        asio::co_spawn(executor_, reconnect_loop(), failure_reporter());
     }
 }
 
@@ -291,7 +297,7 @@ asio::awaitable<void> client::reconnect_loop() {
     }
     for (auto& [channel, f] : channels_) {
         if (!f.syncing) {
-            asio::co_spawn(executor_, resync(channel), log_failure);
+            asio::co_spawn(executor_, resync(channel), failure_reporter());
         }
     }
 }
@@ -337,7 +343,7 @@ void client::on_push(v1::ServerMessage msg) {
     deliver_in_order(channel);
     auto& g = channels_[channel];
     if (!g.early.empty() && !g.syncing) {
-        asio::co_spawn(executor_, resync(channel), log_failure);
+        asio::co_spawn(executor_, resync(channel), failure_reporter());
     }
 }
 
@@ -345,7 +351,7 @@ void client::follow(std::uint64_t channel_id, std::uint64_t after_seq) {
     auto& f = channels_[channel_id];
     f.last = std::max(f.last, after_seq);
     if (!f.syncing && transport_) {
-        asio::co_spawn(executor_, resync(channel_id), log_failure);
+        asio::co_spawn(executor_, resync(channel_id), failure_reporter());
     }
 }
 

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "protocol/errc.hpp"
@@ -30,6 +32,10 @@ struct options {
     // attempt up to max_backoff.
     std::chrono::milliseconds min_backoff{100};
     std::chrono::milliseconds max_backoff{5000};
+    // Told of failures that no request hears of (one of the library's
+    // background tasks threw). The library prints nothing itself: the
+    // program decides where such words go. Empty: they are dropped.
+    std::function<void(std::string_view what)> report;
 };
 
 class transport;
@@ -51,6 +57,8 @@ class client {
     asio::awaitable<outcome<v1::Session>> login(std::string name, std::string password);
     asio::awaitable<outcome<v1::Session>> resume(std::string token);
     asio::awaitable<outcome<void>> logout();
+    // Replaces options::report, e.g. once a screen exists to show it on.
+    void set_report(std::function<void(std::string_view what)> report);
 
     // Sends any request (request_id is filled in) and waits for its answer;
     // an Error answer comes back as a failure with its code and message.
@@ -140,8 +148,17 @@ class client {
     void fail_pending(const failure& f, bool keep_resendable);
     asio::awaitable<outcome<v1::ServerMessage>> call(v1::ClientMessage msg, bool resend);
 
+    // What a background task's completion reports a failure through: shared,
+    // because a task may complete after the client is gone.
+    using report_slot = std::shared_ptr<std::function<void(std::string_view)>>;
+    static void report_failure(const report_slot& slot, std::exception_ptr e);
+    auto failure_reporter() {
+        return [slot = report_](std::exception_ptr e) { report_failure(slot, e); };
+    }
+
     asio::any_io_executor executor_;
     options opts_;
+    report_slot report_;
     // Coroutines still pending when the client is destroyed check it before
     // touching the client again.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

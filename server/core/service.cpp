@@ -1,9 +1,9 @@
 #include "server/core/service.hpp"
 
-#include <cstdio>
 #include <exception>
 
 #include "protocol/codec.hpp"
+#include "server/core/log.hpp"
 
 namespace relais::core {
 
@@ -138,16 +138,12 @@ void service::reply_error(const request& rq, const failure& f) {
 }
 
 void service::log_internal(const request& rq, const char* what) {
-    std::string detail = "unknown exception";
-    try {
-        throw;
-    } catch (const std::exception& e) {
-        detail = e.what();
-    } catch (...) {
-    }
-    std::fprintf(stderr, "error: connection %llu request %llu: %s failed: %s\n",
-                 static_cast<unsigned long long>(rq.conn ? rq.conn->id() : 0),
-                 static_cast<unsigned long long>(rq.id), what, detail.c_str());
+    log::write(log::level::error, "request_failed",
+               {{"conn", rq.conn ? rq.conn->id() : std::uint64_t{0}},
+                {"request", rq.id},
+                {"user", rq.who.user.name()},
+                {"step", what},
+                {"error", log::current_exception_text()}});
 }
 
 void service::read(request rq, std::function<void(storage::reader&)> fn) {

@@ -1,7 +1,7 @@
 // Hello, login, resume and logout.
-#include <cstdio>
-
 #include "server/core/service.hpp"
+
+#include "server/core/log.hpp"
 
 namespace relais::core {
 
@@ -164,7 +164,7 @@ void service::check_sessions() {
             // Changes made during the pass are seen at the next one.
             auth_changes_seen_ = changes;
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "error: session check failed: %s\n", e.what());
+            log::write(log::level::error, "session_check_failed", {{"error", e.what()}});
         }
     });
 }

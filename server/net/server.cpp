@@ -20,11 +20,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
+#include "server/core/log.hpp"
 #include "server/core/rate_limiter.hpp"
 #include "server/core/service.hpp"
 #include "server/net/session.hpp"
@@ -83,12 +83,9 @@ void log_spawn_failure(std::uint64_t id, std::exception_ptr e) {
     }
     try {
         std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        std::fprintf(stderr, "error: connection %llu ended by an exception: %s\n",
-                     static_cast<unsigned long long>(id), ex.what());
     } catch (...) {
-        std::fprintf(stderr, "error: connection %llu ended by an unknown exception\n",
-                     static_cast<unsigned long long>(id));
+        core::log::write(core::log::level::error, "connection_failed",
+                         {{"conn", id}, {"error", core::log::current_exception_text()}});
     }
 }
 

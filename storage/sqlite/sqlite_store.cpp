@@ -1,7 +1,6 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
 
 namespace relais::storage::sqlite {
@@ -386,16 +385,6 @@ class sql_access final : public writer {
     connection& db_;
 };
 
-void log_exception(const char* where) {
-    try {
-        throw;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "storage: %s failed: %s\n", where, e.what());
-    } catch (...) {
-        std::fprintf(stderr, "storage: %s failed\n", where);
-    }
-}
-
 }  // namespace
 
 int latest_schema_version() {
@@ -533,10 +522,26 @@ int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int
             std::lock_guard lock(s.checkpoint_mu_);
             s.checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
         } else if (rc != SQLITE_BUSY) {
-            std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
+            s.report_error("storage_checkpoint_failed", sqlite3_errmsg(db));
         }
     }
     return SQLITE_OK;
+}
+
+void sqlite_store::report_error(std::string_view event, std::string_view detail) const {
+    if (opts_.report_error) {
+        opts_.report_error(event, detail);
+    }
+}
+
+void sqlite_store::report_current_exception(std::string_view event) const {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        report_error(event, e.what());
+    } catch (...) {
+        report_error(event, "unknown exception");
+    }
 }
 
 void sqlite_store::checkpoint_loop() {
@@ -559,7 +564,7 @@ void sqlite_store::checkpoint_loop() {
             sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
         // Busy: the writer is finishing the WAL itself.
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-            std::fprintf(stderr, "storage: checkpoint failed: %s\n", sqlite3_errmsg(db));
+            report_error("storage_checkpoint_failed", sqlite3_errmsg(db));
         }
         {
             std::lock_guard lock(checkpoint_mu_);
@@ -608,7 +613,7 @@ void sqlite_store::reader_loop(std::size_t index) {
             in_callback_scope([&] { fn(access); });
             db.exec("COMMIT");
         } catch (...) {
-            log_exception("read");
+            report_current_exception("storage_read_failed");
             try {
                 db.exec("ROLLBACK");
             } catch (...) {
@@ -660,7 +665,7 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
             try {
                 keep = group[i].apply(access);
             } catch (...) {
-                log_exception("write job");
+                report_current_exception("storage_write_job_failed");
                 job_ok[i] = 0;
             }
             if (!keep) {
@@ -671,7 +676,7 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
         db.prepare("COMMIT").run();
         committed = true;
     } catch (...) {
-        log_exception("group commit");
+        report_current_exception("storage_group_commit_failed");
         try {
             db.exec("ROLLBACK");
         } catch (...) {
@@ -683,7 +688,7 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
                 try {
                     group[i].done(committed && job_ok[i]);
                 } catch (...) {
-                    log_exception("write completion");
+                    report_current_exception("storage_write_completion_failed");
                 }
             }
         }

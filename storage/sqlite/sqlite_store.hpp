@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct options {
     // directly. The server wraps them so that what they deliver leaves
     // together.
     std::function<void(const std::function<void()>& callbacks)> callback_scope;
+    // Told of failures that no caller hears of (a checkpoint, a job that
+    // threw): `event` names what failed, `detail` says why. Storage does not
+    // log by itself; the server routes this to its log. Empty: dropped.
+    std::function<void(std::string_view event, std::string_view detail)> report_error;
 };
 
 // The schema versions this build knows; the database is migrated to the last.
@@ -71,6 +76,9 @@ class sqlite_store final : public store {
     void commit_group(std::vector<write_job>& group);
     void in_callback_scope(const std::function<void()>& callbacks);
     void checkpoint_loop();
+    void report_error(std::string_view event, std::string_view detail) const;
+    // Reports the exception being handled (call inside a catch block).
+    void report_current_exception(std::string_view event) const;
     // SQLite's WAL hook on the writer connection, after each commit.
     static int on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
 

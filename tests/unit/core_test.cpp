@@ -1,5 +1,6 @@
 #include "server/core/connection.hpp"
 #include "server/core/credentials.hpp"
+#include "server/core/log.hpp"
 #include "tests/unit/core_fixture.hpp"
 
 namespace relais::testing {
@@ -575,6 +576,35 @@ TEST_F(core_test, brute_force_from_many_addresses_gets_a_handful_of_guesses_per_
     EXPECT_EQ(evaluated + refused_with_a_delay, 1000);
     clock_.advance(::relais::core::login_throttle::max_delay_ms);
     EXPECT_TRUE(login(open("192.0.2.77"), "alice", "secret-alice").has_session());
+}
+
+// An admin greps and journald splits the server's log by line: whatever a
+// value holds (an SQLite message with quotes, a newline), one event stays
+// one line of key=value pairs.
+TEST(log, one_event_is_one_line_of_key_value_pairs_whatever_the_values_hold) {
+    namespace log = relais::core::log;
+    EXPECT_EQ(log::format(log::level::error, "request_failed",
+                          {{"conn", std::uint64_t{12}},
+                           {"user", "alice"},
+                           {"error", "near \"x\": syntax error\nat = here"},
+                           {"empty", ""}}),
+              "level=error event=request_failed conn=12 user=alice "
+              "error=\"near \\\"x\\\": syntax error\\nat = here\" empty=\"\"\n");
+    EXPECT_EQ(log::format(log::level::warn, "odd", {{"bell", "\a"}}),
+              "level=warn event=odd bell=\"\\x07\"\n");
+}
+
+TEST(log, lines_below_the_chosen_level_are_dropped) {
+    namespace log = relais::core::log;
+    ASSERT_EQ(log::parse_level("warn"), log::level::warn);
+    EXPECT_FALSE(log::parse_level("verbose"));
+    log::set_min_level(log::level::warn);
+    EXPECT_FALSE(log::enabled(log::level::info));
+    EXPECT_TRUE(log::enabled(log::level::warn));
+    EXPECT_TRUE(log::enabled(log::level::error));
+    log::set_min_level(log::level::info);
+    EXPECT_TRUE(log::enabled(log::level::info));
+    EXPECT_FALSE(log::enabled(log::level::debug));
 }
 
 }  // namespace
