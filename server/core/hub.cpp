@@ -48,17 +48,27 @@ std::size_t hub::connection_count() const {
 }
 
 void hub::send_to(const std::vector<user_id>& users, const protocol::frame& f) const {
-    std::shared_lock lock(mu_);
-    for (user_id user : users) {
-        auto it = by_user_.find(user);
-        if (it == by_user_.end()) {
-            continue;
-        }
-        for (const auto& weak : it->second) {
-            if (auto conn = weak.lock()) {
-                conn->deliver(f);
+    // Copied out, then delivered with mu_ released (Beast's chat-multi): a
+    // connection's deliver takes its own lock, may close its socket and give
+    // memory back, and none of that may hold up attach or detach.
+    std::vector<std::shared_ptr<connection>> targets;
+    {
+        std::shared_lock lock(mu_);
+        targets.reserve(users.size());
+        for (user_id user : users) {
+            auto it = by_user_.find(user);
+            if (it == by_user_.end()) {
+                continue;
+            }
+            for (const auto& weak : it->second) {
+                if (auto conn = weak.lock()) {
+                    targets.push_back(std::move(conn));
+                }
             }
         }
+    }
+    for (const auto& conn : targets) {
+        conn->deliver(f);
     }
 }
 

@@ -15,7 +15,9 @@ namespace relais::core {
 using user_id = std::uint64_t;
 
 // Who is logged in where: the fan-out targets and the presence source.
-// Thread-safe: guarded by mu_ (shared for delivery, exclusive to change).
+// Thread-safe: guarded by mu_ (shared to look up, exclusive to change).
+// Nothing is called out of mu_: targets are copied out, the lock released,
+// then they are delivered to or closed.
 class hub {
   public:
     // Returns true when this is the user's first connection (they came online).
