@@ -109,11 +109,12 @@ struct server::impl final : session_owner {
           threads(config.threads ? config.threads : usable_cores()),
           ioc(static_cast<int>(threads)),
           accept_strand(asio::make_strand(ioc)),
+          control(asio::make_strand(ioc)),
           acceptor(ioc),
-          signals(ioc, SIGINT, SIGTERM),
-          deadline(ioc),
-          session_check(ioc),
-          session_sweep(ioc) {
+          signals(control, SIGINT, SIGTERM),
+          deadline(control),
+          session_check(control),
+          session_sweep(control) {
         if (config.tls) {
             tls.emplace(make_tls_context(*config.tls));
         }
@@ -358,7 +359,7 @@ struct server::impl final : session_owner {
     // stop, nothing needs the deadline any more and run() may return.
     void finish_if_idle() {
         if (drained && sessions.empty()) {
-            asio::post(ioc, [this] {
+            asio::post(control, [this] {
                 deadline.cancel();
                 sweep_stopped = true;
                 session_sweep.cancel();
@@ -370,8 +371,8 @@ struct server::impl final : session_owner {
         return sessions.size();
     }
 
-    // Runs on the io_context: stop taking work, let the writer commit what
-    // it has, then close every connection once its acks are queued.
+    // On the control strand: stop taking work, let the writer commit what it
+    // has, then close every connection once its acks are queued.
     void begin_stop() {
         if (stopping.exchange(true)) {
             return;
@@ -408,12 +409,17 @@ struct server::impl final : session_owner {
     std::size_t threads;
     asio::io_context ioc;
     asio::strand<asio::io_context::executor_type> accept_strand;
+    // The server's timers, its signals and the shutdown sequence: owned by
+    // this strand, touched only from it (begin_stop, the two loops, the
+    // posts of finish_if_idle), so that no timer is cancelled from one
+    // thread while another waits on it.
+    asio::strand<asio::io_context::executor_type> control;
     tcp::acceptor acceptor;
     asio::signal_set signals;
     asio::steady_timer deadline;
     asio::steady_timer session_check;
     asio::steady_timer session_sweep;
-    std::atomic<bool> sweep_stopped{false};
+    bool sweep_stopped = false;
     std::optional<ssl::context> tls;
     session_limits limits;
     std::atomic<std::uint64_t> next_id{0};
@@ -479,9 +485,9 @@ void server::run() {
     auto& i = *impl_;
     asio::co_spawn(i.accept_strand, i.accept_loop(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
-    asio::co_spawn(i.ioc, i.watch_sessions(),
+    asio::co_spawn(i.control, i.watch_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
-    asio::co_spawn(i.ioc, i.sweep_sessions(),
+    asio::co_spawn(i.control, i.sweep_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     i.signals.async_wait([&i](beast::error_code ec, int) {
         if (!ec) {
@@ -499,7 +505,7 @@ void server::run() {
 }
 
 void server::stop() {
-    asio::post(impl_->ioc, [this] { impl_->begin_stop(); });
+    asio::post(impl_->control, [this] { impl_->begin_stop(); });
 }
 
 }  // namespace relais::net
