@@ -157,8 +157,8 @@ void service::read(request rq, std::function<void(storage::reader&)> fn) {
     });
 }
 
-void service::write(request rq, std::function<outcome<after_commit>(storage::writer&)> apply) {
-    auto result = std::make_shared<std::optional<outcome<after_commit>>>();
+void service::write(request rq, std::function<outcome<effects>(storage::writer&)> apply) {
+    auto result = std::make_shared<std::optional<outcome<effects>>>();
     store_.write(storage::write_job{
         [result, apply = std::move(apply)](storage::writer& w) {
             *result = apply(w);
@@ -180,10 +180,31 @@ void service::write(request rq, std::function<outcome<after_commit>(storage::wri
                                  "the change could not be saved; nothing was stored, try again"));
                 return;
             }
+            bool answered = false;
             try {
-                (*r)();
+                for (const auto& [channel, user] : r->joined) {
+                    members_.add(channel, user);
+                }
+                for (const auto& event : r->events) {
+                    publish(event);
+                }
+                for (const auto& [channel, user] : r->left) {
+                    members_.remove(channel, user);
+                }
+                if (r->sessions) {
+                    r->sessions();
+                }
+                answered = true;
+                if (r->reply) {
+                    reply(rq, *r->reply);
+                } else {
+                    reply_ok(rq);
+                }
             } catch (...) {
                 log_internal(rq, "completion");
+                if (!answered) {
+                    reply_error(rq, fail(errc::internal, "internal error; it has been logged"));
+                }
             }
         }});
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "protocol/errc.hpp"
 #include "protocol/limits.hpp"
@@ -68,7 +70,21 @@ class service {
         std::uint64_t id = 0;
         identity who;  // set when the request needs a login
     };
-    using after_commit = std::function<void()>;
+    // What a write did, for the one place that acts on it once it has
+    // committed (service::write): the membership cache learns `joined`
+    // before the events go out, so that a new member gets its own join;
+    // `events` are published in order; `left` is forgotten after them, so
+    // that whoever left sees it; `sessions` changes who is logged in where;
+    // then `reply` answers (Ok when empty).
+    struct effects {
+        // Initialised, so that a handler names only what it has:
+        // effects{.events = {...}}.
+        std::vector<std::pair<storage::channel_id, storage::user_id>> joined = {};
+        std::vector<v1::Event> events = {};
+        std::vector<std::pair<storage::channel_id, storage::user_id>> left = {};
+        std::function<void()> sessions = {};
+        std::optional<v1::ServerMessage> reply = {};
+    };
 
   private:
     using handler = void (service::*)(const request&, const v1::ClientMessage&);
@@ -117,9 +133,10 @@ class service {
     void reply_error(const request& rq, const failure& f);
     // Runs fn on a read connection; an exception answers INTERNAL.
     void read(request rq, std::function<void(storage::reader&)> fn);
-    // Runs apply in the writer's group transaction; after the commit runs what
-    // it returned (publish and answer), or answers its failure.
-    void write(request rq, std::function<outcome<after_commit>(storage::writer&)> apply);
+    // Runs apply in the writer's group transaction. After the commit, acts on
+    // the effects it returned (membership, events, sessions, answer), or
+    // answers its failure; a failed commit answers UNAVAILABLE.
+    void write(request rq, std::function<outcome<effects>(storage::writer&)> apply);
     void log_internal(const request& rq, const char* what);
 
     // Domain helpers (called on storage threads).
@@ -147,8 +164,10 @@ class service {
     v1::Event append(storage::writer& w, storage::event_record e);
     void publish(const v1::Event& event);
     void publish_presence(const v1::User& user, bool online);
-    void log_in(const request& rq, const storage::account& account, std::string token_hash,
-                std::string token);
+    // Logs the connection in as `account` (presence included).
+    void attach_session(const request& rq, const storage::account& account,
+                        const std::string& token_hash);
+    static v1::ServerMessage session_message(const storage::account& account, std::string token);
     // Closes the user's connections (those of one session when token_hash is
     // set) and logs them out at once.
     void end_sessions(user_id user, const std::string& reason, const std::string& token_hash);

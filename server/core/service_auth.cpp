@@ -27,13 +27,30 @@ void service::on_hello(const request& rq, const v1::ClientMessage& msg) {
     reply(rq, out);
 }
 
-void service::log_in(const request& rq, const storage::account& account, std::string token_hash,
-                     std::string token) {
+namespace {
+
+v1::User user_of(const storage::account& account) {
     v1::User user;
     user.set_id(account.id);
     user.set_name(account.name);
     user.set_display_name(account.display_name);
     user.set_role(account.role);
+    return user;
+}
+
+}  // namespace
+
+v1::ServerMessage service::session_message(const storage::account& account, std::string token) {
+    v1::ServerMessage out;
+    auto& session = *out.mutable_session();
+    session.set_token(std::move(token));
+    *session.mutable_user() = user_of(account);
+    return out;
+}
+
+void service::attach_session(const request& rq, const storage::account& account,
+                             const std::string& token_hash) {
+    auto user = user_of(account);
     if (auto previous = rq.conn->who()) {
         // A second login on the same connection replaces the first.
         if (hub_.detach(previous->user.id(), rq.conn.get())) {
@@ -44,11 +61,6 @@ void service::log_in(const request& rq, const storage::account& account, std::st
     if (hub_.attach(account.id, rq.conn)) {
         publish_presence(user, true);
     }
-    v1::ServerMessage out;
-    auto& session = *out.mutable_session();
-    session.set_token(std::move(token));
-    *session.mutable_user() = std::move(user);
-    reply(rq, out);
 }
 
 void service::on_login(const request& rq, const v1::ClientMessage& msg) {
@@ -81,14 +93,15 @@ void service::on_login(const request& rq, const v1::ClientMessage& msg) {
         auto token = new_token();
         auto token_hash = hash_token(token);
         storage::session_record session{token_hash, account->id, clock_.now_ms()};
-        write(rq,
-              [this, rq, session, account = *account,
-               token](storage::writer& w) -> outcome<after_commit> {
-                  w.insert_session(session);
-                  return after_commit([this, rq, account, session, token] {
-                      log_in(rq, account, session.token_hash, token);
-                  });
-              });
+        write(
+            rq,
+            [this, rq, session, account = *account, token](storage::writer& w) -> outcome<effects> {
+                w.insert_session(session);
+                return effects{
+                    .sessions = [this, rq, account,
+                                 hash = session.token_hash] { attach_session(rq, account, hash); },
+                    .reply = session_message(account, token)};
+            });
     });
 }
 
@@ -116,14 +129,16 @@ void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
             reply_error(rq, ended);
             return;
         }
-        log_in(rq, *account, token_hash, token);
+        attach_session(rq, *account, token_hash);
+        auto out = session_message(*account, token);
+        reply(rq, out);
     });
 }
 
 void service::on_logout(const request& rq, const v1::ClientMessage&) {
-    write(rq, [this, rq](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq](storage::writer& w) -> outcome<effects> {
         w.delete_session(rq.who.token_hash.hex());
-        return after_commit([this, rq] {
+        return effects{.sessions = [this, rq] {
             rq.conn->set_who(std::nullopt);
             if (hub_.detach(rq.who.user.id(), rq.conn.get())) {
                 publish_presence(rq.who.user, false);
@@ -131,8 +146,7 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             // Every other connection that used this token ends with it,
             // before the logout is confirmed.
             end_sessions(rq.who.user.id(), "logged out", rq.who.token_hash.hex());
-            reply_ok(rq);
-        });
+        }};
     });
 }
 

@@ -51,7 +51,7 @@ void service::on_create_channel(const request& rq, const v1::ClientMessage& msg)
         reply_error(rq, ok.error());
         return;
     }
-    write(rq, [this, rq, create](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, create](storage::writer& w) -> outcome<effects> {
         if (w.find_channel(create.name())) {
             return fail(errc::conflict, "a channel named '" + create.name() + "' already exists");
         }
@@ -69,19 +69,14 @@ void service::on_create_channel(const request& rq, const v1::ClientMessage& msg)
         created.kind = storage::event_kind::created;
         created.actor = user;
         created.text = c.topic;
-        auto events = std::vector<v1::Event>{append(w, created)};
-        events.push_back(
+        effects done;
+        done.joined.emplace_back(c.id, user);
+        done.events.push_back(append(w, created));
+        done.events.push_back(
             append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED, v1::OWNER)));
         c = *w.find_channel(c.id);
-        v1::ServerMessage out;
-        describe(w, c, m, user, *out.mutable_channel());
-        return after_commit([this, rq, events, out, channel = c.id, user]() mutable {
-            members_.add(channel, user);
-            for (const auto& e : events) {
-                publish(e);
-            }
-            reply(rq, out);
-        });
+        describe(w, c, m, user, *done.reply.emplace().mutable_channel());
+        return done;
     });
 }
 
@@ -110,38 +105,35 @@ void service::on_list_channels(const request& rq, const v1::ClientMessage&) {
 }
 
 void service::on_join(const request& rq, const v1::ClientMessage& msg) {
-    write(rq,
-          [this, rq,
-           ref = msg.join_channel().channel()](storage::writer& w) -> outcome<after_commit> {
-              const auto user = rq.who.user.id();
-              auto v = resolve(w, ref, user);
-              if (!v) {
-                  return v.error();
-              }
-              v1::ServerMessage out;
-              if (v->membership) {
-                  // Joining twice is harmless: answer with the channel as it is.
-                  describe(w, v->channel, v->membership, user, *out.mutable_channel());
-                  return after_commit([this, rq, out]() mutable { reply(rq, out); });
-              }
-              storage::membership m{v->channel.id, user, v1::MEMBER, 0};
-              w.upsert_member(m);
-              auto event = append(w, member_event(v->channel.id, user, user,
-                                                  v1::MemberChanged::JOINED, v1::MEMBER));
-              v->channel.last_seq = event.seq();
-              describe(w, v->channel, m, user, *out.mutable_channel());
-              return after_commit([this, rq, out, event, user]() mutable {
-                  members_.add(event.channel_id(), user);
-                  publish(event);
-                  reply(rq, out);
-              });
-          });
+    write(
+        rq, [this, rq, ref = msg.join_channel().channel()](storage::writer& w) -> outcome<effects> {
+            const auto user = rq.who.user.id();
+            auto v = resolve(w, ref, user);
+            if (!v) {
+                return v.error();
+            }
+            effects done;
+            auto& out = *done.reply.emplace().mutable_channel();
+            if (v->membership) {
+                // Joining twice is harmless: answer with the channel as it is.
+                describe(w, v->channel, v->membership, user, out);
+                return done;
+            }
+            storage::membership m{v->channel.id, user, v1::MEMBER, 0};
+            w.upsert_member(m);
+            auto event = append(
+                w, member_event(v->channel.id, user, user, v1::MemberChanged::JOINED, v1::MEMBER));
+            v->channel.last_seq = event.seq();
+            describe(w, v->channel, m, user, out);
+            done.joined.emplace_back(v->channel.id, user);
+            done.events.push_back(std::move(event));
+            return done;
+        });
 }
 
 void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
     write(rq,
-          [this, rq,
-           ref = msg.leave_channel().channel()](storage::writer& w) -> outcome<after_commit> {
+          [this, rq, ref = msg.leave_channel().channel()](storage::writer& w) -> outcome<effects> {
               const auto user = rq.who.user.id();
               auto v = resolve_member(w, ref, user);
               if (!v) {
@@ -153,17 +145,13 @@ void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
               auto event = append(w, member_event(v->channel.id, user, user,
                                                   v1::MemberChanged::LEFT, v->membership->role));
               w.remove_member(v->channel.id, user);
-              return after_commit([this, rq, event, user] {
-                  // The leaver sees their own departure, then nothing more.
-                  publish(event);
-                  members_.remove(event.channel_id(), user);
-                  reply_ok(rq);
-              });
+              // The leaver sees their own departure, then nothing more.
+              return effects{.events = {std::move(event)}, .left = {{v->channel.id, user}}};
           });
 }
 
 void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, invite = msg.invite()](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, invite = msg.invite()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, invite.channel(), user);
         if (!v) {
@@ -177,21 +165,17 @@ void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
             return fail(errc::not_found, "no user '" + invite.user() + "'");
         }
         if (w.find_membership(v->channel.id, guest->id)) {
-            return after_commit([this, rq] { reply_ok(rq); });
+            return effects{};
         }
         w.upsert_member({v->channel.id, guest->id, v1::MEMBER, 0});
-        auto event = append(w, member_event(v->channel.id, user, guest->id,
-                                            v1::MemberChanged::INVITED, v1::MEMBER));
-        return after_commit([this, rq, event, guest = guest->id] {
-            members_.add(event.channel_id(), guest);
-            publish(event);
-            reply_ok(rq);
-        });
+        return effects{.joined = {{v->channel.id, guest->id}},
+                       .events = {append(w, member_event(v->channel.id, user, guest->id,
+                                                         v1::MemberChanged::INVITED, v1::MEMBER))}};
     });
 }
 
 void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, kick = msg.kick()](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, kick = msg.kick()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, kick.channel(), user);
         if (!v) {
@@ -210,16 +194,12 @@ void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
         auto event = append(w, member_event(v->channel.id, user, target->user,
                                             v1::MemberChanged::KICKED, target->role));
         w.remove_member(v->channel.id, target->user);
-        return after_commit([this, rq, event, target = target->user] {
-            publish(event);
-            members_.remove(event.channel_id(), target);
-            reply_ok(rq);
-        });
+        return effects{.events = {std::move(event)}, .left = {{v->channel.id, target->user}}};
     });
 }
 
 void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, set = msg.set_member_role()](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, set = msg.set_member_role()](storage::writer& w) -> outcome<effects> {
         if (set.role() != v1::MEMBER && set.role() != v1::MODERATOR) {
             return fail(errc::bad_request, "a member can be made MEMBER or MODERATOR");
         }
@@ -239,16 +219,13 @@ void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg
             return fail(errc::forbidden, "the owner's role cannot change");
         }
         if (target->role == set.role()) {
-            return after_commit([this, rq] { reply_ok(rq); });
+            return effects{};
         }
         target->role = set.role();
         w.upsert_member(*target);
-        auto event = append(w, member_event(v->channel.id, user, target->user,
-                                            v1::MemberChanged::ROLE_CHANGED, set.role()));
-        return after_commit([this, rq, event] {
-            publish(event);
-            reply_ok(rq);
-        });
+        return effects{
+            .events = {append(w, member_event(v->channel.id, user, target->user,
+                                              v1::MemberChanged::ROLE_CHANGED, set.role()))}};
     });
 }
 
@@ -258,7 +235,7 @@ void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
         reply_error(rq, ok.error());
         return;
     }
-    write(rq, [this, rq, set](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, set](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, set.channel(), user);
         if (!v) {
@@ -270,11 +247,7 @@ void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
         e.kind = storage::event_kind::topic;
         e.actor = user;
         e.text = set.topic();
-        auto event = append(w, e);
-        return after_commit([this, rq, event] {
-            publish(event);
-            reply_ok(rq);
-        });
+        return effects{.events = {append(w, e)}};
     });
 }
 
@@ -302,47 +275,41 @@ void service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
 }
 
 void service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
-    write(rq,
-          [this, rq, name = msg.open_direct().user()](storage::writer& w) -> outcome<after_commit> {
-              const auto user = rq.who.user.id();
-              auto other = w.find_account(name);
-              if (!other || other->disabled) {
-                  return fail(errc::not_found, "no user '" + name + "'");
-              }
-              const auto channel_name = direct_name(user, other->id);
-              v1::ServerMessage out;
-              if (auto existing = w.find_channel(channel_name)) {
-                  describe(w, *existing, w.find_membership(existing->id, user), user,
-                           *out.mutable_channel());
-                  return after_commit([this, rq, out]() mutable { reply(rq, out); });
-              }
-              storage::channel_record c;
-              c.name = channel_name;
-              c.kind = v1::DIRECT;
-              c.created_at_ms = clock_.now_ms();
-              c.id = w.insert_channel(c);
-              std::vector<storage::user_id> pair{user};
-              if (other->id != user) {
-                  pair.push_back(other->id);
-              }
-              for (auto member : pair) {
-                  w.upsert_member({c.id, member, v1::MEMBER, 0});
-              }
-              storage::event_record created;
-              created.channel = c.id;
-              created.kind = storage::event_kind::created;
-              created.actor = user;
-              auto event = append(w, created);
-              c = *w.find_channel(c.id);
-              describe(w, c, w.find_membership(c.id, user), user, *out.mutable_channel());
-              return after_commit([this, rq, out, event, pair]() mutable {
-                  for (auto member : pair) {
-                      members_.add(event.channel_id(), member);
-                  }
-                  publish(event);
-                  reply(rq, out);
-              });
-          });
+    write(rq, [this, rq, name = msg.open_direct().user()](storage::writer& w) -> outcome<effects> {
+        const auto user = rq.who.user.id();
+        auto other = w.find_account(name);
+        if (!other || other->disabled) {
+            return fail(errc::not_found, "no user '" + name + "'");
+        }
+        const auto channel_name = direct_name(user, other->id);
+        effects done;
+        auto& out = *done.reply.emplace().mutable_channel();
+        if (auto existing = w.find_channel(channel_name)) {
+            describe(w, *existing, w.find_membership(existing->id, user), user, out);
+            return done;
+        }
+        storage::channel_record c;
+        c.name = channel_name;
+        c.kind = v1::DIRECT;
+        c.created_at_ms = clock_.now_ms();
+        c.id = w.insert_channel(c);
+        std::vector<storage::user_id> pair{user};
+        if (other->id != user) {
+            pair.push_back(other->id);
+        }
+        for (auto member : pair) {
+            w.upsert_member({c.id, member, v1::MEMBER, 0});
+            done.joined.emplace_back(c.id, member);
+        }
+        storage::event_record created;
+        created.channel = c.id;
+        created.kind = storage::event_kind::created;
+        created.actor = user;
+        done.events.push_back(append(w, created));
+        c = *w.find_channel(c.id);
+        describe(w, c, w.find_membership(c.id, user), user, out);
+        return done;
+    });
 }
 
 }  // namespace relais::core

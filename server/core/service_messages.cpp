@@ -27,7 +27,7 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
             return;
         }
     }
-    write(rq, [this, rq, send, user](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, send, user](storage::writer& w) -> outcome<effects> {
         if (auto original = w.find_sent(user, send.client_msg_id())) {
             // A retry: answer with what was stored the first time.
             auto v = resolve(w, send.channel(), user);
@@ -35,10 +35,11 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
                 return fail(errc::conflict,
                             "this client_msg_id was already used for another channel");
             }
-            v1::ServerMessage out;
-            to_wire(w, *original, *out.mutable_sent()->mutable_event());
-            out.mutable_sent()->set_duplicate(true);
-            return after_commit([this, rq, out]() mutable { reply(rq, out); });
+            effects done;
+            auto& sent = *done.reply.emplace().mutable_sent();
+            to_wire(w, *original, *sent.mutable_event());
+            sent.set_duplicate(true);
+            return done;
         }
         auto v = resolve_member(w, send.channel(), user);
         if (!v) {
@@ -53,12 +54,10 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
         auto event = append(w, std::move(e));
         // The sender has read what they wrote.
         w.set_read_marker(event.channel_id(), user, event.seq());
-        return after_commit([this, rq, event] {
-            publish(event);
-            v1::ServerMessage out;
-            *out.mutable_sent()->mutable_event() = event;
-            reply(rq, out);
-        });
+        effects done;
+        *done.reply.emplace().mutable_sent()->mutable_event() = event;
+        done.events.push_back(std::move(event));
+        return done;
     });
 }
 
@@ -79,7 +78,7 @@ void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
         reply_error(rq, ok.error());
         return;
     }
-    write(rq, [this, rq, edit](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, edit](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, edit.channel(), user);
         if (!v) {
@@ -102,16 +101,12 @@ void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
         e.actor = user;
         e.text = edit.text();
         e.target_seq = edit.seq();
-        auto event = append(w, std::move(e));
-        return after_commit([this, rq, event] {
-            publish(event);
-            reply_ok(rq);
-        });
+        return effects{.events = {append(w, std::move(e))}};
     });
 }
 
 void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, del = msg.delete_message()](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, del = msg.delete_message()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, del.channel(), user);
         if (!v) {
@@ -127,7 +122,7 @@ void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
             return fail(errc::forbidden, "only the author or a moderator can delete a message");
         }
         if (target->deleted) {
-            return after_commit([this, rq] { reply_ok(rq); });
+            return effects{};
         }
         // The row stays as a tombstone: history keeps every seq.
         w.update_message(v->channel.id, del.seq(), "", target->edited_at_ms, true);
@@ -136,11 +131,7 @@ void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
         e.kind = storage::event_kind::deleted;
         e.actor = user;
         e.target_seq = del.seq();
-        auto event = append(w, std::move(e));
-        return after_commit([this, rq, event] {
-            publish(event);
-            reply_ok(rq);
-        });
+        return effects{.events = {append(w, std::move(e))}};
     });
 }
 
@@ -217,14 +208,14 @@ void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direc
 }
 
 void service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
-    write(rq, [this, rq, mark = msg.mark_read()](storage::writer& w) -> outcome<after_commit> {
+    write(rq, [this, rq, mark = msg.mark_read()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, mark.channel(), user);
         if (!v) {
             return v.error();
         }
         w.set_read_marker(v->channel.id, user, std::min(mark.seq(), v->channel.last_seq));
-        return after_commit([this, rq] { reply_ok(rq); });
+        return effects{};
     });
 }
 
