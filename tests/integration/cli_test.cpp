@@ -139,8 +139,10 @@ TEST_F(cli, the_session_token_is_cached_privately_so_the_password_is_asked_once)
     EXPECT_EQ(from_config.exit_code, 0) << from_config.err;
     EXPECT_NE(from_config.out.find("sans-mot-de-passe"), std::string::npos);
     // A password change ends the session: the cached token is refused.
-    run_program({server_binary(), "user", "passwd", "alice", "--data", server_.data_dir().string()},
-                "autre\n");
+    auto passwd = run_program(
+        {server_binary(), "user", "passwd", "alice", "--data", server_.data_dir().string()},
+        "autre\n");
+    ASSERT_EQ(passwd.exit_code, 0) << passwd.err;
     auto refused = run_program({cli_binary(), "channels"}, "", no_password);
     EXPECT_NE(refused.exit_code, 0);
 }
@@ -221,6 +223,32 @@ TEST(admin, user_commands_check_names_and_take_effect_while_the_server_runs) {
     EXPECT_EQ(admin({"user", "enable", "alice"}).exit_code, 0);
     EXPECT_EQ(channels_as_alice("nouveau-secret").exit_code, 0);
     EXPECT_NE(admin({"user", "disable", "nobody"}).exit_code, 0);
+}
+
+// A second server on a port already taken (a dev server left running) says
+// so in one line an admin can act on, and exits non-zero.
+TEST(admin, serving_on_a_taken_port_fails_in_one_plain_line) {
+    server_process first;
+    first.start();
+    const auto port = first.url().substr(first.url().rfind(':') + 1);
+    server_process second_data;  // only for its empty data folder
+    auto second = run_program({server_binary(), "serve", "--data", second_data.data_dir().string(),
+                               "--listen", "127.0.0.1:" + port});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_EQ(second.err,
+              "relais-server: cannot listen on 127.0.0.1:" + port +
+                  ": Address already in use (another server already uses this port: stop it or "
+                  "pass --listen)\n");
+}
+
+TEST(admin, serve_refuses_an_unknown_log_level_and_names_the_allowed_ones) {
+    server_process unused;  // only for its data folder
+    auto r = run_program({server_binary(), "serve", "--data", unused.data_dir().string(),
+                          "--listen", "127.0.0.1:0", "--log-level", "bavard"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("--log-level must be debug, info, warn or error, not 'bavard'"),
+              std::string::npos)
+        << r.err;
 }
 
 }  // namespace
