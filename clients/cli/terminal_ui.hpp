@@ -56,6 +56,10 @@ struct channel_view {
     bool complete = false;            // the first event is loaded
     bool loading = false;
     std::uint64_t mentions = 0;
+    // Messages up to this seq are already in info.unread_count (the server
+    // counted them in the channel list): when their events arrive they add
+    // their mentions, not to the unread count.
+    std::uint64_t unread_counted_through = 0;
     std::map<std::string, clock_type::time_point> typing;
     std::vector<std::string> pending;  // sent, not yet acknowledged
 };

@@ -118,21 +118,28 @@ asio::awaitable<void> terminal_ui::load_channels() {
         }
         channel_view view;
         view.info = info;
+        view.unread_counted_through = info.last_seq();
         channels_.push_back(std::move(view));
+        // Everything after what the server says we read is fetched and
+        // followed live; the library fills any gap after a reconnection.
+        std::uint64_t follow_after = info.last_seq();
         if (auto early = early_events_.find(info.id()); early != early_events_.end()) {
-            // Already in the server's unread count: show them and count their
-            // mentions, without counting them unread twice.
+            // A channel we were just added to. The list may count messages
+            // whose events have not reached us yet (a read can see a commit
+            // before its events are delivered): follow from the last event
+            // we saw, so that those still come and their mentions count.
+            // What the list counted is not counted unread twice.
+            follow_after = 0;
             for (const auto& e : early->second) {
                 if (e.seq() <= info.last_seq()) {
                     apply(e);
+                    follow_after = std::max(follow_after, e.seq());
                 }
             }
             find(info.id())->info.set_unread_count(info.unread_count());
             early_events_.erase(early);
         }
-        // Everything after what the server says we read is fetched and
-        // followed live; the library fills any gap after a reconnection.
-        client_.follow(info.id(), info.last_seq());
+        client_.follow(info.id(), follow_after);
     }
     draw();
 }
@@ -189,7 +196,9 @@ void terminal_ui::apply(const v1::Event& e) {
         c->typing.erase(row.author);
         if (is_new && row.author != user_ && e.seq() > c->info.last_read_seq()) {
             if (c != current() || scroll_ != 0) {
-                c->info.set_unread_count(c->info.unread_count() + 1);
+                if (e.seq() > c->unread_counted_through) {
+                    c->info.set_unread_count(c->info.unread_count() + 1);
+                }
                 if (row.text.find("@" + user_) != std::string::npos) {
                     ++c->mentions;
                 }
