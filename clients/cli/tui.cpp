@@ -124,19 +124,20 @@ asio::awaitable<void> terminal_ui::load_channels() {
         // followed live; the library fills any gap after a reconnection.
         std::uint64_t follow_after = info.last_seq();
         if (auto early = early_events_.find(info.id()); early != early_events_.end()) {
-            // A channel we were just added to. The list may count messages
-            // whose events have not reached us yet (a read can see a commit
-            // before its events are delivered): follow from the last event
-            // we saw, so that those still come and their mentions count.
-            // What the list counted is not counted unread twice.
+            // A channel we were just added to, and its events that came
+            // before this list. Every one is shown and counts its mention:
+            // those the list already counted do not count unread twice, and
+            // those after the list's last seq (the list was read before they
+            // were committed) count as any new message. The library has
+            // handed these over already: follow from the last one seen, so
+            // that events the list counted but we have not received yet
+            // (a read can see a commit before its events are delivered)
+            // still come.
             follow_after = 0;
             for (const auto& e : early->second) {
-                if (e.seq() <= info.last_seq()) {
-                    apply(e);
-                    follow_after = std::max(follow_after, e.seq());
-                }
+                apply(e);
+                follow_after = std::max(follow_after, e.seq());
             }
-            find(info.id())->info.set_unread_count(info.unread_count());
             early_events_.erase(early);
         }
         client_.follow(info.id(), follow_after);
