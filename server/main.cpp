@@ -17,6 +17,7 @@
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
 #include "server/core/service.hpp"
+#include "server/net/delivery_batch.hpp"
 #include "server/net/server.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -193,10 +194,8 @@ int serve(int argc, char** argv) {
     }
 
     auto opts = store_options(o.data, o.durability, o.reader_threads);
-    opts.callback_scope = [](const std::function<void()>& callbacks) {
-        relais::core::delivery_batch batch;
-        callbacks();
-    };
+    // What one group commit or one read job delivers leaves together.
+    opts.callback_scope = relais::net::deliver_in_one_batch;
     relais::storage::sqlite::sqlite_store store(std::move(opts));
     relais::core::system_clock clock;
     relais::core::service_config sc;

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "protocol/codec.hpp"
 #include "protocol/relais.pb.h"
@@ -50,11 +49,6 @@ class connection : public std::enable_shared_from_this<connection> {
     virtual void deliver(protocol::frame f) = 0;
     // Ends the connection with a close frame carrying `reason`.
     virtual void close(const std::string& reason) = 0;
-    // Writes what `batch` (connections of this one's transport, this one
-    // first) got during a delivery_batch. Connections that never join a
-    // batch need not override it.
-    virtual void flush_batch(std::vector<std::shared_ptr<connection>> batch) { (void)batch; }
-
     std::uint64_t id() const { return id_; }
     const std::string& remote_address() const { return remote_address_; }
 
@@ -88,28 +82,6 @@ class connection : public std::enable_shared_from_this<connection> {
     bool greeted_ = false;
     std::optional<identity> who_;
     rate_limiter requests_;
-};
-
-// While one is open on a thread, a transport may only queue what is
-// delivered there and join the batch; when it closes, every connection that
-// joined is flushed at once. A group commit's events then leave in one write
-// per connection, however many they are, and a fan-out costs the transport
-// one hand-off instead of one per connection.
-class delivery_batch {
-  public:
-    delivery_batch();
-    ~delivery_batch();
-    delivery_batch(const delivery_batch&) = delete;
-    delivery_batch& operator=(const delivery_batch&) = delete;
-
-    // The batch open on this thread, if any.
-    static delivery_batch* current() noexcept;
-    // Call once per connection and batch (the connection keeps track).
-    void join(std::shared_ptr<connection> conn) { joined_.push_back(std::move(conn)); }
-
-  private:
-    delivery_batch* outer_;
-    std::vector<std::shared_ptr<connection>> joined_;
 };
 
 }  // namespace relais::core

@@ -118,8 +118,8 @@ struct server::impl final : session_owner {
         if (config.tls) {
             tls.emplace(make_tls_context(*config.tls));
         }
-        limits.max_queue_bytes = config.max_queue_bytes;
-        limits.max_queue_frames = config.max_queue_frames;
+        limits.queue.max_bytes = config.max_queue_bytes;
+        limits.queue.max_frames = config.max_queue_frames;
         limits.max_frame_bytes = service.limits().max_frame_bytes;
         limits.handshake_timeout = config.handshake_timeout;
         limits.idle_timeout = std::chrono::seconds(service.limits().idle_timeout_seconds);

@@ -24,6 +24,9 @@
 #include "protocol/ws_frame_reader.hpp"
 #include "server/core/connection.hpp"
 #include "server/core/service.hpp"
+#include "server/net/delivery_batch.hpp"
+#include "server/net/outbound_queue.hpp"
+#include "server/net/session_base.hpp"
 #include "server/net/write_combiner.hpp"
 
 namespace relais::net {
@@ -34,8 +37,7 @@ inline std::atomic<std::uint64_t> slow_reader_closes{0};
 namespace asio = boost::asio;
 
 struct session_limits {
-    std::size_t max_queue_bytes = 0;
-    std::size_t max_queue_frames = 0;
+    queue_limits queue;
     std::size_t max_frame_bytes = 0;
     std::chrono::seconds handshake_timeout{10};
     std::chrono::seconds idle_timeout{60};
@@ -51,29 +53,6 @@ inline std::int64_t steady_ms() {
         .count();
 }
 
-// Told when a session has ended (both directions closed).
-class session_owner {
-  public:
-    virtual void session_ended(std::uint64_t id) = 0;
-
-  protected:
-    ~session_owner() = default;
-};
-
-// What the server needs of any session, whatever its stream.
-class session_base : public core::connection {
-  public:
-    using core::connection::connection;
-    // Flushes what is queued, then closes with 1001 (going away).
-    virtual void shutdown() = 0;
-    // The server's periodic look at every connection, from any thread: a
-    // ping to one silent for half the idle timeout; the socket cut for one
-    // silent for all of it, or whose close has waited close_wait_ms.
-    virtual void sweep(std::int64_t now_ms) = 0;
-    // From any thread: writes what was queued while in a delivery batch.
-    virtual void flush_joined() = 0;
-};
-
 // The executor of every connection: its own strand on the server's
 // io_context. Named, not type-erased, so that each socket and each pending
 // operation holds 24 bytes of it instead of a type-erased executor's 56+.
@@ -88,20 +67,45 @@ using plain_socket = asio::basic_stream_socket<asio::ip::tcp, connection_strand>
 // buffer of the thread's, so an idle connection holds no read buffer; the
 // frame reader keeps only an incomplete frame's bytes. Messages go to the
 // service as they are parsed.
-// Writing: delivered frames wait in queue_ until they are sent, all of them
-// in one write: by the pump, on the session's strand, or, for frames
-// delivered in a delivery batch (what a group commit or a read job
+// Writing: delivered frames wait in the outbound queue until they are sent,
+// all of them in one write: by the pump, on the session's strand, or, for
+// frames delivered in a delivery batch (what a group commit or a read job
 // delivers), by flush_joined on whichever network thread takes the batch,
-// without a hop to each session's strand. While the socket does not take more, frames
-// stay in queue_, where the bound on slow readers applies.
-// Reading, the close handshake and the waits for the socket belong to the
-// session's strand. What is written (the queue, the write combiner, the
-// closing state) is guarded by mu_, and so is closing the socket, because
-// the service delivers from storage and network threads alike and
-// flush_joined sends from any thread.
+// without a hop to each session's strand. While the socket does not take
+// more, frames stay in the queue, where the bound on slow readers applies.
+//
+// Who does what (docs/architecture.md, "Threads" and "Lock order"):
+// - The strand owns reading, the close handshake and the waits for the
+//   socket, and alone changes link_. read_ is the strand's alone.
+// - mu_ guards what is written: the queue, the write combiner, link_ and
+//   wake_, and closing the socket, because the service delivers from
+//   storage and network threads alike and flush_joined sends from any
+//   network thread. link_ changes under mu_, so the strand may read it
+//   without mu_ and other threads read it with mu_.
+// - mu_ is the last lock taken: nothing that takes another lock (the
+//   service, the hub, the owner) is called while it is held.
 template <class Stream>
 class ws_session final : public session_base {
     static constexpr bool plain = std::is_same_v<Stream, plain_socket>;
+
+    // How far the writing side has got. Only forward.
+    enum class link : std::uint8_t {
+        handshaking,  // the upgrade's answer is not out yet: frames wait
+        open,         // frames flow
+        close_sent,   // our close frame has gone to the socket: nothing follows it
+        finished,     // both close frames passed, or the socket is cut: no more writes
+    };
+    // Who will write what is queued.
+    enum class wake : std::uint8_t {
+        none,   // nobody yet: the next delivery arranges it
+        batch,  // joined the delivery batch open on its thread: flush_joined will
+        pump,   // a pump is posted to the strand
+    };
+    enum class reading : std::uint8_t {
+        open,
+        ended,     // the client's close, a violation or a break: the service was told
+        reported,  // the session has ended and its owner was told
+    };
 
   public:
     ws_session(std::uint64_t id, std::string remote, Stream stream, core::service& service,
@@ -111,36 +115,24 @@ class ws_session final : public session_base {
           service_(service),
           limits_(limits),
           owner_(owner),
-          out_(std::move(stream)) {}
+          out_(std::move(stream)),
+          queue_(limits.queue) {}
 
     void deliver(protocol::frame f) override {
         std::vector<protocol::frame> dropped;
         {
             std::lock_guard lock(mu_);
-            if (closing_) {
-                return;
-            }
-            // One frame larger than the whole bound still goes out alone.
-            if (queue_.empty() || (queue_.size() + 1 <= limits_.max_queue_frames &&
-                                   queued_bytes_ + f->size() <= limits_.max_queue_bytes)) {
-                queued_bytes_ += f->size();
-                queue_.push_back(std::move(f));
-                auto* batch = plain ? core::delivery_batch::current() : nullptr;
-                if (batch && !pump_scheduled_) {
-                    pump_scheduled_ = true;
-                    batch->join(shared_from_this());
-                } else {
+            switch (queue_.push(std::move(f), dropped)) {
+                case outbound_queue::push_result::refused:
+                    return;
+                case outbound_queue::push_result::queued:
+                    wake_writer();
+                    return;
+                case outbound_queue::push_result::cut_off:
+                    ++slow_reader_closes;
                     schedule_pump();
-                }
-                return;
+                    break;
             }
-            // The client does not read fast enough. It loses nothing: it will
-            // resync from storage when it comes back.
-            dropped.swap(queue_);
-            queued_bytes_ = 0;
-            ++slow_reader_closes;
-            begin_close(protocol::ws_close_code::policy_violation,
-                        "too slow: outbound queue full; reconnect and resync");
         }
         // Most of these frames were held by this queue alone: up to the
         // whole bound, freed at once. The allocator keeps freed memory for
@@ -151,12 +143,16 @@ class ws_session final : public session_base {
 
     void close(const std::string& reason) override {
         std::lock_guard lock(mu_);
-        begin_close(protocol::ws_close_code::policy_violation, reason);
+        if (queue_.close(protocol::ws_close_code::policy_violation, reason)) {
+            schedule_pump();
+        }
     }
 
     void shutdown() override {
         std::lock_guard lock(mu_);
-        begin_close(protocol::ws_close_code::going_away, "server shutting down");
+        if (queue_.close(protocol::ws_close_code::going_away, "server shutting down")) {
+            schedule_pump();
+        }
     }
 
     void sweep(std::int64_t now_ms) override {
@@ -169,7 +165,7 @@ class ws_session final : public session_base {
         } else if (idle > 0 && silent >= idle / 2 && !pinged_.exchange(true)) {
             asio::post(executor(), [self = self()] {
                 std::lock_guard lock(self->mu_);
-                if (!self->close_sent_ && !self->writer_finished_) {
+                if (self->link_ == link::open) {
                     self->out_.append_frame(protocol::ws_opcode::ping, {});
                     self->out_.flush();
                 }
@@ -177,14 +173,14 @@ class ws_session final : public session_base {
         }
     }
 
-    void flush_batch(std::vector<std::shared_ptr<core::connection>> batch) override {
+    void post_flush(std::vector<std::shared_ptr<session_base>> batch) override {
         // One hand-off for the whole batch, to any network thread: the
         // sessions need not be on their strands to send. Only plain TCP
         // sessions join batches.
         if constexpr (plain) {
             asio::post(executor().get_inner_executor(), [batch = std::move(batch)] {
-                for (const auto& c : batch) {
-                    static_cast<session_base&>(*c).flush_joined();
+                for (const auto& s : batch) {
+                    s->flush_joined();
                 }
             });
         }
@@ -192,15 +188,17 @@ class ws_session final : public session_base {
 
     void flush_joined() override {
         std::lock_guard lock(mu_);
-        pump_scheduled_ = false;
+        if (wake_ == wake::batch) {
+            wake_ = wake::none;
+        }
         if (out_.busy()) {
             // The pump after the current write takes the queue.
             return;
         }
         if constexpr (plain) {
-            if (accepted_ && !closing_ && !writer_finished_ && can_send_now()) {
-                out_.send_now(queue_);
-                release_queue();
+            if (link_ == link::open && !queue_.closing() && can_send_now()) {
+                out_.send_now(queue_.frames());
+                queue_.clear_frames();
                 if (out_.failed() || out_.has_pending()) {
                     // Waiting for the socket, or ending the connection, is
                     // the strand's.
@@ -210,8 +208,8 @@ class ws_session final : public session_base {
             }
         }
         // A close asked for since the batch began (a slow reader's queue
-        // dropped, a shutdown) still needs its close frame.
-        if (!queue_.empty() || closing_) {
+        // cut off, a shutdown) still needs its close frame.
+        if (link_ != link::finished && (queue_.has_frames() || queue_.closing())) {
             schedule_pump();
         }
     }
@@ -231,7 +229,7 @@ class ws_session final : public session_base {
         {
             std::lock_guard lock(mu_);
             out_.append_raw(answer);
-            accepted_ = true;
+            link_ = link::open;
         }
         if constexpr (plain) {
             boost::system::error_code ignored;
@@ -244,13 +242,13 @@ class ws_session final : public session_base {
 
     // The frame reader's handler, on the strand.
     void message(std::string_view payload) {
-        if (!close_sent_) {
+        if (link_ == link::open) {
             service_.on_frame(self(), payload);
         }
     }
     void ping(std::string_view payload) {
         std::lock_guard lock(mu_);
-        if (!close_sent_) {
+        if (link_ == link::open) {
             out_.append_frame(protocol::ws_opcode::pong, payload);
             out_.flush();
         }
@@ -274,43 +272,32 @@ class ws_session final : public session_base {
         }
     }
 
+    // Call with mu_ held, after a frame was queued: joins the delivery batch
+    // open on this thread, or has the strand write.
+    void wake_writer() {
+        if (wake_ != wake::none) {
+            return;
+        }
+        auto* batch = plain ? delivery_batch::current() : nullptr;
+        if (batch) {
+            wake_ = wake::batch;
+            batch->join(self());
+        } else {
+            schedule_pump();
+        }
+    }
+
     // Call with mu_ held.
     void schedule_pump() {
-        if (!pump_scheduled_) {
-            pump_scheduled_ = true;
+        if (wake_ == wake::none) {
+            wake_ = wake::pump;
             asio::post(executor(), [self = self()] { self->pump(); });
         }
     }
 
-    // Call with mu_ held. Frames queued before still go out first.
-    void begin_close(std::uint16_t code, std::string_view reason) {
-        if (closing_) {
-            return;
-        }
-        closing_ = true;
-        close_code_ = code;
-        set_close_reason(reason);
-        schedule_pump();
-    }
-
-    // Call with mu_ held. Allocated only for a close: most connections
-    // never hold one while they live.
-    void set_close_reason(std::string_view reason) {
-        // A control frame's payload is at most 125 bytes, the code included.
-        close_reason_ = std::make_unique<std::string>(reason.substr(0, 123));
-    }
-
-    // Call with mu_ held. The queue's buffer is not kept: most connections
-    // are idle most of the time, and even 32 bytes each count at 10,000
-    // connections (0.06 of the 2 KiB each may take).
-    void release_queue() {
-        std::vector<protocol::frame>().swap(queue_);
-        queued_bytes_ = 0;
-    }
-
-    // Call with mu_ held: whether queue_ may go straight to the socket.
+    // Call with mu_ held: whether the queue may go straight to the socket.
     bool can_send_now() const {
-        return plain && !queue_.empty() && !out_.has_pending() && !out_.failed();
+        return plain && queue_.has_frames() && !out_.has_pending() && !out_.failed();
     }
 
     // On the strand: writes what is queued, unless the socket is still busy
@@ -322,38 +309,32 @@ class ws_session final : public session_base {
         bool finished = false;
         {
             std::lock_guard lock(mu_);
-            pump_scheduled_ = false;
-            if (!accepted_ || writer_finished_ || out_.busy()) {
+            if (wake_ == wake::pump) {
+                wake_ = wake::none;
+            }
+            if (link_ == link::handshaking || link_ == link::finished || out_.busy()) {
                 return;
             }
-            if (!close_sent_) {
+            if (link_ == link::open) {
                 if (can_send_now()) {
                     if constexpr (plain) {
-                        out_.send_now(queue_);
+                        out_.send_now(queue_.frames());
                     }
                 } else {
-                    for (const auto& f : queue_) {
+                    for (const auto& f : queue_.frames()) {
                         out_.append_binary_message(*f);
                     }
                 }
-                if (closing_) {
-                    std::string payload;
-                    if (close_code_ != 0) {
-                        payload.push_back(static_cast<char>(close_code_ >> 8));
-                        payload.push_back(static_cast<char>(close_code_ & 0xFF));
-                        if (close_reason_) {
-                            payload += *close_reason_;
-                        }
-                    }
-                    out_.append_frame(protocol::ws_opcode::close, payload);
-                    close_sent_ = true;
+                queue_.clear_frames();
+                if (auto payload = queue_.take_close()) {
+                    out_.append_frame(protocol::ws_opcode::close, *payload);
+                    link_ = link::close_sent;
                     close_sent_ms_ = steady_ms();
                 }
             }
-            release_queue();
             out_.flush();
             failed = out_.failed();
-            finished = close_sent_ && reader_done_ && !out_.busy();
+            finished = link_ == link::close_sent && read_ != reading::open && !out_.busy();
         }
         if (failed) {
             abandon();
@@ -439,21 +420,18 @@ class ws_session final : public session_base {
     // Reading is over: the client's close frame (code 0 when it had none), a
     // violation (code and why), or the connection broke.
     void end_reading(std::uint16_t code, std::string_view why, bool broken = false) {
-        if (reading_ended_) {
+        if (read_ != reading::open) {
             return;
         }
-        reading_ended_ = true;
+        read_ = reading::ended;
         service_.on_close(self());
         {
             std::lock_guard lock(mu_);
-            reader_done_ = true;
             if (broken) {
-                closing_ = true;
-                queue_.clear();
-            } else if (!closing_) {
-                closing_ = true;
-                close_code_ = code;
-                set_close_reason(why);
+                queue_.abandon();
+            } else {
+                // Unless a close was asked for first, which then wins.
+                queue_.close(code, why);
             }
         }
         if (broken) {
@@ -471,7 +449,7 @@ class ws_session final : public session_base {
         boost::system::error_code ignored;
         {
             std::lock_guard lock(mu_);
-            writer_finished_ = true;
+            link_ = link::finished;
             socket().shutdown(asio::socket_base::shutdown_send, ignored);
         }
         socket().non_blocking(true, ignored);
@@ -484,24 +462,24 @@ class ws_session final : public session_base {
             [self = self()](boost::system::error_code ec) { self->on_readable(ec, true); });
     }
 
-    // Cuts the connection: broken, silent, or not finishing its close.
+    // On the strand: cuts the connection: broken, silent, or not finishing
+    // its close.
     void abandon() {
         {
             // Under the lock: flush_joined must not send on a closed (or
             // reused) descriptor.
             std::lock_guard lock(mu_);
-            closing_ = true;
-            release_queue();
+            queue_.abandon();
             boost::system::error_code ignored;
             socket().close(ignored);
-            writer_finished_ = true;
+            link_ = link::finished;
         }
-        if (!reading_ended_) {
+        if (read_ == reading::open) {
             // The pending read ends with an error and comes back here.
             return;
         }
-        if (!ended_) {
-            ended_ = true;
+        if (read_ == reading::ended) {
+            read_ = reading::reported;
             owner_.session_ended(id());
         }
     }
@@ -519,22 +497,13 @@ class ws_session final : public session_base {
     std::atomic<std::int64_t> heard_ms_{steady_ms()};
     std::atomic<std::int64_t> close_sent_ms_{0};
     std::atomic<bool> pinged_{false};
-    // Owned by the strand.
-    bool reading_ended_ = false;
-    bool ended_ = false;
+    reading read_ = reading::open;  // the strand's
 
     std::mutex mu_;
     write_combiner<Stream> out_;  // its stream is the strand's, the rest mu_'s
-    bool close_sent_ = false;     // written under mu_ on the strand
-    bool writer_finished_ = false;
-    std::vector<protocol::frame> queue_;
-    std::size_t queued_bytes_ = 0;
-    bool accepted_ = false;
-    bool pump_scheduled_ = false;
-    bool closing_ = false;
-    bool reader_done_ = false;
-    std::uint16_t close_code_ = 0;
-    std::unique_ptr<std::string> close_reason_;
+    outbound_queue queue_;
+    link link_ = link::handshaking;
+    wake wake_ = wake::none;
 };
 
 }  // namespace relais::net

@@ -78,7 +78,7 @@ class write_combiner {
             protocol::append_frame(scratch, protocol::ws_opcode::binary, *m);
         }
         const auto sent = send_available(scratch);
-        if (!failed_ && sent < scratch.size()) {
+        if (!failed() && sent < scratch.size()) {
             pending_.assign(scratch, sent);
         }
         // A burst to a slow reader may have grown it far: keep only what a
@@ -91,7 +91,7 @@ class write_combiner {
     // Writes what is appended: at once as far as the socket takes it, the
     // rest when it can (busy() until then).
     void flush() {
-        if (busy() || failed_ || pending_.empty()) {
+        if (busy() || failed() || pending_.empty()) {
             return;
         }
         if constexpr (plain) {
@@ -104,7 +104,7 @@ class write_combiner {
     // The write that had to wait has ended with `ec`: go on with what is
     // pending.
     void resume(boost::system::error_code ec) {
-        writing_ = false;
+        state_ = state::ready;
         if constexpr (!plain) {
             release(in_flight_);
         }
@@ -115,8 +115,8 @@ class write_combiner {
         }
     }
 
-    bool busy() const { return writing_; }
-    bool failed() const { return failed_; }
+    bool busy() const { return state_ == state::writing; }
+    bool failed() const { return state_ == state::failed; }
     bool has_pending() const { return !pending_.empty(); }
 
   private:
@@ -145,11 +145,11 @@ class write_combiner {
     // completion handler; when the socket is full, wait until it is not.
     void write_directly() {
         sent_ += send_available(std::string_view(pending_).substr(sent_));
-        if (failed_) {
+        if (failed()) {
             return;
         }
         if (sent_ < pending_.size()) {
-            writing_ = true;
+            state_ = state::writing;
             next_.async_wait(boost::asio::socket_base::wait_write,
                              [this, keep = owner_.lock()](boost::system::error_code ec) {
                                  on_idle_(idle_context_, ec);
@@ -162,7 +162,7 @@ class write_combiner {
 
     // TLS: through the TLS stream, which makes records of what it is given.
     void write_through() {
-        writing_ = true;
+        state_ = state::writing;
         in_flight_.swap(pending_);
         boost::asio::async_write(
             next_, boost::asio::buffer(in_flight_),
@@ -176,7 +176,7 @@ class write_combiner {
     static void release(std::string& buffer) { std::string().swap(buffer); }
 
     void fail() {
-        failed_ = true;
+        state_ = state::failed;
         pending_.clear();
         sent_ = 0;
     }
@@ -193,8 +193,11 @@ class write_combiner {
     std::size_t sent_ = 0;  // bytes of pending_ already written
     // Being written through TLS.
     [[no_unique_address]] std::conditional_t<plain, nothing, std::string> in_flight_;
-    bool writing_ = false;
-    bool failed_ = false;
+    // ready: a write may start; writing: one waits for the socket, and
+    // what is appended meanwhile waits for it; failed: the connection is
+    // broken and nothing more is written.
+    enum class state : std::uint8_t { ready, writing, failed };
+    state state_ = state::ready;
 };
 
 }  // namespace relais::net

@@ -29,8 +29,7 @@ struct options {
     std::size_t checkpoint_pages = 1000;
     // Runs `callbacks` (every `done` of one committed group, on the writer
     // thread, or one read job, on a reader thread); empty = call them
-    // directly. The server wraps them so that what they deliver leaves
-    // together.
+    // directly. Lets the caller treat what they do as one unit.
     std::function<void(const std::function<void()>& callbacks)> callback_scope;
     // Told of failures that no caller hears of (a checkpoint, a job that
     // threw): `event` names what failed, `detail` says why. Storage does not

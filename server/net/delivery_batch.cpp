@@ -1,6 +1,6 @@
-#include "server/core/connection.hpp"
+#include "server/net/delivery_batch.hpp"
 
-namespace relais::core {
+namespace relais::net {
 namespace {
 thread_local delivery_batch* open_batch = nullptr;
 }
@@ -13,7 +13,7 @@ delivery_batch::~delivery_batch() {
     open_batch = outer_;
     if (!joined_.empty()) {
         auto& first = *joined_.front();
-        first.flush_batch(std::move(joined_));
+        first.post_flush(std::move(joined_));
     }
 }
 
@@ -21,4 +21,9 @@ delivery_batch* delivery_batch::current() noexcept {
     return open_batch;
 }
 
-}  // namespace relais::core
+void deliver_in_one_batch(const std::function<void()>& callbacks) {
+    delivery_batch batch;
+    callbacks();
+}
+
+}  // namespace relais::net
