@@ -436,245 +436,211 @@ asio::awaitable<outcome<v1::ServerMessage>> client::request(v1::ClientMessage ms
     co_return co_await call(std::move(msg), true);
 }
 
-asio::awaitable<outcome<v1::Session>> client::login(std::string name, std::string password) {
-    auto r = co_await call(make([&](v1::ClientMessage& m) {
-                               m.mutable_login()->set_name(std::move(name));
-                               m.mutable_login()->set_password(std::move(password));
-                           }),
-                           false);
-    if (!r) {
-        co_return r.error();
-    }
-    if (!r->has_session()) {
-        co_return unexpected();
-    }
-    token_ = r->session().token();
-    signed_out_ = false;
-    co_return r->session();
-}
-
-asio::awaitable<outcome<v1::Session>> client::resume(std::string token) {
-    auto r = co_await call(
-        make([&](v1::ClientMessage& m) { m.mutable_resume()->set_token(token); }), false);
-    if (!r) {
-        co_return r.error();
-    }
-    if (!r->has_session()) {
-        co_return unexpected();
-    }
-    token_ = std::move(token);
-    signed_out_ = false;
-    co_return r->session();
-}
-
-asio::awaitable<outcome<void>> client::logout() {
-    auto r = co_await call(make([](v1::ClientMessage& m) { m.mutable_logout(); }), false);
-    if (!r) {
-        co_return r.error();
-    }
-    token_.clear();
-    co_return outcome<void>{};
-}
-
-// The typed requests: build the body, then check the answer's kind.
 namespace {
 
-outcome<v1::ServerMessage> expect(outcome<v1::ServerMessage> r, v1::ServerMessage::BodyCase body) {
-    if (r && r->body_case() != body) {
-        return unexpected();
+// The field of `envelope`'s oneof `body` that holds messages of type `type`.
+const google::protobuf::FieldDescriptor* body_field(const google::protobuf::Descriptor& envelope,
+                                                    const google::protobuf::Descriptor& type) {
+    const auto* body = envelope.FindOneofByName("body");
+    for (int i = 0; i < body->field_count(); ++i) {
+        if (body->field(i)->message_type() == &type) {
+            return body->field(i);
+        }
     }
-    return r;
+    return nullptr;
 }
 
-outcome<void> expect_ok(const outcome<v1::ServerMessage>& r) {
+outcome<void> done(const outcome<v1::Ok>& r) {
     if (!r) {
         return r.error();
-    }
-    if (!r->has_ok()) {
-        return unexpected();
     }
     return {};
 }
 
 }  // namespace
 
-asio::awaitable<outcome<v1::Channel>> client::create_channel(std::string name, std::string topic,
-                                                             bool is_private) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        auto& c = *m.mutable_create_channel();
-                        c.set_name(std::move(name));
-                        c.set_topic(std::move(topic));
-                        c.set_private_(is_private);
-                    })),
-                    v1::ServerMessage::kChannel);
+asio::awaitable<outcome<void>> client::exchange(const google::protobuf::Message& body,
+                                                google::protobuf::Message& answer, bool resend) {
+    v1::ClientMessage msg;
+    const auto* request_field = body_field(*msg.GetDescriptor(), *body.GetDescriptor());
+    if (!request_field) {
+        co_return fail(errc::internal, "not a request: " + body.GetDescriptor()->full_name());
+    }
+    msg.GetReflection()->MutableMessage(&msg, request_field)->CopyFrom(body);
+    auto r = co_await call(std::move(msg), resend);
     if (!r) {
         co_return r.error();
     }
-    co_return r->channel();
+    const auto* answer_field = body_field(*r->GetDescriptor(), *answer.GetDescriptor());
+    if (!answer_field || !r->GetReflection()->HasField(*r, answer_field)) {
+        co_return unexpected();
+    }
+    answer.GetReflection()->Swap(&answer, r->GetReflection()->MutableMessage(&*r, answer_field));
+    co_return outcome<void>{};
+}
+
+asio::awaitable<outcome<v1::Session>> client::login(std::string name, std::string password) {
+    v1::Login body;
+    body.set_name(std::move(name));
+    body.set_password(std::move(password));
+    auto session = co_await ask(std::move(body));
+    if (session) {
+        token_ = session->token();
+        signed_out_ = false;
+    }
+    co_return session;
+}
+
+asio::awaitable<outcome<v1::Session>> client::resume(std::string token) {
+    v1::Resume body;
+    body.set_token(token);
+    auto session = co_await ask(std::move(body));
+    if (session) {
+        token_ = std::move(token);
+        signed_out_ = false;
+    }
+    co_return session;
+}
+
+asio::awaitable<outcome<void>> client::logout() {
+    auto r = done(co_await ask(v1::Logout{}));
+    if (r) {
+        token_.clear();
+    }
+    co_return r;
+}
+
+asio::awaitable<outcome<v1::Channel>> client::create_channel(std::string name, std::string topic,
+                                                             bool is_private) {
+    v1::CreateChannel body;
+    body.set_name(std::move(name));
+    body.set_topic(std::move(topic));
+    body.set_private_(is_private);
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<std::vector<v1::Channel>>> client::list_channels() {
-    auto r = expect(co_await request(make([](v1::ClientMessage& m) { m.mutable_list_channels(); })),
-                    v1::ServerMessage::kChannels);
-    if (!r) {
-        co_return r.error();
+    auto list = co_await ask(v1::ListChannels{});
+    if (!list) {
+        co_return list.error();
     }
-    const auto& list = r->channels().channels();
-    co_return std::vector<v1::Channel>(list.begin(), list.end());
+    co_return std::vector<v1::Channel>(list->channels().begin(), list->channels().end());
 }
 
 asio::awaitable<outcome<v1::Channel>> client::join(v1::ChannelRef channel) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        *m.mutable_join_channel()->mutable_channel() = std::move(channel);
-                    })),
-                    v1::ServerMessage::kChannel);
-    if (!r) {
-        co_return r.error();
-    }
-    co_return r->channel();
+    v1::JoinChannel body;
+    *body.mutable_channel() = std::move(channel);
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<void>> client::leave(v1::ChannelRef channel) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        *m.mutable_leave_channel()->mutable_channel() = std::move(channel);
-    })));
+    v1::LeaveChannel body;
+    *body.mutable_channel() = std::move(channel);
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::invite(v1::ChannelRef channel, std::string user) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        *m.mutable_invite()->mutable_channel() = std::move(channel);
-        m.mutable_invite()->set_user(std::move(user));
-    })));
+    v1::Invite body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_user(std::move(user));
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::kick(v1::ChannelRef channel, std::string user) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        *m.mutable_kick()->mutable_channel() = std::move(channel);
-        m.mutable_kick()->set_user(std::move(user));
-    })));
+    v1::Kick body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_user(std::move(user));
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::set_member_role(v1::ChannelRef channel, std::string user,
                                                        v1::MemberRole role) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        auto& r = *m.mutable_set_member_role();
-        *r.mutable_channel() = std::move(channel);
-        r.set_user(std::move(user));
-        r.set_role(role);
-    })));
+    v1::SetMemberRole body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_user(std::move(user));
+    body.set_role(role);
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::set_topic(v1::ChannelRef channel, std::string topic) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        *m.mutable_set_topic()->mutable_channel() = std::move(channel);
-        m.mutable_set_topic()->set_topic(std::move(topic));
-    })));
+    v1::SetTopic body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_topic(std::move(topic));
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<std::vector<v1::Member>>> client::members(v1::ChannelRef channel) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        *m.mutable_list_members()->mutable_channel() = std::move(channel);
-                    })),
-                    v1::ServerMessage::kMembers);
-    if (!r) {
-        co_return r.error();
+    v1::ListMembers body;
+    *body.mutable_channel() = std::move(channel);
+    auto list = co_await ask(std::move(body));
+    if (!list) {
+        co_return list.error();
     }
-    const auto& list = r->members().members();
-    co_return std::vector<v1::Member>(list.begin(), list.end());
+    co_return std::vector<v1::Member>(list->members().begin(), list->members().end());
 }
 
 asio::awaitable<outcome<v1::Channel>> client::open_direct(std::string user) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        m.mutable_open_direct()->set_user(std::move(user));
-                    })),
-                    v1::ServerMessage::kChannel);
-    if (!r) {
-        co_return r.error();
-    }
-    co_return r->channel();
+    v1::OpenDirect body;
+    body.set_user(std::move(user));
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<v1::Sent>> client::send(v1::ChannelRef channel, std::string text,
                                                 std::string client_msg_id) {
-    if (client_msg_id.empty()) {
-        client_msg_id = random_id();
-    }
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        auto& s = *m.mutable_send_message();
-                        *s.mutable_channel() = std::move(channel);
-                        s.set_text(std::move(text));
-                        s.set_client_msg_id(std::move(client_msg_id));
-                    })),
-                    v1::ServerMessage::kSent);
-    if (!r) {
-        co_return r.error();
-    }
-    co_return r->sent();
+    v1::SendMessage body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_text(std::move(text));
+    body.set_client_msg_id(client_msg_id.empty() ? random_id() : std::move(client_msg_id));
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<void>> client::edit(v1::ChannelRef channel, std::uint64_t seq,
                                             std::string text) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        auto& e = *m.mutable_edit_message();
-        *e.mutable_channel() = std::move(channel);
-        e.set_seq(seq);
-        e.set_text(std::move(text));
-    })));
+    v1::EditMessage body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_seq(seq);
+    body.set_text(std::move(text));
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::erase(v1::ChannelRef channel, std::uint64_t seq) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        auto& d = *m.mutable_delete_message();
-        *d.mutable_channel() = std::move(channel);
-        d.set_seq(seq);
-    })));
+    v1::DeleteMessage body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_seq(seq);
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<v1::Events>> client::history(v1::ChannelRef channel,
                                                      std::uint64_t before_seq,
                                                      std::uint64_t after_seq, std::uint32_t limit) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        auto& h = *m.mutable_get_history();
-                        *h.mutable_channel() = std::move(channel);
-                        h.set_before_seq(before_seq);
-                        h.set_after_seq(after_seq);
-                        h.set_limit(limit);
-                    })),
-                    v1::ServerMessage::kEvents);
-    if (!r) {
-        co_return r.error();
-    }
-    co_return r->events();
+    v1::GetHistory body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_before_seq(before_seq);
+    body.set_after_seq(after_seq);
+    body.set_limit(limit);
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<v1::Events>> client::sync(v1::ChannelRef channel, std::uint64_t after_seq,
                                                   std::uint32_t limit) {
-    auto r = expect(co_await request(make([&](v1::ClientMessage& m) {
-                        auto& s = *m.mutable_sync();
-                        *s.mutable_channel() = std::move(channel);
-                        s.set_after_seq(after_seq);
-                        s.set_limit(limit);
-                    })),
-                    v1::ServerMessage::kEvents);
-    if (!r) {
-        co_return r.error();
-    }
-    co_return r->events();
+    v1::Sync body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_after_seq(after_seq);
+    body.set_limit(limit);
+    co_return co_await ask(std::move(body));
 }
 
 asio::awaitable<outcome<void>> client::mark_read(v1::ChannelRef channel, std::uint64_t seq) {
-    co_return expect_ok(co_await request(make([&](v1::ClientMessage& m) {
-        *m.mutable_mark_read()->mutable_channel() = std::move(channel);
-        m.mutable_mark_read()->set_seq(seq);
-    })));
+    v1::MarkRead body;
+    *body.mutable_channel() = std::move(channel);
+    body.set_seq(seq);
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<outcome<void>> client::typing(v1::ChannelRef channel) {
-    co_return expect_ok(co_await call(make([&](v1::ClientMessage& m) {
-                                          *m.mutable_typing()->mutable_channel() =
-                                              std::move(channel);
-                                      }),
-                                      false));
+    v1::Typing body;
+    *body.mutable_channel() = std::move(channel);
+    co_return done(co_await ask(std::move(body)));
 }
 
 asio::awaitable<std::optional<v1::ServerMessage>> client::next_push(

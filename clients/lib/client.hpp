@@ -15,6 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "clients/lib/requests.hpp"
 #include "protocol/errc.hpp"
 #include "protocol/relais.pb.h"
 
@@ -63,6 +64,19 @@ class client {
     // Sends any request (request_id is filled in) and waits for its answer;
     // an Error answer comes back as a failure with its code and message.
     asio::awaitable<outcome<v1::ServerMessage>> request(v1::ClientMessage msg);
+
+    // Sends `body` as a request and waits for its answer, typed (requests.hpp
+    // says what answers what). Every request below is made this way; a new
+    // request needs no more than its line in requests.hpp.
+    template <class Request>
+    asio::awaitable<outcome<answer_to<Request>>> ask(Request body) {
+        answer_to<Request> answer;
+        auto r = co_await exchange(body, answer, request_traits<Request>::resend);
+        if (!r) {
+            co_return r.error();
+        }
+        co_return answer;
+    }
 
     asio::awaitable<outcome<v1::Channel>> create_channel(std::string name, std::string topic,
                                                          bool is_private);
@@ -147,6 +161,10 @@ class client {
     void enqueue(const std::string& frame);
     void fail_pending(const failure& f, bool keep_resendable);
     asio::awaitable<outcome<v1::ServerMessage>> call(v1::ClientMessage msg, bool resend);
+    // Puts `body` in the envelope's field of its type, sends it, and moves
+    // the answer's body into `answer` when it is of answer's type.
+    asio::awaitable<outcome<void>> exchange(const google::protobuf::Message& body,
+                                            google::protobuf::Message& answer, bool resend);
 
     // What a background task's completion reports a failure through: shared,
     // because a task may complete after the client is gone.

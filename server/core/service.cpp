@@ -30,6 +30,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kLogout, {&service::on_logout, true, 1}},
         {M::kCreateChannel, {&service::on_create_channel, true, 5}},
         {M::kListChannels, {&service::on_list_channels, true, 2}},
+        {M::kGetChannel, {&service::on_get_channel, true, 1}},
         {M::kJoinChannel, {&service::on_join, true, 2}},
         {M::kLeaveChannel, {&service::on_leave, true, 2}},
         {M::kInvite, {&service::on_invite, true, 2}},
@@ -97,7 +98,7 @@ void service::dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessag
             }
             rq.who = std::move(*who);
         }
-        (this->*ep.handle)(rq, msg);
+        respond(rq, (this->*ep.handle)(rq, msg));
     } catch (...) {
         log_internal(rq, "request");
         reply_error(rq, fail(errc::internal, "internal error; it has been logged"));
@@ -131,6 +132,20 @@ void service::reply_ok(const request& rq) {
     reply(rq, msg);
 }
 
+service::handled service::ok() {
+    v1::ServerMessage msg;
+    msg.mutable_ok();
+    return msg;
+}
+
+void service::respond(const request& rq, handled result) {
+    if (!result) {
+        reply_error(rq, result.error());
+    } else if (*result) {
+        reply(rq, **result);
+    }
+}
+
 void service::reply_error(const request& rq, const failure& f) {
     v1::ServerMessage msg;
     fill_error(*msg.mutable_error(), f);
@@ -146,10 +161,10 @@ void service::log_internal(const request& rq, const char* what) {
                 {"error", log::current_exception_text()}});
 }
 
-void service::read(request rq, std::function<void(storage::reader&)> fn) {
+void service::read(request rq, std::function<handled(storage::reader&)> fn) {
     store_.read([this, rq = std::move(rq), fn = std::move(fn)](storage::reader& r) {
         try {
-            fn(r);
+            respond(rq, fn(r));
         } catch (...) {
             log_internal(rq, "read");
             reply_error(rq, fail(errc::internal, "internal error; it has been logged"));

@@ -86,8 +86,13 @@ class service {
         std::optional<v1::ServerMessage> reply = {};
     };
 
+    // What a handler, or the read job it queued, comes to: a failure or
+    // the answer, which the caller sends with the request's id; or nothing
+    // yet (answered_later), when a storage job it queued will answer.
+    using handled = outcome<std::optional<v1::ServerMessage>>;
+
   private:
-    using handler = void (service::*)(const request&, const v1::ClientMessage&);
+    using handler = handled (service::*)(const request&, const v1::ClientMessage&);
     // What a request kind needs before its handler runs; checked in one place.
     struct endpoint {
         handler handle = nullptr;
@@ -98,41 +103,85 @@ class service {
 
     void dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessage& msg);
 
-    // Handlers: each answers through reply/reply_error exactly once.
-    void on_hello(const request& rq, const v1::ClientMessage& msg);
-    void on_login(const request& rq, const v1::ClientMessage& msg);
-    void on_resume(const request& rq, const v1::ClientMessage& msg);
-    void on_logout(const request& rq, const v1::ClientMessage& msg);
-    void on_create_channel(const request& rq, const v1::ClientMessage& msg);
-    void on_list_channels(const request& rq, const v1::ClientMessage& msg);
-    void on_join(const request& rq, const v1::ClientMessage& msg);
-    void on_leave(const request& rq, const v1::ClientMessage& msg);
-    void on_invite(const request& rq, const v1::ClientMessage& msg);
-    void on_kick(const request& rq, const v1::ClientMessage& msg);
-    void on_set_member_role(const request& rq, const v1::ClientMessage& msg);
-    void on_set_topic(const request& rq, const v1::ClientMessage& msg);
-    void on_list_members(const request& rq, const v1::ClientMessage& msg);
-    void on_open_direct(const request& rq, const v1::ClientMessage& msg);
-    void on_send(const request& rq, const v1::ClientMessage& msg);
-    void on_edit(const request& rq, const v1::ClientMessage& msg);
-    void on_delete(const request& rq, const v1::ClientMessage& msg);
-    void on_history(const request& rq, const v1::ClientMessage& msg);
-    void on_sync(const request& rq, const v1::ClientMessage& msg);
-    void on_mark_read(const request& rq, const v1::ClientMessage& msg);
-    void on_typing(const request& rq, const v1::ClientMessage& msg);
+    // Handlers, on the connection's strand. Each checks what it can there,
+    // then returns its failure or answer, or queues one job (read or write)
+    // whose result answers. Besides what dispatch checks for all of them
+    // (UNAVAILABLE while stopping, BAD_REQUEST before Hello, RATE_LIMITED,
+    // UNAUTHENTICATED without a login) and INTERNAL for a bug, each may
+    // answer the failures listed with it. "Channel" stands for: BAD_REQUEST
+    // without a channel, NOT_FOUND for one that does not exist or that the
+    // caller may not see (the same answer), and, where it must be a member,
+    // NOT_FOUND for a public channel it has not joined.
+    // BAD_REQUEST: sent twice; an unsupported version (then closed).
+    handled on_hello(const request& rq, const v1::ClientMessage& msg);
+    // TOO_LARGE name or password; RATE_LIMITED after failures;
+    // UNAUTHENTICATED: unknown name, wrong password, disabled account alike.
+    handled on_login(const request& rq, const v1::ClientMessage& msg);
+    // RATE_LIMITED after failures; UNAUTHENTICATED: the session has ended.
+    handled on_resume(const request& rq, const v1::ClientMessage& msg);
+    handled on_logout(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST name (empty, not a slug) or topic (invalid UTF-8, NUL);
+    // TOO_LARGE name or topic; CONFLICT: the name is taken.
+    handled on_create_channel(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_channels(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see).
+    handled on_get_channel(const request& rq, const v1::ClientMessage& msg);
+    // Channel (public, or one it belongs to).
+    handled on_join(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: a direct channel.
+    handled on_leave(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: a direct channel; NOT_FOUND: no such
+    // user, or a disabled one.
+    handled on_invite(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: not a moderator, the owner, a direct
+    // channel; NOT_FOUND: not a member.
+    handled on_kick(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST: a role other than MEMBER or MODERATOR; channel (member);
+    // FORBIDDEN: not the owner, the owner's role, a direct channel;
+    // NOT_FOUND: not a member.
+    handled on_set_member_role(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST or TOO_LARGE topic; channel (member).
+    handled on_set_topic(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see).
+    handled on_list_members(const request& rq, const v1::ClientMessage& msg);
+    // NOT_FOUND: no such user, or a disabled one.
+    handled on_open_direct(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST text or client_msg_id; TOO_LARGE text; RATE_LIMITED
+    // (per account); channel (member); CONFLICT: the client_msg_id was
+    // used for another channel.
+    handled on_send(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST or TOO_LARGE text; channel (member); NOT_FOUND: no such
+    // message, or a deleted one; FORBIDDEN: not the author.
+    handled on_edit(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); NOT_FOUND: no such message; FORBIDDEN: neither the
+    // author nor a moderator.
+    handled on_delete(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member).
+    handled on_history(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member).
+    handled on_sync(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member).
+    handled on_mark_read(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member).
+    handled on_typing(const request& rq, const v1::ClientMessage& msg);
 
     enum class page_direction { before, after };
     // A page of events of a channel the caller belongs to, oldest first:
     // after `cursor`, or before it (0 = the newest).
-    void read_page(const request& rq, const v1::ChannelRef& ref, page_direction direction,
-                   storage::seq_t cursor, std::uint32_t limit);
+    handled read_page(const request& rq, const v1::ChannelRef& ref, page_direction direction,
+                      storage::seq_t cursor, std::uint32_t limit);
 
     // Plumbing.
     void reply(const request& rq, v1::ServerMessage& msg);
     void reply_ok(const request& rq);
     void reply_error(const request& rq, const failure& f);
-    // Runs fn on a read connection; an exception answers INTERNAL.
-    void read(request rq, std::function<void(storage::reader&)> fn);
+    // Sends what `result` holds, if anything yet.
+    void respond(const request& rq, handled result);
+    static handled answered_later() { return std::optional<v1::ServerMessage>(); }
+    static handled ok();
+    // Runs fn in a read transaction on a reader thread and answers what it
+    // returns; an exception answers INTERNAL.
+    void read(request rq, std::function<handled(storage::reader&)> fn);
     // Runs apply in the writer's group transaction. After the commit, acts on
     // the effects it returned (membership, events, sessions, answer), or
     // answers its failure; a failed commit answers UNAVAILABLE.

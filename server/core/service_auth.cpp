@@ -5,18 +5,18 @@
 
 namespace relais::core {
 
-void service::on_hello(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_hello(const request& rq, const v1::ClientMessage& msg) {
     if (rq.conn->greeted()) {
-        reply_error(rq, fail(errc::bad_request, "Hello was already sent on this connection"));
-        return;
+        return fail(errc::bad_request, "Hello was already sent on this connection");
     }
     if (msg.hello().protocol_version() != protocol::protocol_version) {
+        // Answered here, not returned: the close must follow the answer.
         reply_error(rq, fail(errc::bad_request,
                              "protocol version " + std::to_string(msg.hello().protocol_version()) +
                                  " is not supported; this server speaks version " +
                                  std::to_string(protocol::protocol_version)));
         rq.conn->close("unsupported protocol version");
-        return;
+        return answered_later();
     }
     rq.conn->set_greeted();
     v1::ServerMessage out;
@@ -24,7 +24,7 @@ void service::on_hello(const request& rq, const v1::ClientMessage& msg) {
     welcome.set_server_version(config_.server_version);
     welcome.set_protocol_version(protocol::protocol_version);
     protocol::to_wire(config_.limits, *welcome.mutable_limits());
-    reply(rq, out);
+    return out;
 }
 
 namespace {
@@ -63,22 +63,19 @@ void service::attach_session(const request& rq, const storage::account& account,
     }
 }
 
-void service::on_login(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_login(const request& rq, const v1::ClientMessage& msg) {
     const auto& login = msg.login();
     if (login.name().size() > config_.limits.max_name_bytes ||
         login.password().size() > config_.limits.max_password_bytes) {
-        reply_error(rq, fail(errc::too_large, "name or password too long"));
-        return;
+        return fail(errc::too_large, "name or password too long");
     }
     const auto& address = rq.conn->remote_address();
     if (auto wait = throttle_.wait_ms(login.name(), address, clock_.now_ms()); wait != 0) {
-        reply_error(
-            rq, fail(errc::rate_limited, "too many failed logins; wait before trying again", wait));
-        return;
+        return fail(errc::rate_limited, "too many failed logins; wait before trying again", wait);
     }
     // The Argon2 check runs on a storage reader thread: it is slow on purpose
     // and must not hold up the network threads.
-    read(rq, [this, rq, login](storage::reader& r) {
+    read(rq, [this, rq, login](storage::reader& r) -> handled {
         auto account = r.find_account(login.name());
         const std::string& hash = account ? account->password_hash : decoy_password_hash();
         bool password_ok = verify_password(hash, login.password());
@@ -86,8 +83,7 @@ void service::on_login(const request& rq, const v1::ClientMessage& msg) {
             throttle_.failed(login.name(), rq.conn->remote_address(), clock_.now_ms());
             // One answer for unknown name, wrong password and disabled
             // account, so that the answer tells nothing about the account.
-            reply_error(rq, fail(errc::unauthenticated, "wrong name or password"));
-            return;
+            return fail(errc::unauthenticated, "wrong name or password");
         }
         throttle_.succeeded(login.name());
         auto token = new_token();
@@ -102,40 +98,39 @@ void service::on_login(const request& rq, const v1::ClientMessage& msg) {
                                  hash = session.token_hash] { attach_session(rq, account, hash); },
                     .reply = session_message(account, token)};
             });
+        return answered_later();
     });
+    return answered_later();
 }
 
-void service::on_resume(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_resume(const request& rq, const v1::ClientMessage& msg) {
     const auto& token = msg.resume().token();
     const auto& address = rq.conn->remote_address();
     if (auto wait = throttle_.wait_ms("", address, clock_.now_ms()); wait != 0) {
-        reply_error(
-            rq, fail(errc::rate_limited, "too many failed logins; wait before trying again", wait));
-        return;
+        return fail(errc::rate_limited, "too many failed logins; wait before trying again", wait);
     }
     const auto ended =
         fail(errc::unauthenticated, "this session has ended; log in again with your password");
     if (!is_well_formed_token(token)) {
         throttle_.failed("", address, clock_.now_ms());
-        reply_error(rq, ended);
-        return;
+        return ended;
     }
-    read(rq, [this, rq, token, ended](storage::reader& r) {
+    read(rq, [this, rq, token, ended](storage::reader& r) -> handled {
         auto token_hash = hash_token(token);
         auto session = r.find_session(token_hash);
         auto account = session ? r.find_account(session->user) : std::nullopt;
         if (!account || account->disabled) {
             throttle_.failed("", rq.conn->remote_address(), clock_.now_ms());
-            reply_error(rq, ended);
-            return;
+            return ended;
         }
         attach_session(rq, *account, token_hash);
         auto out = session_message(*account, token);
-        reply(rq, out);
+        return out;
     });
+    return answered_later();
 }
 
-void service::on_logout(const request& rq, const v1::ClientMessage&) {
+service::handled service::on_logout(const request& rq, const v1::ClientMessage&) {
     write(rq, [this, rq](storage::writer& w) -> outcome<effects> {
         w.delete_session(rq.who.token_hash.hex());
         return effects{.sessions = [this, rq] {
@@ -148,6 +143,7 @@ void service::on_logout(const request& rq, const v1::ClientMessage&) {
             end_sessions(rq.who.user.id(), "logged out", rq.who.token_hash.hex());
         }};
     });
+    return answered_later();
 }
 
 void service::end_sessions(user_id user, const std::string& reason, const std::string& token_hash) {

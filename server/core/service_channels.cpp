@@ -41,15 +41,13 @@ std::string direct_name(storage::user_id a, storage::user_id b) {
 
 }  // namespace
 
-void service::on_create_channel(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_create_channel(const request& rq, const v1::ClientMessage& msg) {
     const auto& create = msg.create_channel();
     if (auto ok = check_channel_name(create.name(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     if (auto ok = check_topic(create.topic(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     write(rq, [this, rq, create](storage::writer& w) -> outcome<effects> {
         if (w.find_channel(create.name())) {
@@ -78,10 +76,11 @@ void service::on_create_channel(const request& rq, const v1::ClientMessage& msg)
         describe(w, c, m, user, *done.reply.emplace().mutable_channel());
         return done;
     });
+    return answered_later();
 }
 
-void service::on_list_channels(const request& rq, const v1::ClientMessage&) {
-    read(rq, [this, rq](storage::reader& r) {
+service::handled service::on_list_channels(const request& rq, const v1::ClientMessage&) {
+    read(rq, [this, rq](storage::reader& r) -> handled {
         const auto user = rq.who.user.id();
         std::unordered_map<storage::channel_id, storage::membership> mine;
         for (auto& m : r.memberships_of(user)) {
@@ -100,11 +99,26 @@ void service::on_list_channels(const request& rq, const v1::ClientMessage&) {
             }
             describe(r, c, m, user, *list.add_channels());
         }
-        reply(rq, out);
+        return out;
     });
+    return answered_later();
 }
 
-void service::on_join(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_get_channel(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, ref = msg.get_channel().channel()](storage::reader& r) -> handled {
+        const auto user = rq.who.user.id();
+        auto v = resolve(r, ref, user);
+        if (!v) {
+            return v.error();
+        }
+        v1::ServerMessage out;
+        describe(r, v->channel, v->membership, user, *out.mutable_channel());
+        return out;
+    });
+    return answered_later();
+}
+
+service::handled service::on_join(const request& rq, const v1::ClientMessage& msg) {
     write(
         rq, [this, rq, ref = msg.join_channel().channel()](storage::writer& w) -> outcome<effects> {
             const auto user = rq.who.user.id();
@@ -129,9 +143,10 @@ void service::on_join(const request& rq, const v1::ClientMessage& msg) {
             done.events.push_back(std::move(event));
             return done;
         });
+    return answered_later();
 }
 
-void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_leave(const request& rq, const v1::ClientMessage& msg) {
     write(rq,
           [this, rq, ref = msg.leave_channel().channel()](storage::writer& w) -> outcome<effects> {
               const auto user = rq.who.user.id();
@@ -148,9 +163,10 @@ void service::on_leave(const request& rq, const v1::ClientMessage& msg) {
               // The leaver sees their own departure, then nothing more.
               return effects{.events = {std::move(event)}, .left = {{v->channel.id, user}}};
           });
+    return answered_later();
 }
 
-void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_invite(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, invite = msg.invite()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, invite.channel(), user);
@@ -172,9 +188,10 @@ void service::on_invite(const request& rq, const v1::ClientMessage& msg) {
                        .events = {append(w, member_event(v->channel.id, user, guest->id,
                                                          v1::MemberChanged::INVITED, v1::MEMBER))}};
     });
+    return answered_later();
 }
 
-void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_kick(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, kick = msg.kick()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, kick.channel(), user);
@@ -196,9 +213,10 @@ void service::on_kick(const request& rq, const v1::ClientMessage& msg) {
         w.remove_member(v->channel.id, target->user);
         return effects{.events = {std::move(event)}, .left = {{v->channel.id, target->user}}};
     });
+    return answered_later();
 }
 
-void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_set_member_role(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, set = msg.set_member_role()](storage::writer& w) -> outcome<effects> {
         if (set.role() != v1::MEMBER && set.role() != v1::MODERATOR) {
             return fail(errc::bad_request, "a member can be made MEMBER or MODERATOR");
@@ -227,13 +245,13 @@ void service::on_set_member_role(const request& rq, const v1::ClientMessage& msg
             .events = {append(w, member_event(v->channel.id, user, target->user,
                                               v1::MemberChanged::ROLE_CHANGED, set.role()))}};
     });
+    return answered_later();
 }
 
-void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
     const auto& set = msg.set_topic();
     if (auto ok = check_topic(set.topic(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     write(rq, [this, rq, set](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
@@ -249,14 +267,14 @@ void service::on_set_topic(const request& rq, const v1::ClientMessage& msg) {
         e.text = set.topic();
         return effects{.events = {append(w, e)}};
     });
+    return answered_later();
 }
 
-void service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
-    read(rq, [this, rq, ref = msg.list_members().channel()](storage::reader& r) {
+service::handled service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, ref = msg.list_members().channel()](storage::reader& r) -> handled {
         auto v = resolve(r, ref, rq.who.user.id());
         if (!v) {
-            reply_error(rq, v.error());
-            return;
+            return v.error();
         }
         v1::ServerMessage out;
         auto& list = *out.mutable_members();
@@ -270,11 +288,12 @@ void service::on_list_members(const request& rq, const v1::ClientMessage& msg) {
                   [](const v1::Member& a, const v1::Member& b) {
                       return a.user().name() < b.user().name();
                   });
-        reply(rq, out);
+        return out;
     });
+    return answered_later();
 }
 
-void service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, name = msg.open_direct().user()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto other = w.find_account(name);
@@ -310,6 +329,7 @@ void service::on_open_direct(const request& rq, const v1::ClientMessage& msg) {
         describe(w, c, w.find_membership(c.id, user), user, out);
         return done;
     });
+    return answered_later();
 }
 
 }  // namespace relais::core

@@ -4,15 +4,13 @@
 
 namespace relais::core {
 
-void service::on_send(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_send(const request& rq, const v1::ClientMessage& msg) {
     const auto& send = msg.send_message();
     if (auto ok = check_text(send.text(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     if (auto ok = check_client_msg_id(send.client_msg_id(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     const auto user = rq.who.user.id();
     {
@@ -23,8 +21,7 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
                                                         double(config_.limits.send_burst)})
                 .first;
         if (auto wait = it->second.take(clock_.now_ms()); wait != 0) {
-            reply_error(rq, fail(errc::rate_limited, "sending too fast; slow down", wait));
-            return;
+            return fail(errc::rate_limited, "sending too fast; slow down", wait);
         }
     }
     write(rq, [this, rq, send, user](storage::writer& w) -> outcome<effects> {
@@ -59,6 +56,7 @@ void service::on_send(const request& rq, const v1::ClientMessage& msg) {
         done.events.push_back(std::move(event));
         return done;
     });
+    return answered_later();
 }
 
 outcome<storage::event_record> service::find_message(storage::reader& r,
@@ -72,11 +70,10 @@ outcome<storage::event_record> service::find_message(storage::reader& r,
     return *target;
 }
 
-void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_edit(const request& rq, const v1::ClientMessage& msg) {
     const auto& edit = msg.edit_message();
     if (auto ok = check_text(edit.text(), config_.limits); !ok) {
-        reply_error(rq, ok.error());
-        return;
+        return ok.error();
     }
     write(rq, [this, rq, edit](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
@@ -103,9 +100,10 @@ void service::on_edit(const request& rq, const v1::ClientMessage& msg) {
         e.target_seq = edit.seq();
         return effects{.events = {append(w, std::move(e))}};
     });
+    return answered_later();
 }
 
-void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_delete(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, del = msg.delete_message()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, del.channel(), user);
@@ -133,29 +131,29 @@ void service::on_delete(const request& rq, const v1::ClientMessage& msg) {
         e.target_seq = del.seq();
         return effects{.events = {append(w, std::move(e))}};
     });
+    return answered_later();
 }
 
-void service::on_history(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_history(const request& rq, const v1::ClientMessage& msg) {
     const auto& get = msg.get_history();
     if (get.after_seq() != 0) {
-        read_page(rq, get.channel(), page_direction::after, get.after_seq(), get.limit());
-    } else {
-        read_page(rq, get.channel(), page_direction::before, get.before_seq(), get.limit());
+        return read_page(rq, get.channel(), page_direction::after, get.after_seq(), get.limit());
     }
+    return read_page(rq, get.channel(), page_direction::before, get.before_seq(), get.limit());
 }
 
-void service::on_sync(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_sync(const request& rq, const v1::ClientMessage& msg) {
     const auto& sync = msg.sync();
-    read_page(rq, sync.channel(), page_direction::after, sync.after_seq(), sync.limit());
+    return read_page(rq, sync.channel(), page_direction::after, sync.after_seq(), sync.limit());
 }
 
-void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direction direction,
-                        storage::seq_t cursor, std::uint32_t asked) {
-    read(rq, [this, rq, ref, direction, cursor, asked](storage::reader& r) {
+service::handled service::read_page(const request& rq, const v1::ChannelRef& ref,
+                                    page_direction direction, storage::seq_t cursor,
+                                    std::uint32_t asked) {
+    read(rq, [this, rq, ref, direction, cursor, asked](storage::reader& r) -> handled {
         auto v = resolve_member(r, ref, rq.who.user.id());
         if (!v) {
-            reply_error(rq, v.error());
-            return;
+            return v.error();
         }
         const std::uint32_t max = config_.limits.max_page_size;
         const std::uint32_t limit = asked == 0 ? max : std::min(asked, max);
@@ -203,11 +201,12 @@ void service::read_page(const request& rq, const v1::ChannelRef& ref, page_direc
         }
         events.set_has_more(has_more);
         events.set_last_seq(v->channel.last_seq);
-        reply(rq, out);
+        return out;
     });
+    return answered_later();
 }
 
-void service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
+service::handled service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, mark = msg.mark_read()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, mark.channel(), user);
@@ -217,14 +216,14 @@ void service::on_mark_read(const request& rq, const v1::ClientMessage& msg) {
         w.set_read_marker(v->channel.id, user, std::min(mark.seq(), v->channel.last_seq));
         return effects{};
     });
+    return answered_later();
 }
 
-void service::on_typing(const request& rq, const v1::ClientMessage& msg) {
-    read(rq, [this, rq, ref = msg.typing().channel()](storage::reader& r) {
+service::handled service::on_typing(const request& rq, const v1::ClientMessage& msg) {
+    read(rq, [this, rq, ref = msg.typing().channel()](storage::reader& r) -> handled {
         auto v = resolve_member(r, ref, rq.who.user.id());
         if (!v) {
-            reply_error(rq, v.error());
-            return;
+            return v.error();
         }
         v1::ServerMessage notice;
         notice.mutable_typing()->set_channel_id(v->channel.id);
@@ -232,8 +231,9 @@ void service::on_typing(const request& rq, const v1::ClientMessage& msg) {
         auto members = *members_.members(v->channel.id);
         std::erase(members, rq.who.user.id());
         hub_.send_to(members, protocol::encode(notice));
-        reply_ok(rq);
+        return ok();
     });
+    return answered_later();
 }
 
 }  // namespace relais::core

@@ -146,6 +146,37 @@ TEST_F(core, duplicate_client_msg_id_returns_original) {
     EXPECT_EQ(messages, 1);
 }
 
+// GetChannel describes one channel exactly as ListChannels does, by id or
+// by name, for whoever may see it.
+TEST_F(core, get_channel_describes_one_channel_as_the_listing_does_by_id_or_by_name) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    ASSERT_TRUE(create(alice, "accueil").has_channel());
+    ASSERT_TRUE(send(alice, "accueil", "Bienvenue", "m1").has_sent());
+    auto get = [&](const conn_ptr& c, const v1::ChannelRef& r) {
+        v1::ClientMessage m;
+        *m.mutable_get_channel()->mutable_channel() = r;
+        return call(c, m);
+    };
+    v1::ClientMessage list;
+    list.mutable_list_channels();
+    const auto listed = call(alice, list).channels().channels(0);
+    const auto by_name = get(alice, ref("accueil"));
+    ASSERT_TRUE(by_name.has_channel()) << by_name.DebugString();
+    EXPECT_EQ(by_name.channel().SerializeAsString(), listed.SerializeAsString());
+    v1::ChannelRef id;
+    id.set_id(listed.id());
+    EXPECT_EQ(get(alice, id).channel().SerializeAsString(), listed.SerializeAsString());
+    // A public channel, seen from outside: no membership, no unread count.
+    const auto outside = get(bob, id);
+    ASSERT_TRUE(outside.has_channel()) << outside.DebugString();
+    EXPECT_FALSE(outside.channel().is_member());
+    EXPECT_EQ(outside.channel().unread_count(), 0u);
+    EXPECT_EQ(outside.channel().member_count(), 1u);
+    EXPECT_EQ(code(get(bob, ref("absent"))), v1::NOT_FOUND);
+    EXPECT_EQ(code(get(bob, v1::ChannelRef())), v1::BAD_REQUEST);
+}
+
 TEST_F(core, private_channel_is_invisible_to_non_members) {
     auto alice = user("alice");
     auto mallory = user("mallory");

@@ -1,0 +1,52 @@
+#pragma once
+
+// What the server answers each request with: one line per request. With it,
+// client::ask(request) builds the envelope, sends it, matches the answer to
+// it and hands back the answer's body, typed. A request missing here does
+// not compile with ask.
+
+#include "protocol/relais.pb.h"
+
+namespace relais::client {
+
+// `Answer`: the body of the ServerMessage that answers; `Resend`: whether
+// the request is sent again when the connection comes back before its
+// answer did (not for what only makes sense on the connection it was sent
+// on, such as logging in or typing notices).
+template <class Answer, bool Resend = true>
+struct answered_with {
+    using answer = Answer;
+    static constexpr bool resend = Resend;
+};
+
+template <class Request>
+struct request_traits;
+
+// clang-format off
+template <> struct request_traits<v1::Login> : answered_with<v1::Session, false> {};
+template <> struct request_traits<v1::Resume> : answered_with<v1::Session, false> {};
+template <> struct request_traits<v1::Logout> : answered_with<v1::Ok, false> {};
+template <> struct request_traits<v1::CreateChannel> : answered_with<v1::Channel> {};
+template <> struct request_traits<v1::ListChannels> : answered_with<v1::ChannelList> {};
+template <> struct request_traits<v1::GetChannel> : answered_with<v1::Channel> {};
+template <> struct request_traits<v1::JoinChannel> : answered_with<v1::Channel> {};
+template <> struct request_traits<v1::LeaveChannel> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::Invite> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::Kick> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SetTopic> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ListMembers> : answered_with<v1::MemberList> {};
+template <> struct request_traits<v1::OpenDirect> : answered_with<v1::Channel> {};
+template <> struct request_traits<v1::SetMemberRole> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SendMessage> : answered_with<v1::Sent> {};
+template <> struct request_traits<v1::EditMessage> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::DeleteMessage> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::GetHistory> : answered_with<v1::Events> {};
+template <> struct request_traits<v1::Sync> : answered_with<v1::Events> {};
+template <> struct request_traits<v1::MarkRead> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::Typing> : answered_with<v1::Ok, false> {};
+// clang-format on
+
+template <class Request>
+using answer_to = typename request_traits<Request>::answer;
+
+}  // namespace relais::client
