@@ -6,8 +6,10 @@
 #include <ctime>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "clients/cli/command_registry.hpp"
 #include "clients/cli/messages.hpp"
 
 namespace relais::cli {
@@ -142,12 +144,6 @@ int report(const failure& f) {
 
 namespace {
 
-void need(const arguments& a, std::size_t words) {
-    if (a.words.size() < words) {
-        throw usage_error(tr(text::usage));
-    }
-}
-
 asio::awaitable<int> send_text(client& c, const arguments& a, const v1::ChannelRef& ref,
                                const std::string& label, const std::string& body) {
     if (body.empty()) {
@@ -165,211 +161,258 @@ asio::awaitable<int> send_text(client& c, const arguments& a, const v1::ChannelR
     co_return 0;
 }
 
-}  // namespace
-
-asio::awaitable<int> run_command(client& c, const arguments& a) {
-    const auto& w = a.words;
-    const std::string& command = w[0];
-    auto ref = [&](std::size_t i) { return client::by_name(w.at(i)); };
-    auto ok_or_report = [](const outcome<void>& r) {
-        if (!r) {
-            return report(r.error());
-        }
-        return 0;
-    };
-    if (command == "channels") {
-        auto list = co_await c.list_channels();
-        if (!list) {
-            co_return report(list.error());
-        }
-        for (const auto& ch : *list) {
-            if (a.json) {
-                json::object o;
-                o["channel"] = ch.name();
-                o["id"] = ch.id();
-                o["topic"] = ch.topic();
-                o["kind"] = ch.kind() == v1::PRIVATE  ? "private"
-                            : ch.kind() == v1::DIRECT ? "direct"
-                                                      : "public";
-                o["members"] = ch.member_count();
-                o["unread"] = ch.unread_count();
-                o["member"] = ch.is_member();
-                o["last_seq"] = ch.last_seq();
-                std::cout << json::serialize(o) << "\n";
-                continue;
-            }
-            std::cout << (ch.kind() == v1::DIRECT ? "@" : "#") << ch.name() << "  ("
-                      << ch.member_count() << " " << tr(text::members_word);
-            if (ch.is_member()) {
-                std::cout << ", " << ch.unread_count() << " " << tr(text::unread_word);
-            }
-            if (ch.kind() == v1::PRIVATE) {
-                std::cout << ", " << tr(text::private_word);
-            }
-            std::cout << ")";
-            if (!ch.topic().empty()) {
-                std::cout << "  " << ch.topic();
-            }
-            std::cout << "\n";
-        }
-        co_return 0;
-    }
-    if (command == "create") {
-        need(a, 2);
-        auto ch = co_await c.create_channel(w[1], a.topic, a.is_private);
-        if (!ch) {
-            co_return report(ch.error());
-        }
-        std::cout << "#" << ch->name() << "\n";
-        co_return 0;
-    }
-    if (command == "join") {
-        need(a, 2);
-        auto ch = co_await c.join(ref(1));
-        if (!ch) {
-            co_return report(ch.error());
-        }
-        std::cout << "#" << ch->name() << "\n";
-        co_return 0;
-    }
-    if (command == "leave") {
-        need(a, 2);
-        co_return ok_or_report(co_await c.leave(ref(1)));
-    }
-    if (command == "invite") {
-        need(a, 3);
-        co_return ok_or_report(co_await c.invite(ref(1), w[2]));
-    }
-    if (command == "kick") {
-        need(a, 3);
-        co_return ok_or_report(co_await c.kick(ref(1), w[2]));
-    }
-    if (command == "role") {
-        need(a, 4);
-        if (w[3] != "moderator" && w[3] != "member") {
-            throw usage_error(tr(text::usage));
-        }
-        co_return ok_or_report(co_await c.set_member_role(
-            ref(1), w[2], w[3] == "moderator" ? v1::MODERATOR : v1::MEMBER));
-    }
-    if (command == "members") {
-        need(a, 2);
-        auto list = co_await c.members(ref(1));
-        if (!list) {
-            co_return report(list.error());
-        }
-        for (const auto& m : *list) {
-            if (a.json) {
-                json::object o;
-                o["user"] = m.user().name();
-                o["display_name"] = m.user().display_name();
-                o["role"] = m.role() == v1::OWNER       ? "owner"
-                            : m.role() == v1::MODERATOR ? "moderator"
-                                                        : "member";
-                o["online"] = m.online();
-                std::cout << json::serialize(o) << "\n";
-                continue;
-            }
-            std::cout << m.user().name() << "\t"
-                      << (m.online() ? tr(text::online) : tr(text::offline)) << "\n";
-        }
-        co_return 0;
-    }
-    if (command == "send") {
-        need(a, 2);
-        co_return co_await send_text(c, a, ref(1), w[1], text_from(w, 2));
-    }
-    if (command == "dm") {
-        need(a, 2);
-        auto ch = co_await c.open_direct(w[1]);
-        if (!ch) {
-            co_return report(ch.error());
-        }
-        co_return co_await send_text(c, a, client::by_id(ch->id()), w[1], text_from(w, 2));
-    }
-    if (command == "edit") {
-        need(a, 4);
-        co_return ok_or_report(co_await c.edit(ref(1), to_number(w[2]), joined_words(w, 3)));
-    }
-    if (command == "delete") {
-        need(a, 3);
-        co_return ok_or_report(co_await c.erase(ref(1), to_number(w[2])));
-    }
-    if (command == "history") {
-        need(a, 2);
-        // --limit counts messages; the server pages events (joins, edits,
-        // ...), so read pages until enough messages are in.
-        const auto wanted = a.limit.value_or(50);
-        const bool forward = a.after.has_value();
-        std::uint64_t cursor = forward ? *a.after : a.before.value_or(0);
-        std::deque<v1::Event> shown;
-        std::uint64_t messages = 0;
-        for (;;) {
-            auto page = co_await c.history(ref(1), forward ? 0 : cursor, forward ? cursor : 0,
-                                           static_cast<std::uint32_t>(wanted));
-            if (!page) {
-                co_return report(page.error());
-            }
-            const auto& events = page->events();
-            if (events.empty()) {
-                break;
-            }
-            // Walk away from the cursor, keeping what fits in --limit.
-            for (int k = 0; k < events.size() && messages < wanted; ++k) {
-                const auto& e = events[forward ? k : events.size() - 1 - k];
-                if (!e.has_message() && a.json) {
-                    continue;
-                }
-                messages += e.has_message();
-                if (forward) {
-                    shown.push_back(e);
-                } else {
-                    shown.push_front(e);
-                }
-            }
-            cursor = forward ? events[events.size() - 1].seq() : events[0].seq();
-            if (messages >= wanted || !page->has_more()) {
-                break;
-            }
-        }
-        printer p(a.json, w[1]);
-        for (const auto& e : shown) {
-            p.print(e);
-        }
-        co_return 0;
-    }
-    if (command == "tail") {
-        need(a, 2);
-        auto ch = co_await c.join(ref(1));
-        if (!ch) {
-            co_return report(ch.error());
-        }
-        printer p(a.json, w[1]);
-        c.follow(ch->id(), ch->last_seq());
-        std::uint64_t shown = 0;
-        while (!a.count || shown < *a.count) {
-            auto msg = co_await c.next_push(std::chrono::hours(24));
-            if (!msg) {
-                if (!c.connected() && c.reconnections() == 0) {
-                    co_return report(relais::fail(relais::errc::unavailable, ""));
-                }
-                continue;
-            }
-            if (msg->has_event() && msg->event().channel_id() == ch->id()) {
-                const auto& e = msg->event();
-                if (e.has_message() || e.has_edited() || e.has_deleted() || !a.json) {
-                    p.print(e);
-                    ++shown;
-                }
-            }
-        }
-        co_return 0;
-    }
-    throw usage_error(std::string(tr(text::unknown_command)) + ": " + command);
+json::object channel_json(const v1::Channel& ch) {
+    json::object o;
+    o["channel"] = ch.name();
+    o["id"] = ch.id();
+    o["topic"] = ch.topic();
+    o["kind"] = ch.kind() == v1::PRIVATE  ? "private"
+                : ch.kind() == v1::DIRECT ? "direct"
+                                          : "public";
+    o["members"] = ch.member_count();
+    o["unread"] = ch.unread_count();
+    o["member"] = ch.is_member();
+    o["last_seq"] = ch.last_seq();
+    return o;
 }
 
-// Logs in: an explicit password always logs in afresh; otherwise the cached
-// token resumes the session, and only when it is refused is the password
-// asked for. The token is cached for next time.
+int ok_or_report(const outcome<void>& r) {
+    return r ? 0 : report(r.error());
+}
+
+v1::ChannelRef ref(const arguments& a, std::size_t i) {
+    return client::by_name(a.words.at(i));
+}
+
+// One action per command of the registry (command_registry.hpp), by its
+// name there; its words have been checked against the registry.
+using action = asio::awaitable<int> (*)(client&, const arguments&);
+
+asio::awaitable<int> list_channels(client& c, const arguments& a) {
+    auto list = co_await c.list_channels();
+    if (!list) {
+        co_return report(list.error());
+    }
+    for (const auto& ch : *list) {
+        if (a.json) {
+            std::cout << json::serialize(channel_json(ch)) << "\n";
+        } else {
+            std::cout << describe_channel(ch) << "\n";
+        }
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> show_channel(client& c, const arguments& a) {
+    v1::GetChannel get;
+    *get.mutable_channel() = ref(a, 1);
+    auto ch = co_await c.ask(std::move(get));
+    if (!ch) {
+        co_return report(ch.error());
+    }
+    if (a.json) {
+        std::cout << json::serialize(channel_json(*ch)) << "\n";
+    } else {
+        std::cout << describe_channel(*ch) << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> create(client& c, const arguments& a) {
+    auto ch = co_await c.create_channel(a.words[1], a.topic, a.is_private);
+    if (!ch) {
+        co_return report(ch.error());
+    }
+    std::cout << "#" << ch->name() << "\n";
+    co_return 0;
+}
+
+asio::awaitable<int> join(client& c, const arguments& a) {
+    auto ch = co_await c.join(ref(a, 1));
+    if (!ch) {
+        co_return report(ch.error());
+    }
+    std::cout << "#" << ch->name() << "\n";
+    co_return 0;
+}
+
+asio::awaitable<int> leave(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.leave(ref(a, 1)));
+}
+
+asio::awaitable<int> invite(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.invite(ref(a, 1), a.words[2]));
+}
+
+asio::awaitable<int> kick(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.kick(ref(a, 1), a.words[2]));
+}
+
+asio::awaitable<int> role(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.set_member_role(
+        ref(a, 1), a.words[2], a.words[3] == "moderator" ? v1::MODERATOR : v1::MEMBER));
+}
+
+asio::awaitable<int> topic(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.set_topic(ref(a, 1), joined_words(a.words, 2)));
+}
+
+asio::awaitable<int> members(client& c, const arguments& a) {
+    auto list = co_await c.members(ref(a, 1));
+    if (!list) {
+        co_return report(list.error());
+    }
+    for (const auto& m : *list) {
+        if (a.json) {
+            json::object o;
+            o["user"] = m.user().name();
+            o["display_name"] = m.user().display_name();
+            o["role"] = m.role() == v1::OWNER       ? "owner"
+                        : m.role() == v1::MODERATOR ? "moderator"
+                                                    : "member";
+            o["online"] = m.online();
+            std::cout << json::serialize(o) << "\n";
+            continue;
+        }
+        std::cout << m.user().name() << "\t" << (m.online() ? tr(text::online) : tr(text::offline))
+                  << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> send(client& c, const arguments& a) {
+    co_return co_await send_text(c, a, ref(a, 1), a.words[1], text_from(a.words, 2));
+}
+
+asio::awaitable<int> direct(client& c, const arguments& a) {
+    auto ch = co_await c.open_direct(a.words[1]);
+    if (!ch) {
+        co_return report(ch.error());
+    }
+    co_return co_await send_text(c, a, client::by_id(ch->id()), a.words[1], text_from(a.words, 2));
+}
+
+asio::awaitable<int> edit(client& c, const arguments& a) {
+    co_return ok_or_report(
+        co_await c.edit(ref(a, 1), to_number(a.words[2]), joined_words(a.words, 3)));
+}
+
+asio::awaitable<int> erase(client& c, const arguments& a) {
+    co_return ok_or_report(co_await c.erase(ref(a, 1), to_number(a.words[2])));
+}
+
+asio::awaitable<int> history(client& c, const arguments& a) {
+    // --limit counts messages; the server pages events (joins, edits, ...),
+    // so read pages until enough messages are in.
+    const auto wanted = a.limit.value_or(50);
+    const bool forward = a.after.has_value();
+    std::uint64_t cursor = forward ? *a.after : a.before.value_or(0);
+    std::deque<v1::Event> shown;
+    std::uint64_t messages = 0;
+    for (;;) {
+        auto page = co_await c.history(ref(a, 1), forward ? 0 : cursor, forward ? cursor : 0,
+                                       static_cast<std::uint32_t>(wanted));
+        if (!page) {
+            co_return report(page.error());
+        }
+        const auto& events = page->events();
+        if (events.empty()) {
+            break;
+        }
+        // Walk away from the cursor, keeping what fits in --limit.
+        for (int k = 0; k < events.size() && messages < wanted; ++k) {
+            const auto& e = events[forward ? k : events.size() - 1 - k];
+            if (!e.has_message() && a.json) {
+                continue;
+            }
+            messages += e.has_message();
+            if (forward) {
+                shown.push_back(e);
+            } else {
+                shown.push_front(e);
+            }
+        }
+        cursor = forward ? events[events.size() - 1].seq() : events[0].seq();
+        if (messages >= wanted || !page->has_more()) {
+            break;
+        }
+    }
+    printer p(a.json, a.words[1]);
+    for (const auto& e : shown) {
+        p.print(e);
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> tail(client& c, const arguments& a) {
+    auto ch = co_await c.join(ref(a, 1));
+    if (!ch) {
+        co_return report(ch.error());
+    }
+    printer p(a.json, a.words[1]);
+    c.follow(ch->id(), ch->last_seq());
+    std::uint64_t shown = 0;
+    while (!a.count || shown < *a.count) {
+        auto msg = co_await c.next_push(std::chrono::hours(24));
+        if (!msg) {
+            if (!c.connected() && c.reconnections() == 0) {
+                co_return report(relais::fail(relais::errc::unavailable, ""));
+            }
+            continue;
+        }
+        if (msg->has_event() && msg->event().channel_id() == ch->id()) {
+            const auto& e = msg->event();
+            if (e.has_message() || e.has_edited() || e.has_deleted() || !a.json) {
+                p.print(e);
+                ++shown;
+            }
+        }
+    }
+    co_return 0;
+}
+
+const std::map<std::string_view, action>& actions() {
+    static const std::map<std::string_view, action> all = {
+        {"channels", list_channels},
+        {"channel", show_channel},
+        {"create", create},
+        {"join", join},
+        {"leave", leave},
+        {"invite", invite},
+        {"kick", kick},
+        {"role", role},
+        {"topic", topic},
+        {"members", members},
+        {"send", send},
+        {"dm", direct},
+        {"edit", edit},
+        {"delete", erase},
+        {"history", history},
+        {"tail", tail},
+    };
+    return all;
+}
+
+}  // namespace
+
+std::optional<std::string> check_command(const arguments& a) {
+    const auto* cmd = find_command(a.words.at(0), front::cli);
+    if (!cmd) {
+        return std::string(tr(text::unknown_command)) + ": " + a.words[0];
+    }
+    return check_arguments(*cmd, front::cli, a.words, a.options_given);
+}
+
+asio::awaitable<int> run_command(client& c, const arguments& a) {
+    if (auto problem = check_command(a)) {
+        throw usage_error(*problem);
+    }
+    auto it = actions().find(a.words[0]);
+    if (it == actions().end()) {
+        // In the registry without an action here: a bug of this program.
+        throw std::logic_error("no action for the command " + a.words[0]);
+    }
+    co_return co_await it->second(c, a);
+}
 
 }  // namespace relais::cli

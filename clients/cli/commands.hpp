@@ -22,6 +22,8 @@ struct arguments {
     std::string topic;
     std::optional<std::uint64_t> limit, before, after, count;
     std::vector<std::string> words;  // the command and its positional arguments
+    // The options given that belong to some commands only (--topic, --limit...).
+    std::vector<std::string> options_given;
 };
 
 class usage_error : public std::runtime_error {
@@ -32,6 +34,9 @@ class usage_error : public std::runtime_error {
 std::uint64_t to_number(const std::string& s);
 // Prints the failure in plain words on stderr; returns the exit code 1.
 int report(const relais::failure& f);
+// What is wrong with the command and its words (a.words[0] first), if
+// anything: unknown, missing or extra words, options of another command.
+std::optional<std::string> check_command(const arguments& a);
 // Runs one of the one-shot subcommands (a.words[0]); returns the exit code.
 boost::asio::awaitable<int> run_command(relais::client::client& c, const arguments& a);
 

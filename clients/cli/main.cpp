@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/cli/command_registry.hpp"
 #include "clients/cli/commands.hpp"
 #include "clients/cli/config.hpp"
 #include "clients/cli/messages.hpp"
@@ -30,6 +31,7 @@ namespace json = boost::json;
 using relais::outcome;
 namespace v1 = relais::v1;
 using relais::cli::arguments;
+using relais::cli::front;
 using relais::cli::report;
 using relais::cli::text;
 using relais::cli::to_number;
@@ -73,16 +75,22 @@ arguments parse(int argc, char** argv) {
             a.json = true;
         } else if (arg == "--private") {
             a.is_private = true;
+            a.options_given.push_back(arg);
         } else if (arg == "--topic") {
             a.topic = value();
+            a.options_given.push_back(arg);
         } else if (arg == "--limit") {
             a.limit = to_number(value());
+            a.options_given.push_back(arg);
         } else if (arg == "--before") {
             a.before = to_number(value());
+            a.options_given.push_back(arg);
         } else if (arg == "--after") {
             a.after = to_number(value());
+            a.options_given.push_back(arg);
         } else if (arg == "--count") {
             a.count = to_number(value());
+            a.options_given.push_back(arg);
         } else if (arg == "--help" || arg == "-h") {
             a.words = {"help"};
             return a;
@@ -202,8 +210,22 @@ int main(int argc, char** argv) {
         const bool interactive =
             args.words.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
         if (!interactive && (args.words.empty() || args.words[0] == "help")) {
-            std::cout << tr(text::usage);
+            const auto* wanted = args.words.size() > 1
+                                     ? relais::cli::find_command(args.words[1], front::cli)
+                                     : nullptr;
+            if (wanted) {
+                std::cout << relais::cli::synopsis(*wanted, front::cli) << " — "
+                          << relais::cli::tr(wanted->help) << "\n";
+            } else {
+                std::cout << relais::cli::cli_usage();
+            }
             return args.words.empty() ? 2 : 0;
+        }
+        // Wrong words are told before anything is asked, or connected to.
+        if (!interactive) {
+            if (auto problem = relais::cli::check_command(args)) {
+                throw usage_error(*problem);
+            }
         }
         asio::io_context io;
         auto result = asio::co_spawn(io, run(args, interactive), asio::use_future);

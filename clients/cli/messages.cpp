@@ -15,38 +15,6 @@ struct entry {
 
 // Indexed by `text`.
 constexpr entry catalogue[] = {
-    {"utilisation : relais [--server URL] [--user NOM] [--password-stdin] [--ca-file PEM] "
-     "[--json] [COMMANDE]\n"
-     "sans commande, sur un terminal : le client interactif\n"
-     "commandes :\n"
-     "  channels                          lister les canaux\n"
-     "  create NOM [--private] [--topic SUJET]\n"
-     "  join NOM | leave NOM | members NOM\n"
-     "  invite NOM UTILISATEUR | kick NOM UTILISATEUR\n"
-     "  role NOM UTILISATEUR moderator|member\n"
-     "  send NOM [TEXTE...]               (texte lu sur l'entrée standard sinon)\n"
-     "  edit NOM SEQ TEXTE | delete NOM SEQ\n"
-     "  dm UTILISATEUR [TEXTE...]\n"
-     "  history NOM [--limit N] [--before SEQ | --after SEQ]\n"
-     "  tail NOM [--count N]\n"
-     "environnement : RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD ; réglages dans "
-     "~/.config/relais/config\n",
-     "usage: relais [--server URL] [--user NAME] [--password-stdin] [--ca-file PEM] [--json] "
-     "[COMMAND]\n"
-     "without a command, on a terminal: the interactive client\n"
-     "commands:\n"
-     "  channels                          list channels\n"
-     "  create NAME [--private] [--topic TOPIC]\n"
-     "  join NAME | leave NAME | members NAME\n"
-     "  invite NAME USER | kick NAME USER\n"
-     "  role NAME USER moderator|member\n"
-     "  send NAME [TEXT...]               (text read from standard input otherwise)\n"
-     "  edit NAME SEQ TEXT | delete NAME SEQ\n"
-     "  dm USER [TEXT...]\n"
-     "  history NAME [--limit N] [--before SEQ | --after SEQ]\n"
-     "  tail NAME [--count N]\n"
-     "environment: RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD; settings in "
-     "~/.config/relais/config\n"},
     {"Mot de passe : ", "Password: "},
     {"indiquez un utilisateur avec --user ou RELAIS_USER",
      "give a user with --user or RELAIS_USER"},
@@ -86,24 +54,6 @@ constexpr entry catalogue[] = {
     {"aucun canal : /join NOM ou /create NOM", "no channel: /join NAME or /create NAME"},
     {"Commandes (Tab complète les commandes, canaux et personnes) :",
      "Commands (Tab completes commands, channels and people):"},
-    {"/join NOM — rejoindre un canal public", "/join NAME — join a public channel"},
-    {"/leave — quitter le canal", "/leave — leave the channel"},
-    {"/create NOM [--private] [SUJET] — créer un canal",
-     "/create NAME [--private] [TOPIC] — create a channel"},
-    {"/invite PERSONNE — ajouter quelqu'un au canal", "/invite USER — add someone to the channel"},
-    {"/kick PERSONNE — retirer quelqu'un du canal (modération)",
-     "/kick USER — remove someone from the channel (moderators)"},
-    {"/role PERSONNE moderator|member — donner ou retirer la modération (propriétaire)",
-     "/role USER moderator|member — grant or take back moderation (owner)"},
-    {"/msg PERSONNE [TEXTE] — message direct", "/msg USER [TEXT] — direct message"},
-    {"/topic SUJET — changer le sujet", "/topic TOPIC — change the topic"},
-    {"/members — qui est dans le canal", "/members — who is in the channel"},
-    {"/edit [SEQ] TEXTE — modifier votre dernier message (ou le n° SEQ)",
-     "/edit [SEQ] TEXT — edit your last message (or number SEQ)"},
-    {"/delete [SEQ] — supprimer votre dernier message (ou le n° SEQ)",
-     "/delete [SEQ] — delete your last message (or number SEQ)"},
-    {"/help [COMMANDE] — cette aide", "/help [COMMAND] — this help"},
-    {"/quit — quitter (ou Ctrl+C)", "/quit — quit (or Ctrl+C)"},
     {"Touches : Entrée envoie, Alt+Entrée ou Ctrl+J ajoute une ligne, Ctrl+N/Ctrl+P change de "
      "canal, Pg.Préc/Pg.Suiv fait défiler, ↑/↓ rappelle les saisies",
      "Keys: Enter sends, Alt+Enter or Ctrl+J adds a line, Ctrl+N/Ctrl+P switch channels, "
@@ -185,6 +135,23 @@ std::string describe_member_change(const v1::MemberChanged& change, const std::s
         default:
             return who;
     }
+}
+
+std::string describe_channel(const v1::Channel& c) {
+    std::string out = c.kind() == v1::DIRECT ? "@" : "#";
+    out += c.name() + "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);
+    if (c.is_member()) {
+        out += ", " + std::to_string(c.unread_count()) + " " + tr(text::unread_word);
+    }
+    if (c.kind() == v1::PRIVATE) {
+        out += ", ";
+        out += tr(text::private_word);
+    }
+    out += ")";
+    if (!c.topic().empty()) {
+        out += "  " + c.topic();
+    }
+    return out;
 }
 
 std::string local_time(std::int64_t ms, const char* format) {

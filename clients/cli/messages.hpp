@@ -11,7 +11,6 @@ namespace relais::cli {
 // Every text the user reads, in one catalogue: French by default, English
 // when LC_ALL, LC_MESSAGES or LANG starts with "en".
 enum class text {
-    usage,
     password_prompt,
     no_user,
     no_password,
@@ -49,19 +48,6 @@ enum class text {
     tui_typing_many,
     tui_no_channel,
     tui_help_intro,
-    tui_help_join,
-    tui_help_leave,
-    tui_help_create,
-    tui_help_invite,
-    tui_help_kick,
-    tui_help_role,
-    tui_help_msg,
-    tui_help_topic,
-    tui_help_members,
-    tui_help_edit,
-    tui_help_delete,
-    tui_help_help,
-    tui_help_quit,
     tui_help_keys,
     tui_unknown_command,
     tui_usage_of,
@@ -78,6 +64,10 @@ const char* tr(text t);
 std::string trf(text t, std::initializer_list<std::string> args);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
+
+// One line about a channel, as `relais channels` lists it: its name, how
+// many members, unread messages (for a member), private, its topic.
+std::string describe_channel(const v1::Channel& c);
 
 // A moment (ms since the epoch) in the user's time zone, strftime format.
 std::string local_time(std::int64_t ms, const char* format);

@@ -86,11 +86,7 @@ class terminal_ui {
     asio::awaitable<int> run();
 
   private:
-    struct command {
-        const char* name;
-        text help;
-        std::function<asio::awaitable<void>(const std::string& line)> run;
-    };
+    using command_action = std::function<asio::awaitable<void>(const std::string& line)>;
 
     // Loops.
     asio::awaitable<void> read_keys();
@@ -118,7 +114,7 @@ class terminal_ui {
     // Learns about a channel just joined or created, and shows it.
     asio::awaitable<void> open_channel(std::uint64_t id);
     std::optional<std::uint64_t> last_own_message() const;
-    std::vector<command> commands();
+    std::map<std::string, command_action> actions();
 
     // Model.
     void apply(const v1::Event& e);

@@ -6,12 +6,15 @@
 
 #include <curses.h>
 
+#include "clients/cli/command_registry.hpp"
 #include "clients/cli/terminal_ui.hpp"
 #include "clients/cli/text_width.hpp"
 
 namespace relais::cli {
 
-std::vector<terminal_ui::command> terminal_ui::commands() {
+// What each command of the registry (command_registry.hpp) does here, by
+// its name there. Its arguments have been checked against the registry.
+std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
     auto with_channel = [this](auto body) {
         return [this, body](const std::string& line) -> asio::awaitable<void> {
             auto* c = current();
@@ -28,7 +31,7 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
         }
     };
     return {
-        {"help", text::tui_help_help,
+        {"help",
          [this](const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);
              const std::string wanted =
@@ -36,9 +39,10 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              if (wanted.empty()) {
                  note(tr(text::tui_help_intro));
              }
-             for (const auto& cmd : commands()) {
-                 if (wanted.empty() || wanted == cmd.name) {
-                     note("  " + std::string(tr(cmd.help)));
+             for (const auto& cmd : cli::commands()) {
+                 if (static_cast<unsigned>(cmd.where) & static_cast<unsigned>(front::tui) &&
+                     (wanted.empty() || wanted == cmd.name_in(front::tui))) {
+                     note("  " + synopsis(cmd, front::tui) + " — " + tr(cmd.help_in(front::tui)));
                  }
              }
              if (wanted.empty()) {
@@ -46,13 +50,29 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              }
              co_return;
          }},
-        {"join", text::tui_help_join,
+        {"channel",
          [this](const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);
-             if (words.size() < 2) {
-                 note(trf(text::tui_usage_of, {tr(text::tui_help_join)}));
+             v1::GetChannel get;
+             if (words.size() > 1) {
+                 get.mutable_channel()->set_name(words[1][0] == '#' ? words[1].substr(1)
+                                                                    : words[1]);
+             } else if (auto* c = current()) {
+                 get.mutable_channel()->set_id(c->info.id());
+             } else {
+                 note(tr(text::tui_no_channel));
                  co_return;
              }
+             auto ch = co_await client_.ask(std::move(get));
+             if (!ch) {
+                 co_await report(ch.error());
+                 co_return;
+             }
+             note(describe_channel(*ch));
+         }},
+        {"join",
+         [this](const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
              std::string name = words[1][0] == '#' ? words[1].substr(1) : words[1];
              auto joined = co_await client_.join(client::by_name(name));
              if (!joined) {
@@ -61,7 +81,7 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              }
              co_await open_channel(joined->id());
          }},
-        {"leave", text::tui_help_leave,
+        {"leave",
          with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
              auto id = c.info.id();
              auto left = co_await client_.leave(client::by_id(id));
@@ -73,13 +93,9 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              current_ = 0;
              switch_to(0);
          })},
-        {"create", text::tui_help_create,
+        {"create",
          [this](const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);
-             if (words.size() < 2) {
-                 note(trf(text::tui_usage_of, {tr(text::tui_help_create)}));
-                 co_return;
-             }
              bool is_private = words.size() > 2 && words[2] == "--private";
              auto topic = after_words(line, is_private ? 3 : 2);
              auto created = co_await client_.create_channel(words[1], topic, is_private);
@@ -89,45 +105,26 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              }
              co_await open_channel(created->id());
          }},
-        {"invite", text::tui_help_invite,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 auto words = split_words(line);
-                 if (words.size() < 2) {
-                     note(trf(text::tui_usage_of, {tr(text::tui_help_invite)}));
-                     co_return;
-                 }
-                 co_await check(co_await client_.invite(client::by_id(c.info.id()), words[1]));
-             })},
-        {"kick", text::tui_help_kick,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 auto words = split_words(line);
-                 if (words.size() < 2) {
-                     note(trf(text::tui_usage_of, {tr(text::tui_help_kick)}));
-                     co_return;
-                 }
-                 co_await check(co_await client_.kick(client::by_id(c.info.id()), words[1]));
-             })},
-        {"role", text::tui_help_role,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 auto words = split_words(line);
-                 if (words.size() < 3 || (words[2] != "moderator" && words[2] != "member")) {
-                     note(trf(text::tui_usage_of, {tr(text::tui_help_role)}));
-                     co_return;
-                 }
-                 co_await check(co_await client_.set_member_role(
-                     client::by_id(c.info.id()), words[1],
-                     words[2] == "moderator" ? v1::MODERATOR : v1::MEMBER));
-             })},
-        {"msg", text::tui_help_msg,
+        {"invite", with_channel([this, check](channel_view& c,
+                                              const std::string& line) -> asio::awaitable<void> {
+             co_await check(
+                 co_await client_.invite(client::by_id(c.info.id()), split_words(line)[1]));
+         })},
+        {"kick", with_channel([this, check](channel_view& c,
+                                            const std::string& line) -> asio::awaitable<void> {
+             co_await check(
+                 co_await client_.kick(client::by_id(c.info.id()), split_words(line)[1]));
+         })},
+        {"role", with_channel([this, check](channel_view& c,
+                                            const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             co_await check(co_await client_.set_member_role(
+                 client::by_id(c.info.id()), words[1],
+                 words[2] == "moderator" ? v1::MODERATOR : v1::MEMBER));
+         })},
+        {"dm",
          [this](const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);
-             if (words.size() < 2) {
-                 note(trf(text::tui_usage_of, {tr(text::tui_help_msg)}));
-                 co_return;
-             }
              auto direct = co_await client_.open_direct(words[1]);
              if (!direct) {
                  co_await report(direct.error());
@@ -138,13 +135,12 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
                  co_await send_text(direct->id(), body);
              }
          }},
-        {"topic", text::tui_help_topic,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 co_await check(
-                     co_await client_.set_topic(client::by_id(c.info.id()), after_words(line, 1)));
-             })},
-        {"members", text::tui_help_members,
+        {"topic", with_channel([this, check](channel_view& c,
+                                             const std::string& line) -> asio::awaitable<void> {
+             co_await check(
+                 co_await client_.set_topic(client::by_id(c.info.id()), after_words(line, 1)));
+         })},
+        {"members",
          with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
              auto members = co_await client_.members(client::by_id(c.info.id()));
              if (!members) {
@@ -159,44 +155,37 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
              note(std::string(tr(text::members_header)) + " " + channel_label(c.info) + " : " +
                   list);
          })},
-        {"edit", text::tui_help_edit,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 auto words = split_words(line);
-                 std::optional<std::uint64_t> seq;
-                 std::string body;
-                 if (words.size() > 2 && is_number(words[1])) {
-                     seq = std::stoull(words[1]);
-                     body = after_words(line, 2);
-                 } else {
-                     seq = last_own_message();
-                     body = after_words(line, 1);
-                 }
-                 if (!seq) {
-                     note(tr(text::tui_nothing_to_edit));
-                     co_return;
-                 }
-                 if (body.empty()) {
-                     note(trf(text::tui_usage_of, {tr(text::tui_help_edit)}));
-                     co_return;
-                 }
-                 co_await check(co_await client_.edit(client::by_id(c.info.id()), *seq, body));
-             })},
-        {"delete", text::tui_help_delete,
-         with_channel(
-             [this, check](channel_view& c, const std::string& line) -> asio::awaitable<void> {
-                 auto words = split_words(line);
-                 std::optional<std::uint64_t> seq =
-                     words.size() > 1 && is_number(words[1])
-                         ? std::optional<std::uint64_t>(std::stoull(words[1]))
-                         : last_own_message();
-                 if (!seq) {
-                     note(tr(text::tui_nothing_to_edit));
-                     co_return;
-                 }
-                 co_await check(co_await client_.erase(client::by_id(c.info.id()), *seq));
-             })},
-        {"quit", text::tui_help_quit,
+        {"edit", with_channel([this, check](channel_view& c,
+                                            const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             std::optional<std::uint64_t> seq;
+             std::string body;
+             if (words.size() > 2 && is_number(words[1])) {
+                 seq = std::stoull(words[1]);
+                 body = after_words(line, 2);
+             } else {
+                 seq = last_own_message();
+                 body = after_words(line, 1);
+             }
+             if (!seq) {
+                 note(tr(text::tui_nothing_to_edit));
+                 co_return;
+             }
+             co_await check(co_await client_.edit(client::by_id(c.info.id()), *seq, body));
+         })},
+        {"delete", with_channel([this, check](channel_view& c,
+                                              const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             std::optional<std::uint64_t> seq =
+                 words.size() > 1 ? std::optional<std::uint64_t>(std::stoull(words[1]))
+                                  : last_own_message();
+             if (!seq) {
+                 note(tr(text::tui_nothing_to_edit));
+                 co_return;
+             }
+             co_await check(co_await client_.erase(client::by_id(c.info.id()), *seq));
+         })},
+        {"quit",
          [this](const std::string&) -> asio::awaitable<void> {
              quit_ = true;
              wake_.cancel();
@@ -208,14 +197,28 @@ std::vector<terminal_ui::command> terminal_ui::commands() {
 asio::awaitable<void> terminal_ui::run_command(std::string line) {
     auto words = split_words(line);
     const std::string name = words.empty() ? std::string() : words[0].substr(1);
-    for (auto& cmd : commands()) {
-        if (name == cmd.name) {
-            co_await cmd.run(line);
-            draw();
-            co_return;
+    const auto* cmd = find_command(name, front::tui);
+    if (!cmd) {
+        note(trf(text::tui_unknown_command, {"/" + name}));
+        draw();
+        co_return;
+    }
+    // Options (--private) are not arguments by place.
+    std::vector<std::string> placed;
+    for (const auto& w : words) {
+        if (!w.starts_with("--")) {
+            placed.push_back(w);
         }
     }
-    note(trf(text::tui_unknown_command, {"/" + name}));
+    if (auto problem = check_arguments(*cmd, front::tui, placed)) {
+        note(*problem);
+        draw();
+        co_return;
+    }
+    auto all = actions();
+    if (auto it = all.find(cmd->name); it != all.end()) {
+        co_await it->second(line);
+    }
     draw();
 }
 
@@ -272,26 +275,22 @@ void terminal_ui::complete() {
         completions_.clear();
         completion_at_ = 0;
         const std::string prefix = to_utf8(word);
-        auto offer = [&](const std::string& candidate) {
-            if (candidate.rfind(prefix, 0) == 0 && candidate != prefix &&
-                std::find(completions_.begin(), completions_.end(), candidate) ==
-                    completions_.end()) {
-                completions_.push_back(candidate);
-            }
-        };
-        if (start == 0 && prefix.starts_with("/")) {
-            for (const auto& cmd : commands()) {
-                // Not `"/" + std::string(...)`: GCC 12 at -O3 misreads it as an
-                // overlapping copy (GCC bug 105329, -Wrestrict).
-                offer(std::string("/").append(cmd.name));
-            }
-        } else if (prefix.starts_with("#")) {
+        // The words before the one being completed, on its line.
+        std::vector<std::string> before;
+        if (input_.find(U'\n') == std::u32string::npos) {
+            before = split_words(to_utf8(input_.substr(0, start)));
+        }
+        completion_source source;
+        source.channels = [this] {
+            std::vector<std::string> names;
             for (const auto& c : channels_) {
                 if (c.info.kind() != v1::DIRECT) {
-                    offer("#" + c.info.name());
+                    names.push_back(c.info.name());
                 }
             }
-        } else {
+            return names;
+        };
+        source.people = [this] {
             std::set<std::string> people(online_.begin(), online_.end());
             if (auto* c = current()) {
                 for (const auto& [key, e] : c->entries) {
@@ -300,11 +299,9 @@ void terminal_ui::complete() {
                     }
                 }
             }
-            const bool at = prefix.starts_with("@");
-            for (const auto& p : people) {
-                offer(at ? "@" + p : p);
-            }
-        }
+            return std::vector<std::string>(people.begin(), people.end());
+        };
+        completions_ = cli::complete(front::tui, before, prefix, source);
         if (completions_.empty()) {
             return;
         }

@@ -95,6 +95,88 @@ TEST_F(cli, errors_are_plain_words_on_stderr_with_a_non_zero_exit) {
     EXPECT_EQ(usage.exit_code, 2);
 }
 
+TEST_F(cli, channel_describes_one_channel_with_the_fields_of_the_listing) {
+    ASSERT_EQ(relais("alice", {"create", "atelier", "--topic", "Jeudi"}).exit_code, 0);
+    ASSERT_EQ(relais("alice", {"send", "atelier", "Bonjour"}).exit_code, 0);
+    auto shown = relais("alice", {"channel", "atelier"});
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_EQ(shown.out, "#atelier  (1 membres, 0 non lus)  Jeudi\n");
+    auto outside = relais("bob", {"--json", "channel", "atelier"});
+    ASSERT_EQ(outside.exit_code, 0) << outside.err;
+    const auto bob_sees = json_lines(outside.out);
+    ASSERT_EQ(bob_sees.size(), 1u);
+    EXPECT_EQ(bob_sees[0].at("channel").as_string(), "atelier");
+    EXPECT_EQ(bob_sees[0].at("topic").as_string(), "Jeudi");
+    EXPECT_EQ(bob_sees[0].at("member").as_bool(), false);
+    EXPECT_EQ(bob_sees[0].at("members").as_int64(), 1);
+    auto listed = json_lines(relais("bob", {"--json", "channels"}).out);
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0], bob_sees[0]);
+    ASSERT_EQ(relais("alice", {"create", "secret", "--private"}).exit_code, 0);
+    auto hidden = relais("bob", {"channel", "secret"});
+    EXPECT_EQ(hidden.exit_code, 1);
+    EXPECT_NE(hidden.err.find("introuvable"), std::string::npos) << hidden.err;
+}
+
+// Every command the help lists is one the client runs: with its arguments
+// missing it answers its usage line, and a command without arguments runs.
+TEST_F(cli, every_command_the_help_lists_runs) {
+    auto help = relais("alice", {"help"}, "", "en_GB.UTF-8");
+    ASSERT_EQ(help.exit_code, 0);
+    std::istringstream lines(help.out);
+    std::string line;
+    int commands = 0;
+    while (std::getline(lines, line)) {
+        if (!line.starts_with("  ")) {
+            continue;
+        }
+        const auto name = line.substr(2, line.find(' ', 2) - 2);
+        SCOPED_TRACE(name);
+        ++commands;
+        auto bare = relais("alice", {name}, "", "en_GB.UTF-8");
+        if (line.find(" — ") == line.find(' ', 2)) {
+            EXPECT_EQ(bare.exit_code, 0) << bare.err;  // no argument to give
+        } else if (name == "help") {
+            EXPECT_EQ(bare.exit_code, 0) << bare.err;
+        } else {
+            EXPECT_EQ(bare.exit_code, 2) << bare.err;
+            EXPECT_TRUE(bare.err.starts_with("relais: usage: " + name)) << bare.err;
+        }
+    }
+    EXPECT_GE(commands, 17);
+}
+
+// Wrong words are told at once, in the command's usage line, before any
+// password is asked for or any connection made.
+TEST_F(cli, wrong_words_get_the_usage_line_of_their_command_without_connecting) {
+    auto run = [](std::vector<std::string> args) {
+        std::vector<std::string> argv = {cli_binary(), "--server", "ws://127.0.0.1:1", "--user",
+                                         "alice"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_program(argv, "", {"LC_ALL=en_GB.UTF-8"});
+    };
+    auto missing = run({"invite", "atelier"});
+    EXPECT_EQ(missing.exit_code, 2);
+    EXPECT_EQ(missing.err, "relais: usage: invite NAME USER\n");
+    auto extra = run({"leave", "atelier", "maintenant"});
+    EXPECT_EQ(extra.exit_code, 2);
+    EXPECT_EQ(extra.err, "relais: usage: leave NAME\n");
+    auto choice = run({"role", "atelier", "bob", "admin"});
+    EXPECT_EQ(choice.exit_code, 2);
+    EXPECT_NE(choice.err.find("moderator|member"), std::string::npos) << choice.err;
+    auto number = run({"delete", "atelier", "dernier"});
+    EXPECT_EQ(number.exit_code, 2);
+    EXPECT_EQ(number.err, "relais: not a valid number: dernier\n");
+    auto other_option = run({"channels", "--limit", "3"});
+    EXPECT_EQ(other_option.exit_code, 2);
+    EXPECT_EQ(other_option.err, "relais: usage: channels\n");
+    auto help = run_program({cli_binary(), "help", "history"}, "", {"LC_ALL=en_GB.UTF-8"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_EQ(help.out,
+              "history NAME [--limit N] [--before SEQ] [--after SEQ] — the last messages "
+              "(--limit 50 by default)\n");
+}
+
 TEST_F(cli, tail_follows_live_messages_and_stops_after_count) {
     ASSERT_EQ(relais("alice", {"create", "direct", "--private"}).exit_code, 0);
     ASSERT_EQ(relais("alice", {"invite", "direct", "bob"}).exit_code, 0);

@@ -181,6 +181,18 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.type("/frobnicate");
     term.press("Enter");
     EXPECT_TRUE(term.shows("unknown command: /frobnicate"));
+    // Tab completes commands, then each argument as the command declares it.
+    term.type("/cha");
+    term.press("Tab");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("#atelier  (1 members, 0 unread, private)"));
+    term.type("/role alice m");
+    term.press("Tab");
+    EXPECT_TRUE(term.shows("> /role alice moderator"));
+    term.press("C-u");
+    term.type("/invite");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("usage: /invite USER"));
     EXPECT_TRUE(term.shows("online: alice"));
 
     // A channel alice is added to appears, with its unread and mention counts.

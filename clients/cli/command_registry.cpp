@@ -1,0 +1,443 @@
+#include "clients/cli/command_registry.hpp"
+
+#include <algorithm>
+
+#include "clients/cli/messages.hpp"
+
+namespace relais::cli {
+
+const char* tr(const words& w) {
+    return english() ? w.en : w.fr;
+}
+
+namespace {
+
+constexpr words channel_label{"NOM", "NAME"};
+constexpr words user_label{"PERSONNE", "USER"};
+constexpr words seq_label{"SEQ", "SEQ"};
+constexpr words text_label{"TEXTE", "TEXT"};
+constexpr words topic_label{"SUJET", "TOPIC"};
+
+// A channel the terminal client takes from the screen.
+argument channel_here() {
+    return {arg_kind::channel, channel_label, given::required, given::current_channel};
+}
+
+}  // namespace
+
+const std::vector<command>& commands() {
+    using k = arg_kind;
+    using g = given;
+    static const std::vector<command> all = {
+        {"channels", nullptr, front::cli, {}, {}, {}, {"lister les canaux", "list the channels"}},
+        {"channel",
+         nullptr,
+         front::both,
+         {{k::channel, channel_label, g::required, g::optional}},
+         {},
+         {},
+         {"décrire un canal", "describe a channel"}},
+        {"create",
+         nullptr,
+         front::both,
+         {{k::word, channel_label}, {k::text, topic_label, g::optional, g::optional, "--topic"}},
+         {},
+         {{"--private"}},
+         {"créer un canal", "create a channel"}},
+        {"join",
+         nullptr,
+         front::both,
+         {{k::channel, channel_label}},
+         {},
+         {},
+         {"rejoindre un canal public", "join a public channel"}},
+        {"leave",
+         nullptr,
+         front::both,
+         {channel_here()},
+         {},
+         {},
+         {"quitter le canal", "leave the channel"}},
+        {"members",
+         nullptr,
+         front::both,
+         {channel_here()},
+         {},
+         {},
+         {"qui est dans le canal", "who is in the channel"}},
+        {"invite",
+         nullptr,
+         front::both,
+         {channel_here(), {k::user, user_label}},
+         {},
+         {},
+         {"ajouter quelqu'un au canal", "add someone to the channel"}},
+        {"kick",
+         nullptr,
+         front::both,
+         {channel_here(), {k::user, user_label}},
+         {},
+         {},
+         {"retirer quelqu'un (modération)", "remove someone (moderators)"}},
+        {"role",
+         nullptr,
+         front::both,
+         {channel_here(),
+          {k::user, user_label},
+          {k::choice, {"moderator|member", "moderator|member"}}},
+         {"moderator", "member"},
+         {},
+         {"changer son rôle (propriétaire)", "set their role (owner)"}},
+        {"topic",
+         nullptr,
+         front::both,
+         {channel_here(), {k::text, topic_label}},
+         {},
+         {},
+         {"changer le sujet", "change the topic"}},
+        {"send",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label}, {k::text, text_label, g::optional, g::absent}},
+         {},
+         {},
+         {"envoyer un message (lu sur l'entrée standard sans TEXTE)",
+          "send a message (read from standard input without TEXT)"}},
+        {"dm",
+         "msg",
+         front::both,
+         {{k::user, user_label}, {k::text, text_label, g::optional, g::optional}},
+         {},
+         {},
+         {"message direct", "direct message"}},
+        {"edit",
+         nullptr,
+         front::both,
+         {channel_here(), {k::number, seq_label, g::required, g::optional}, {k::text, text_label}},
+         {},
+         {},
+         {"modifier le message n° SEQ", "edit message number SEQ"},
+         {"modifier votre dernier message, ou SEQ", "edit your last message, or SEQ"}},
+        {"delete",
+         nullptr,
+         front::both,
+         {channel_here(), {k::number, seq_label, g::required, g::optional}},
+         {},
+         {},
+         {"supprimer le message n° SEQ", "delete message number SEQ"},
+         {"supprimer votre dernier message, ou SEQ", "delete your last message, or SEQ"}},
+        {"history",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label}},
+         {},
+         {{"--limit", "N"}, {"--before", "SEQ"}, {"--after", "SEQ"}},
+         {"les derniers messages (--limit 50 par défaut)",
+          "the last messages (--limit 50 by default)"}},
+        {"tail",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label}},
+         {},
+         {{"--count", "N"}},
+         {"suivre les nouveaux messages", "follow new messages"}},
+        {"help",
+         nullptr,
+         front::both,
+         {{k::word, {"COMMANDE", "COMMAND"}, g::optional, g::optional}},
+         {},
+         {},
+         {"cette aide", "this help"}},
+        {"quit", nullptr, front::tui, {}, {}, {}, {"quitter (ou Ctrl+C)", "quit (or Ctrl+C)"}},
+    };
+    return all;
+}
+
+namespace {
+
+bool in(front where, front f) {
+    return (static_cast<unsigned>(where) & static_cast<unsigned>(f)) != 0;
+}
+
+given how_given(const argument& a, front f) {
+    return f == front::tui ? a.in_tui : a.in_cli;
+}
+
+// The arguments typed by place in `f`, in order.
+std::vector<const argument*> placed(const command& c, front f) {
+    std::vector<const argument*> out;
+    for (const auto& a : c.arguments) {
+        const auto how = how_given(a, f);
+        if (how == given::required || how == given::optional) {
+            if (!(f == front::cli && a.cli_flag)) {
+                out.push_back(&a);
+            }
+        }
+    }
+    return out;
+}
+
+bool is_number(const std::string& s) {
+    return !s.empty() && s.size() <= 20 &&
+           std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
+}  // namespace
+
+const command* find_command(std::string_view name, front f) {
+    for (const auto& c : commands()) {
+        if (in(c.where, f) && c.name_in(f) == name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+std::string synopsis(const command& c, front f) {
+    std::string out = f == front::tui ? "/" : "";
+    out += c.name_in(f);
+    auto bracket = [&](std::string shown, bool optional) {
+        out += " ";
+        out += optional ? "[" + shown + "]" : shown;
+    };
+    // Options go before the text that ends the line, as they are typed.
+    bool options_shown = false;
+    auto show_options = [&] {
+        if (options_shown) {
+            return;
+        }
+        options_shown = true;
+        for (const auto& a : c.arguments) {
+            if (f == front::cli && a.cli_flag && how_given(a, f) != given::absent) {
+                bracket(std::string(a.cli_flag) + " " + tr(a.label), true);
+            }
+        }
+        for (const auto& o : c.options) {
+            if (in(o.where, f)) {
+                bracket(o.value ? std::string(o.name) + " " + o.value : o.name, true);
+            }
+        }
+    };
+    for (const auto& a : c.arguments) {
+        const auto how = how_given(a, f);
+        if (how == given::absent || how == given::current_channel ||
+            (f == front::cli && a.cli_flag)) {
+            continue;
+        }
+        if (a.kind == arg_kind::text) {
+            show_options();
+        }
+        bracket(tr(a.label), how == given::optional);
+    }
+    show_options();
+    return out;
+}
+
+std::string help_lines(front f) {
+    std::string out;
+    for (const auto& c : commands()) {
+        if (!in(c.where, f)) {
+            continue;
+        }
+        out += "  " + synopsis(c, f) + " — " + tr(c.help_in(f)) + "\n";
+    }
+    return out;
+}
+
+std::string cli_usage() {
+    std::string out = tr(words{
+        "utilisation : relais [--server URL] [--user NOM] [--password-stdin] [--ca-file PEM] "
+        "[--json] [COMMANDE]\n"
+        "sans commande, sur un terminal : le client interactif\n"
+        "commandes :\n",
+        "usage: relais [--server URL] [--user NAME] [--password-stdin] [--ca-file PEM] [--json] "
+        "[COMMAND]\n"
+        "without a command, on a terminal: the interactive client\n"
+        "commands:\n"});
+    out += help_lines(front::cli);
+    out +=
+        tr(words{"environnement : RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD ; réglages dans "
+                 "~/.config/relais/config\n",
+                 "environment: RELAIS_SERVER, RELAIS_USER, RELAIS_PASSWORD; settings in "
+                 "~/.config/relais/config\n"});
+    return out;
+}
+
+std::optional<std::string> check_arguments(const command& c, front f,
+                                           const std::vector<std::string>& words_typed,
+                                           const std::vector<std::string>& options_given) {
+    const auto usage = trf(text::tui_usage_of, {synopsis(c, f)});
+    const auto args = placed(c, f);
+    std::size_t at = 1;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = *args[i];
+        const bool optional = how_given(a, f) == given::optional;
+        if (a.kind == arg_kind::text) {
+            if (at >= words_typed.size() && !optional) {
+                return usage;
+            }
+            at = words_typed.size();
+            break;
+        }
+        if (at >= words_typed.size()) {
+            if (optional) {
+                continue;
+            }
+            return usage;
+        }
+        const auto& w = words_typed[at];
+        if (a.kind == arg_kind::number && !is_number(w)) {
+            // An optional number before a text may be left out: the word
+            // is then the text's first.
+            if (optional && i + 1 < args.size() && args[i + 1]->kind == arg_kind::text) {
+                continue;
+            }
+            return std::string(tr(text::bad_number)) + ": " + w;
+        }
+        if (a.kind == arg_kind::choice &&
+            std::find(c.choices.begin(), c.choices.end(), w) == c.choices.end()) {
+            return usage;
+        }
+        ++at;
+    }
+    if (at < words_typed.size()) {
+        return usage;
+    }
+    for (const auto& given_option : options_given) {
+        const bool known =
+            std::any_of(
+                c.options.begin(), c.options.end(),
+                [&](const option& o) { return given_option == o.name && in(o.where, f); }) ||
+            std::any_of(c.arguments.begin(), c.arguments.end(), [&](const argument& a) {
+                return a.cli_flag && given_option == a.cli_flag;
+            });
+        if (!known) {
+            return usage;
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> complete(front f, const std::vector<std::string>& before,
+                                  const std::string& prefix, const completion_source& source) {
+    std::vector<std::string> out;
+    auto offer = [&](const std::string& candidate) {
+        if (candidate.rfind(prefix, 0) == 0 && candidate != prefix &&
+            std::find(out.begin(), out.end(), candidate) == out.end()) {
+            out.push_back(candidate);
+        }
+    };
+    auto offer_channels = [&](bool hash) {
+        if (source.channels) {
+            for (const auto& name : source.channels()) {
+                offer(hash ? "#" + name : name);
+            }
+        }
+    };
+    auto offer_people = [&](bool at) {
+        if (source.people) {
+            for (const auto& name : source.people()) {
+                offer(at ? "@" + name : name);
+            }
+        }
+    };
+    // Free text (a message, a topic): channels after '#', people otherwise.
+    auto offer_in_text = [&] {
+        if (prefix.starts_with("#")) {
+            offer_channels(true);
+        } else {
+            offer_people(prefix.starts_with("@"));
+        }
+    };
+    const std::string lead = f == front::tui ? "/" : "";
+    if (before.empty()) {
+        if (f == front::cli || prefix.starts_with("/")) {
+            for (const auto& c : commands()) {
+                if (in(c.where, f)) {
+                    offer(lead + c.name_in(f));
+                }
+            }
+        } else {
+            offer_in_text();
+        }
+        return out;
+    }
+    std::string name = before[0];
+    if (f == front::tui) {
+        if (!name.starts_with("/")) {
+            offer_in_text();
+            return out;
+        }
+        name.erase(0, 1);
+    }
+    const auto* c = find_command(name, f);
+    if (!c) {
+        return out;
+    }
+    if (f == front::cli && prefix.starts_with("-")) {
+        for (const auto& o : c->options) {
+            if (in(o.where, f)) {
+                offer(o.name);
+            }
+        }
+        for (const auto& a : c->arguments) {
+            if (a.cli_flag) {
+                offer(a.cli_flag);
+            }
+        }
+        return out;
+    }
+    if (f == front::tui && prefix.starts_with("-")) {
+        for (const auto& o : c->options) {
+            if (in(o.where, f)) {
+                offer(o.name);
+            }
+        }
+        return out;
+    }
+    const auto args = placed(*c, f);
+    // Options and their values do not take an argument's place.
+    std::size_t index = 0;
+    for (std::size_t i = 1; i < before.size(); ++i) {
+        if (!before[i].starts_with("-")) {
+            ++index;
+        }
+    }
+    if (index >= args.size()) {
+        if (!args.empty() && args.back()->kind == arg_kind::text) {
+            offer_in_text();
+        }
+        return out;
+    }
+    const auto& a = *args[index];
+    switch (a.kind) {
+        case arg_kind::channel:
+            offer_channels(prefix.starts_with("#"));
+            break;
+        case arg_kind::user:
+            offer_people(prefix.starts_with("@"));
+            break;
+        case arg_kind::choice:
+            for (const auto* choice : c->choices) {
+                offer(choice);
+            }
+            break;
+        case arg_kind::word:
+            if (c->name == std::string_view("help")) {
+                for (const auto& other : commands()) {
+                    if (in(other.where, f)) {
+                        offer(other.name_in(f));
+                    }
+                }
+            }
+            break;
+        case arg_kind::text:
+            offer_in_text();
+            break;
+        case arg_kind::number:
+            break;
+    }
+    return out;
+}
+
+}  // namespace relais::cli
