@@ -113,7 +113,15 @@ asio::awaitable<void> terminal_ui::load_channels() {
             continue;
         }
         if (auto* known = find(info.id())) {
-            known->info = info;
+            // Lists asked for one after the other may come back in any
+            // order (two reader threads), and events may have been applied
+            // since one was read: only a list at least as recent as what
+            // is shown replaces it (a stale one turned '2 @1' into '1 @1').
+            if (info.last_seq() >= known->info.last_seq()) {
+                known->info = info;
+                known->unread_counted_through =
+                    std::max(known->unread_counted_through, info.last_seq());
+            }
             continue;
         }
         channel_view view;
