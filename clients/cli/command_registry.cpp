@@ -148,6 +148,14 @@ const std::vector<command>& commands() {
          {},
          {},
          {"cette aide", "this help"}},
+        {"completion",
+         nullptr,
+         front::cli,
+         {{k::choice, {"bash", "bash"}}},
+         {"bash"},
+         {},
+         {"la complétion par Tab : source <(relais completion bash)",
+          "Tab completion: source <(relais completion bash)"}},
         {"quit", nullptr, front::tui, {}, {}, {}, {"quitter (ou Ctrl+C)", "quit (or Ctrl+C)"}},
     };
     return all;

@@ -23,6 +23,7 @@
 #include "clients/cli/commands.hpp"
 #include "clients/cli/config.hpp"
 #include "clients/cli/messages.hpp"
+#include "clients/cli/shell_completion.hpp"
 #include "clients/cli/tui.hpp"
 #include "clients/lib/client.hpp"
 
@@ -206,6 +207,11 @@ asio::awaitable<int> run(const arguments& a, bool interactive) {
 
 int main(int argc, char** argv) {
     try {
+        // Asked by bash at each Tab (see completion): not for people.
+        if (argc >= 3 && std::string_view(argv[1]) == "__complete") {
+            return relais::cli::print_completions(std::strtoul(argv[2], nullptr, 10),
+                                                  std::vector<std::string>(argv + 3, argv + argc));
+        }
         auto args = parse(argc, argv);
         const bool interactive =
             args.words.empty() && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
@@ -226,6 +232,10 @@ int main(int argc, char** argv) {
             if (auto problem = relais::cli::check_command(args)) {
                 throw usage_error(*problem);
             }
+        }
+        if (!interactive && args.words[0] == "completion") {
+            std::cout << relais::cli::bash_completion_script();
+            return 0;
         }
         asio::io_context io;
         auto result = asio::co_spawn(io, run(args, interactive), asio::use_future);

@@ -146,6 +146,39 @@ TEST_F(cli, every_command_the_help_lists_runs) {
     EXPECT_GE(commands, 17);
 }
 
+// bash's Tab completion, from the same registry: commands, choices, options,
+// and channel names from the server when a session is cached.
+TEST_F(cli, bash_completion_offers_commands_choices_options_and_channels) {
+    auto complete = [&](std::vector<std::string> line) {
+        // As bash gives them: the index of the word completed (the last),
+        // counting the program's name, then every word.
+        std::vector<std::string> argv = {cli_binary(), "__complete", std::to_string(line.size()),
+                                         "relais"};
+        argv.insert(argv.end(), line.begin(), line.end());
+        return run_program(argv, "",
+                           {"RELAIS_SERVER=" + server_.url(),
+                            "XDG_CONFIG_HOME=" + server_.config_home().string()});
+    };
+    EXPECT_EQ(complete({"jo"}).out, "join\n");
+    EXPECT_EQ(complete({"role", "atelier", "bob", "m"}).out, "moderator\nmember\n");
+    EXPECT_EQ(complete({"history", "atelier", "--l"}).out, "--limit\n");
+    EXPECT_EQ(complete({"--j"}).out, "--json\n");
+    EXPECT_EQ(complete({"--user", "al"}).out, "");  // a value: nothing to offer
+    // No session cached yet: no channel names, and no password asked for.
+    EXPECT_EQ(complete({"--user", "alice", "join", "acc"}).out, "");
+    ASSERT_EQ(relais("alice", {"create", "accueil"}).exit_code, 0);
+    ASSERT_EQ(relais("alice", {"create", "atelier"}).exit_code, 0);
+    EXPECT_EQ(complete({"--user", "alice", "join", "a"}).out, "accueil\natelier\n");
+    EXPECT_EQ(complete({"--user", "alice", "send", "acc"}).out, "accueil\n");
+
+    // The script bash sources installs it for `relais`.
+    auto script = relais("alice", {"completion", "bash"});
+    ASSERT_EQ(script.exit_code, 0);
+    auto installed = run_program({"/bin/bash", "-c", script.out + "\ncomplete -p relais"}, "", {});
+    EXPECT_EQ(installed.exit_code, 0) << installed.err;
+    EXPECT_EQ(installed.out, "complete -o default -F _relais relais\n");
+}
+
 // Wrong words are told at once, in the command's usage line, before any
 // password is asked for or any connection made.
 TEST_F(cli, wrong_words_get_the_usage_line_of_their_command_without_connecting) {
