@@ -1,6 +1,8 @@
 #include "protocol/codec.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <cstdio>
 #include <mutex>
@@ -59,6 +61,28 @@ outcome<v1::ClientMessage> decode_client(std::string_view bytes, std::size_t max
 
 outcome<v1::ServerMessage> decode_server(std::string_view bytes, std::size_t max_frame_bytes) {
     return decode<v1::ServerMessage>(bytes, max_frame_bytes);
+}
+
+std::uint64_t request_id_of(std::string_view bytes) {
+    using google::protobuf::internal::WireFormatLite;
+    google::protobuf::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(bytes.data()),
+                                              static_cast<int>(bytes.size()));
+    std::uint64_t id = 0;
+    // Top-level fields only, skipped without being parsed: a body's bad
+    // string does not stop the walk. As in protobuf, the last id wins.
+    while (const auto tag = in.ReadTag()) {
+        if (WireFormatLite::GetTagFieldNumber(tag) == v1::ClientMessage::kRequestIdFieldNumber &&
+            WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+            std::uint64_t value = 0;
+            if (!in.ReadVarint64(&value)) {
+                break;
+            }
+            id = value;
+        } else if (!WireFormatLite::SkipField(&in, tag)) {
+            break;
+        }
+    }
+    return id;
 }
 
 frame encode(const v1::ServerMessage& message) {

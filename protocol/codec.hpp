@@ -19,6 +19,11 @@ using frame = std::shared_ptr<const std::string>;
 //                    that is not UTF-8, or no known body (a newer client).
 outcome<v1::ClientMessage> decode_client(std::string_view bytes, std::size_t max_frame_bytes);
 outcome<v1::ServerMessage> decode_server(std::string_view bytes, std::size_t max_frame_bytes);
+// The request id a client frame holds (field 1 of the envelope), whatever
+// else is wrong with it (invalid UTF-8, an unknown body, a truncated field
+// after it): the answer to a refused request still carries its id. 0 when
+// the frame holds none that can be read.
+std::uint64_t request_id_of(std::string_view bytes);
 
 frame encode(const v1::ServerMessage& message);
 std::string encode(const v1::ClientMessage& message);

@@ -53,15 +53,10 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
 void service::on_frame(const std::shared_ptr<connection>& conn, std::string_view bytes) {
     auto decoded = protocol::decode_client(bytes, config_.limits.max_frame_bytes);
     if (!decoded) {
-        // The request id may still be readable from a message whose body is
-        // unknown (a newer client): answer on it so the client can match it.
-        request rq{conn, 0, {}};
-        v1::ClientMessage partial;
-        if (decoded.error().code == errc::bad_request &&
-            partial.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-            rq.id = partial.request_id();
-        }
-        reply_error(rq, decoded.error());
+        // Whatever is wrong with it (an unknown body from a newer client,
+        // invalid UTF-8), the answer carries the request's id when the frame
+        // holds one, so that the client can match it.
+        reply_error(request{conn, protocol::request_id_of(bytes), {}}, decoded.error());
         return;
     }
     dispatch(conn, *decoded);

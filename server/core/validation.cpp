@@ -5,8 +5,10 @@
 namespace relais::core {
 namespace {
 
-// Lowercase ASCII letters, digits, '-', '_', '.', and any non-ASCII UTF-8
-// (accented French names); starting with a letter or digit.
+// A slug: lowercase ASCII letters, digits, '-', '_' and '.', starting with a
+// letter or digit. Nothing else, so that no two names look alike (no
+// invisible characters, no look-alike letters from other scripts): accents
+// and spaces belong in display names.
 outcome<void> check_name(std::string_view what, std::string_view name, std::size_t max) {
     if (name.empty()) {
         return fail(errc::bad_request, std::string(what) + " is empty");
@@ -15,18 +17,15 @@ outcome<void> check_name(std::string_view what, std::string_view name, std::size
         return fail(errc::too_large,
                     std::string(what) + " is longer than " + std::to_string(max) + " bytes");
     }
-    if (!protocol::valid_utf8(name)) {
-        return fail(errc::bad_request, std::string(what) + " is not valid UTF-8");
-    }
     auto allowed = [](unsigned char c, bool first) {
-        return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                (!first && (c == '-' || c == '_' || c == '.'));
     };
     for (std::size_t i = 0; i < name.size(); ++i) {
         if (!allowed(static_cast<unsigned char>(name[i]), i == 0)) {
             return fail(errc::bad_request,
-                        std::string(what) + " '" + std::string(name) +
-                            "' may only hold lowercase letters, digits, '-', '_' and '.', "
+                        std::string(what) +
+                            " may only hold lowercase ASCII letters, digits, '-', '_' and '.', "
                             "starting with a letter or digit");
         }
     }
@@ -74,14 +73,19 @@ outcome<void> check_text(std::string_view text, const protocol::limits& l) {
 }
 
 outcome<void> check_client_msg_id(std::string_view id, const protocol::limits& l) {
-    if (id.empty() || id.size() > l.max_client_msg_id_bytes) {
-        return fail(errc::bad_request, "client_msg_id must be 1 to " +
-                                           std::to_string(l.max_client_msg_id_bytes) +
-                                           " characters");
+    if (id.empty()) {
+        return fail(errc::bad_request, "client_msg_id is empty");
+    }
+    // A length over its limit is TOO_LARGE, as for every other field.
+    if (id.size() > l.max_client_msg_id_bytes) {
+        return fail(errc::too_large, "client_msg_id is longer than " +
+                                         std::to_string(l.max_client_msg_id_bytes) + " bytes");
     }
     for (unsigned char c : id) {
         if (c < 0x21 || c > 0x7e) {
-            return fail(errc::bad_request, "client_msg_id must be printable ASCII");
+            return fail(errc::bad_request,
+                        "client_msg_id may only hold visible ASCII characters, '!' to '~' "
+                        "(no space)");
         }
     }
     return {};

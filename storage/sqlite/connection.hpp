@@ -32,8 +32,14 @@ class statement {
     }
 
     statement& bind(int index, std::int64_t value);
+    // Every id and seq stored is below 2^63 (SQLite's integers are signed).
+    // A larger one, from a request, is taken as larger than any: bound as
+    // 2^63-1, it names no row, and compares above every stored value
+    // (`seq > ?` finds nothing, `seq < ?` everything). Cast to int64, it
+    // would compare below them all.
     statement& bind(int index, std::uint64_t value) {
-        return bind(index, static_cast<std::int64_t>(value));
+        constexpr auto largest = static_cast<std::uint64_t>(INT64_MAX);
+        return bind(index, static_cast<std::int64_t>(value > largest ? largest : value));
     }
     statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
     statement& bind(int index, bool value) { return bind(index, value ? 1 : 0); }

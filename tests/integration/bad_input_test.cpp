@@ -116,14 +116,17 @@ TEST(bad_input, each_bad_request_gets_its_typed_error_and_the_server_keeps_servi
         auto unknown_answer = co_await peer->ask(bytes);
         EXPECT_EQ(code(unknown_answer), v1::BAD_REQUEST);
         EXPECT_EQ(unknown_answer.request_id(), 5u);
-        // Invalid UTF-8 inside a text field.
-        auto invalid = protocol::encode(send_to("public", "ok", "u1"));
+        // Invalid UTF-8 inside a text field, answered on its id all the same.
+        auto invalid_send = send_to("public", "ok", "u1");
+        invalid_send.set_request_id(10);
+        auto invalid = protocol::encode(invalid_send);
         auto at = invalid.find("ok");
         invalid[at] = '\xc3';
         invalid[at + 1] = '\x28';
         auto utf8 = co_await peer->ask(invalid);
         EXPECT_EQ(code(utf8), v1::BAD_REQUEST);
         EXPECT_NE(utf8.error().message().find("UTF-8"), std::string::npos);
+        EXPECT_EQ(utf8.request_id(), 10u);
         // A private channel it cannot see, and a public one it has not joined.
         EXPECT_EQ(code(co_await peer->ask(send_to("prive", "coucou", "p1"), 6)), v1::NOT_FOUND);
         EXPECT_EQ(code(co_await peer->ask(send_to("public", "coucou", "p2"), 7)), v1::NOT_FOUND);

@@ -97,6 +97,31 @@ TEST(codec, invalid_utf8_text_is_a_bad_request_that_says_so) {
     EXPECT_NE(r.error().message.find("UTF-8"), std::string::npos);
 }
 
+// Every refused frame is answered on its request id when it holds one.
+TEST(codec, the_request_id_is_read_from_a_frame_that_does_not_decode) {
+    auto bytes = encode(send_with_text("ok"));
+    const auto pos = bytes.find("ok");
+    bytes[pos] = '\xc3';
+    bytes[pos + 1] = '\x28';
+    ASSERT_FALSE(decode_client(bytes, max_frame));
+    EXPECT_EQ(request_id_of(bytes), 7u);
+    // An unknown body, and a body cut short, after the id.
+    v1::ClientMessage bare;
+    bare.set_request_id(1ull << 63);
+    EXPECT_EQ(request_id_of(encode(bare) + std::string("\xfa\x06\x00", 3)), 1ull << 63);
+    EXPECT_EQ(request_id_of(encode(bare) + std::string("\x82\x01\x7f", 3)), 1ull << 63);
+    // The id after the body, and an id given twice (the last one wins, as
+    // when protobuf decodes it).
+    auto body_first = encode(send_with_text("salut"));
+    body_first = body_first.substr(2) + body_first.substr(0, 2);
+    EXPECT_EQ(request_id_of(body_first), 7u);
+    EXPECT_EQ(request_id_of(encode(bare) + std::string("\x08\x09", 2)), 9u);
+    // None to read.
+    EXPECT_EQ(request_id_of(""), 0u);
+    EXPECT_EQ(request_id_of(std::string("\xff\xfe\xfd garbage", 12)), 0u);
+    EXPECT_EQ(request_id_of(std::string("\x08", 1)), 0u);
+}
+
 TEST(utf8, accepts_french_and_emoji_and_rejects_broken_sequences) {
     EXPECT_TRUE(valid_utf8("Médiation numérique à Bourg-en-Bresse"));
     EXPECT_TRUE(valid_utf8("\xf0\x9f\x91\x8b"));   // U+1F44B
