@@ -40,6 +40,9 @@ struct channel_record {
     v1::ChannelKind kind = v1::PUBLIC;
     seq_t last_seq = 0;
     std::int64_t created_at_ms = 0;
+    // What plain members may do (v1::ChannelOptions).
+    bool members_can_invite = true;
+    bool members_can_set_topic = true;
 };
 
 struct membership {
@@ -56,12 +59,14 @@ enum class event_kind : int {
     member = 4,
     created = 5,
     topic = 6,
+    options = 7,
 };
 
 // One row of a channel's history. Which fields mean something depends on kind:
 //  message: text (current), client_msg_id, edited_at_ms, deleted
 //  edited:  text (the new text), target_seq;  deleted: target_seq
 //  member:  subject (the user), change, role;  created/topic: text (topic)
+//  options: change, a bit per option (options_bits) as they now are
 struct event_record {
     channel_id channel = 0;
     seq_t seq = 0;
@@ -127,6 +132,8 @@ class writer : public reader {
 
     virtual channel_id insert_channel(const channel_record& c) = 0;
     virtual void set_topic(channel_id channel, std::string_view topic) = 0;
+    virtual void set_channel_options(channel_id channel, bool members_can_invite,
+                                     bool members_can_set_topic) = 0;
     virtual void upsert_member(const membership& m) = 0;
     virtual void remove_member(channel_id channel, user_id user) = 0;
     virtual void set_read_marker(channel_id channel, user_id user, seq_t seq) = 0;

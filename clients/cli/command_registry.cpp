@@ -29,19 +29,17 @@ const std::vector<command>& commands() {
     using k = arg_kind;
     using g = given;
     static const std::vector<command> all = {
-        {"channels", nullptr, front::cli, {}, {}, {}, {"lister les canaux", "list the channels"}},
+        {"channels", nullptr, front::cli, {}, {}, {"lister les canaux", "list the channels"}},
         {"channel",
          nullptr,
          front::both,
          {{k::channel, channel_label, g::required, g::optional}},
-         {},
          {},
          {"décrire un canal", "describe a channel"}},
         {"create",
          nullptr,
          front::both,
          {{k::word, channel_label}, {k::text, topic_label, g::optional, g::optional, "--topic"}},
-         {},
          {{"--private"}},
          {"créer un canal", "create a channel"}},
         {"join",
@@ -49,13 +47,11 @@ const std::vector<command>& commands() {
          front::both,
          {{k::channel, channel_label}},
          {},
-         {},
          {"rejoindre un canal public", "join a public channel"}},
         {"leave",
          nullptr,
          front::both,
          {channel_here()},
-         {},
          {},
          {"quitter le canal", "leave the channel"}},
         {"members",
@@ -63,20 +59,17 @@ const std::vector<command>& commands() {
          front::both,
          {channel_here()},
          {},
-         {},
          {"qui est dans le canal", "who is in the channel"}},
         {"invite",
          nullptr,
          front::both,
          {channel_here(), {k::user, user_label}},
          {},
-         {},
          {"ajouter quelqu'un au canal", "add someone to the channel"}},
         {"kick",
          nullptr,
          front::both,
          {channel_here(), {k::user, user_label}},
-         {},
          {},
          {"retirer quelqu'un (modération)", "remove someone (moderators)"}},
         {"role",
@@ -85,7 +78,6 @@ const std::vector<command>& commands() {
          {channel_here(),
           {k::user, user_label},
           {k::choice, {"moderator|member", "moderator|member"}}},
-         {"moderator", "member"},
          {},
          {"changer son rôle (propriétaire)", "set their role (owner)"}},
         {"topic",
@@ -93,13 +85,20 @@ const std::vector<command>& commands() {
          front::both,
          {channel_here(), {k::text, topic_label}},
          {},
-         {},
          {"changer le sujet", "change the topic"}},
+        {"options",
+         nullptr,
+         front::both,
+         {channel_here(),
+          {k::choice, {"invite|topic", "invite|topic"}},
+          {k::choice, {"members|moderators", "members|moderators"}}},
+         {},
+         {"qui peut inviter, ou changer le sujet (modération)",
+          "who may invite, or change the topic (moderators)"}},
         {"send",
          nullptr,
          front::cli,
          {{k::channel, channel_label}, {k::text, text_label, g::optional, g::absent}},
-         {},
          {},
          {"envoyer un message (lu sur l'entrée standard sans TEXTE)",
           "send a message (read from standard input without TEXT)"}},
@@ -108,13 +107,11 @@ const std::vector<command>& commands() {
          front::both,
          {{k::user, user_label}, {k::text, text_label, g::optional, g::optional}},
          {},
-         {},
          {"message direct", "direct message"}},
         {"edit",
          nullptr,
          front::both,
          {channel_here(), {k::number, seq_label, g::required, g::optional}, {k::text, text_label}},
-         {},
          {},
          {"modifier le message n° SEQ", "edit message number SEQ"},
          {"modifier votre dernier message, ou SEQ", "edit your last message, or SEQ"}},
@@ -123,14 +120,12 @@ const std::vector<command>& commands() {
          front::both,
          {channel_here(), {k::number, seq_label, g::required, g::optional}},
          {},
-         {},
          {"supprimer le message n° SEQ", "delete message number SEQ"},
          {"supprimer votre dernier message, ou SEQ", "delete your last message, or SEQ"}},
         {"history",
          nullptr,
          front::cli,
          {{k::channel, channel_label}},
-         {},
          {{"--limit", "N"}, {"--before", "SEQ"}, {"--after", "SEQ"}},
          {"les derniers messages (--limit 50 par défaut)",
           "the last messages (--limit 50 by default)"}},
@@ -138,7 +133,6 @@ const std::vector<command>& commands() {
          nullptr,
          front::cli,
          {{k::channel, channel_label}},
-         {},
          {{"--count", "N"}},
          {"suivre les nouveaux messages", "follow new messages"}},
         {"help",
@@ -146,17 +140,15 @@ const std::vector<command>& commands() {
          front::both,
          {{k::word, {"COMMANDE", "COMMAND"}, g::optional, g::optional}},
          {},
-         {},
          {"cette aide", "this help"}},
         {"completion",
          nullptr,
          front::cli,
          {{k::choice, {"bash", "bash"}}},
-         {"bash"},
          {},
          {"la complétion par Tab : source <(relais completion bash)",
           "Tab completion: source <(relais completion bash)"}},
-        {"quit", nullptr, front::tui, {}, {}, {}, {"quitter (ou Ctrl+C)", "quit (or Ctrl+C)"}},
+        {"quit", nullptr, front::tui, {}, {}, {"quitter (ou Ctrl+C)", "quit (or Ctrl+C)"}},
     };
     return all;
 }
@@ -181,6 +173,18 @@ std::vector<const argument*> placed(const command& c, front f) {
                 out.push_back(&a);
             }
         }
+    }
+    return out;
+}
+
+// A choice's words are its label's: "moderator|member".
+std::vector<std::string> choices_of(const argument& a) {
+    std::vector<std::string> out;
+    std::string_view label = a.label.en;
+    for (std::size_t at = 0; at <= label.size();) {
+        const auto bar = std::min(label.find('|', at), label.size());
+        out.emplace_back(label.substr(at, bar - at));
+        at = bar + 1;
     }
     return out;
 }
@@ -302,9 +306,11 @@ std::optional<std::string> check_arguments(const command& c, front f,
             }
             return std::string(tr(text::bad_number)) + ": " + w;
         }
-        if (a.kind == arg_kind::choice &&
-            std::find(c.choices.begin(), c.choices.end(), w) == c.choices.end()) {
-            return usage;
+        if (a.kind == arg_kind::choice) {
+            const auto allowed = choices_of(a);
+            if (std::find(allowed.begin(), allowed.end(), w) == allowed.end()) {
+                return usage;
+            }
         }
         ++at;
     }
@@ -426,7 +432,7 @@ std::vector<std::string> complete(front f, const std::vector<std::string>& befor
             offer_people(prefix.starts_with("@"));
             break;
         case arg_kind::choice:
-            for (const auto* choice : c->choices) {
+            for (const auto& choice : choices_of(a)) {
                 offer(choice);
             }
             break;

@@ -29,7 +29,7 @@ enum class arg_kind : std::uint8_t {
     channel,  // an existing channel's name: Tab offers the channels
     user,     // an account's name: Tab offers the people seen
     number,   // a message's seq
-    choice,   // one of the command's choices
+    choice,   // one of the words of its label, "moderator|member"
     word,     // any one word (a new channel's name, a command's name)
     text,     // the rest of the line, spaces included
 };
@@ -67,7 +67,6 @@ struct command {
     const char* tui_name;
     front where;
     std::vector<argument> arguments;
-    std::vector<const char*> choices;  // for arg_kind::choice
     std::vector<option> options;
     words help;  // what it does, in a few words
     // The terminal client's, when it differs (defaults it has there).

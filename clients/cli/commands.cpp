@@ -102,6 +102,8 @@ class printer {
             std::cout << author << " " << tr(text::created);
         } else if (e.has_topic()) {
             std::cout << author << " " << tr(text::topic_changed) << " " << e.topic().topic();
+        } else if (e.has_options()) {
+            std::cout << describe_options_change(e.options().options(), author);
         }
         std::cout << "\n" << std::flush;
     }
@@ -136,6 +138,17 @@ std::string text_from(const std::vector<std::string>& words, std::size_t from) {
 }
 
 }  // namespace
+
+// `options NAME invite|topic members|moderators`: one option at a time.
+v1::SetChannelOptions options_request(const std::string& what, const std::string& who) {
+    v1::SetChannelOptions set;
+    if (what == "invite") {
+        set.set_members_can_invite(who == "members");
+    } else {
+        set.set_members_can_set_topic(who == "members");
+    }
+    return set;
+}
 
 int report(const failure& f) {
     std::cerr << "relais: " << relais::cli::describe(f) << "\n";
@@ -173,6 +186,8 @@ json::object channel_json(const v1::Channel& ch) {
     o["unread"] = ch.unread_count();
     o["member"] = ch.is_member();
     o["last_seq"] = ch.last_seq();
+    o["members_can_invite"] = ch.options().members_can_invite();
+    o["members_can_set_topic"] = ch.options().members_can_set_topic();
     return o;
 }
 
@@ -255,6 +270,13 @@ asio::awaitable<int> role(client& c, const arguments& a) {
 
 asio::awaitable<int> topic(client& c, const arguments& a) {
     co_return ok_or_report(co_await c.set_topic(ref(a, 1), joined_words(a.words, 2)));
+}
+
+asio::awaitable<int> options(client& c, const arguments& a) {
+    auto set = options_request(a.words[2], a.words[3]);
+    *set.mutable_channel() = ref(a, 1);
+    auto done = co_await c.ask(std::move(set));
+    co_return done ? 0 : report(done.error());
 }
 
 asio::awaitable<int> members(client& c, const arguments& a) {
@@ -382,6 +404,7 @@ const std::map<std::string_view, action>& actions() {
         {"kick", kick},
         {"role", role},
         {"topic", topic},
+        {"options", options},
         {"members", members},
         {"send", send},
         {"dm", direct},

@@ -32,6 +32,8 @@ class usage_error : public std::runtime_error {
 
 // Throws usage_error for anything but a whole non-negative number.
 std::uint64_t to_number(const std::string& s);
+// SetChannelOptions for `options ... invite|topic members|moderators`.
+v1::SetChannelOptions options_request(const std::string& what, const std::string& who);
 // Prints the failure in plain words on stderr; returns the exit code 1.
 int report(const relais::failure& f);
 // What is wrong with the command and its words (a.words[0] first), if

@@ -137,6 +137,19 @@ std::string describe_member_change(const v1::MemberChanged& change, const std::s
     }
 }
 
+std::string describe_options_change(const v1::ChannelOptions& o, const std::string& actor) {
+    const bool en = english();
+    auto who = [en](bool members) {
+        return members ? (en ? "members" : "membres") : (en ? "moderators" : "modération");
+    };
+    std::string out =
+        actor + (en ? " changed the options: invite: " : " a changé les options : inviter : ");
+    out += who(o.members_can_invite());
+    out += en ? ", topic: " : ", sujet : ";
+    out += who(o.members_can_set_topic());
+    return out;
+}
+
 std::string describe_channel(const v1::Channel& c) {
     std::string out = c.kind() == v1::DIRECT ? "@" : "#";
     out += c.name() + "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);

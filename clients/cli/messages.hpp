@@ -65,6 +65,9 @@ std::string trf(text t, std::initializer_list<std::string> args);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 
+// "bob changed the options: invite: moderators, topic: members".
+std::string describe_options_change(const v1::ChannelOptions& o, const std::string& actor);
+
 // One line about a channel, as `relais channels` lists it: its name, how
 // many members, unread messages (for a member), private, its topic.
 std::string describe_channel(const v1::Channel& c);

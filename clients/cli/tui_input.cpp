@@ -7,6 +7,7 @@
 #include <curses.h>
 
 #include "clients/cli/command_registry.hpp"
+#include "clients/cli/commands.hpp"
 #include "clients/cli/terminal_ui.hpp"
 #include "clients/cli/text_width.hpp"
 
@@ -139,6 +140,14 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
                                              const std::string& line) -> asio::awaitable<void> {
              co_await check(
                  co_await client_.set_topic(client::by_id(c.info.id()), after_words(line, 1)));
+         })},
+        {"options", with_channel([this, check](channel_view& c,
+                                               const std::string& line) -> asio::awaitable<void> {
+             auto words = split_words(line);
+             auto set = options_request(words[1], words[2]);
+             set.mutable_channel()->set_id(c.info.id());
+             auto done = co_await client_.ask(std::move(set));
+             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
          })},
         {"members",
          with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {

@@ -37,6 +37,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kKick, {&service::on_kick, true, 2}},
         {M::kSetMemberRole, {&service::on_set_member_role, true, 2}},
         {M::kSetTopic, {&service::on_set_topic, true, 2}},
+        {M::kSetChannelOptions, {&service::on_set_channel_options, true, 2}},
         {M::kListMembers, {&service::on_list_members, true, 2}},
         {M::kOpenDirect, {&service::on_open_direct, true, 2}},
         {M::kSendMessage, {&service::on_send, true, 1}},
@@ -278,7 +279,21 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
         case storage::event_kind::topic:
             out.mutable_topic()->set_topic(e.text);
             break;
+        case storage::event_kind::options:
+            *out.mutable_options()->mutable_options() = options_from_bits(e.change);
+            break;
     }
+}
+
+int options_bits(bool members_can_invite, bool members_can_set_topic) {
+    return (members_can_invite ? 1 : 0) | (members_can_set_topic ? 2 : 0);
+}
+
+v1::ChannelOptions options_from_bits(int bits) {
+    v1::ChannelOptions o;
+    o.set_members_can_invite((bits & 1) != 0);
+    o.set_members_can_set_topic((bits & 2) != 0);
+    return o;
 }
 
 v1::Event service::append(storage::writer& w, storage::event_record e) {
@@ -359,6 +374,8 @@ void service::describe(storage::reader& r, const storage::channel_record& c,
     out.set_last_seq(c.last_seq);
     out.set_member_count(r.count_members(c.id));
     out.set_is_member(m.has_value());
+    out.mutable_options()->set_members_can_invite(c.members_can_invite);
+    out.mutable_options()->set_members_can_set_topic(c.members_can_set_topic);
     if (c.kind == v1::DIRECT) {
         // A direct channel is named after the other person, as users expect.
         for (const auto& other : r.members_of(c.id)) {

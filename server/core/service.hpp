@@ -25,6 +25,10 @@
 
 namespace relais::core {
 
+// A channel's options as stored in an options event (a bit each), and back.
+int options_bits(bool members_can_invite, bool members_can_set_topic);
+v1::ChannelOptions options_from_bits(int bits);
+
 struct service_config {
     protocol::limits limits;
     std::string server_version = "relais-server";
@@ -130,8 +134,8 @@ class service {
     handled on_join(const request& rq, const v1::ClientMessage& msg);
     // Channel (member); FORBIDDEN: a direct channel.
     handled on_leave(const request& rq, const v1::ClientMessage& msg);
-    // Channel (member); FORBIDDEN: a direct channel; NOT_FOUND: no such
-    // user, or a disabled one.
+    // Channel (member); FORBIDDEN: a plain member where members may not
+    // invite, a direct channel; NOT_FOUND: no such user, or a disabled one.
     handled on_invite(const request& rq, const v1::ClientMessage& msg);
     // Channel (member); FORBIDDEN: not a moderator, the owner, a direct
     // channel; NOT_FOUND: not a member.
@@ -140,8 +144,11 @@ class service {
     // FORBIDDEN: not the owner, the owner's role, a direct channel;
     // NOT_FOUND: not a member.
     handled on_set_member_role(const request& rq, const v1::ClientMessage& msg);
-    // BAD_REQUEST or TOO_LARGE topic; channel (member).
+    // BAD_REQUEST or TOO_LARGE topic; channel (member); FORBIDDEN: a plain
+    // member where members may not set the topic, a direct channel.
     handled on_set_topic(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: not a moderator, a direct channel.
+    handled on_set_channel_options(const request& rq, const v1::ClientMessage& msg);
     // Channel (any the caller may see).
     handled on_list_members(const request& rq, const v1::ClientMessage& msg);
     // NOT_FOUND: no such user, or a disabled one.
@@ -156,9 +163,9 @@ class service {
     // Channel (member); NOT_FOUND: no such message; FORBIDDEN: neither the
     // author nor a moderator.
     handled on_delete(const request& rq, const v1::ClientMessage& msg);
-    // Channel (member).
+    // Channel (any the caller may see: a public one without joining it).
     handled on_history(const request& rq, const v1::ClientMessage& msg);
-    // Channel (member).
+    // Channel (any the caller may see).
     handled on_sync(const request& rq, const v1::ClientMessage& msg);
     // Channel (member).
     handled on_mark_read(const request& rq, const v1::ClientMessage& msg);

@@ -51,12 +51,19 @@ service::handled service::on_create_channel(const request& rq, const v1::ClientM
     }
     write(rq, [this, rq, create](storage::writer& w) -> outcome<effects> {
         if (w.find_channel(create.name())) {
-            return fail(errc::conflict, "a channel named '" + create.name() + "' already exists");
+            // The same words whatever the channel's kind: a non-member learns
+            // that the name is taken, nothing else (docs/security.md).
+            return fail(errc::conflict, "the name '" + create.name() + "' is taken");
         }
         storage::channel_record c;
         c.name = create.name();
         c.topic = create.topic();
         c.kind = create.private_() ? v1::PRIVATE : v1::PUBLIC;
+        // Open by default where anybody may join anyway.
+        const bool open = c.kind == v1::PUBLIC;
+        c.members_can_invite = create.has_members_can_invite() ? create.members_can_invite() : open;
+        c.members_can_set_topic =
+            create.has_members_can_set_topic() ? create.members_can_set_topic() : open;
         c.created_at_ms = clock_.now_ms();
         c.id = w.insert_channel(c);
         const auto user = rq.who.user.id();
@@ -176,6 +183,9 @@ service::handled service::on_invite(const request& rq, const v1::ClientMessage& 
         if (v->channel.kind == v1::DIRECT) {
             return fail(errc::forbidden, "nobody can be added to a direct conversation");
         }
+        if (!v->channel.members_can_invite && !is_moderator(v->membership)) {
+            return fail(errc::forbidden, "only moderators can invite to this channel");
+        }
         auto guest = w.find_account(invite.user());
         if (!guest || guest->disabled) {
             return fail(errc::not_found, "no user '" + invite.user() + "'");
@@ -259,12 +269,49 @@ service::handled service::on_set_topic(const request& rq, const v1::ClientMessag
         if (!v) {
             return v.error();
         }
+        if (v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "a direct conversation has no topic");
+        }
+        if (!v->channel.members_can_set_topic && !is_moderator(v->membership)) {
+            return fail(errc::forbidden, "only moderators can change this channel's topic");
+        }
         w.set_topic(v->channel.id, set.topic());
         storage::event_record e;
         e.channel = v->channel.id;
         e.kind = storage::event_kind::topic;
         e.actor = user;
         e.text = set.topic();
+        return effects{.events = {append(w, e)}};
+    });
+    return answered_later();
+}
+
+service::handled service::on_set_channel_options(const request& rq, const v1::ClientMessage& msg) {
+    write(rq, [this, rq, set = msg.set_channel_options()](storage::writer& w) -> outcome<effects> {
+        const auto user = rq.who.user.id();
+        auto v = resolve_member(w, set.channel(), user);
+        if (!v) {
+            return v.error();
+        }
+        if (v->channel.kind == v1::DIRECT) {
+            return fail(errc::forbidden, "a direct conversation has no options");
+        }
+        if (!is_moderator(v->membership)) {
+            return fail(errc::forbidden, "only moderators can change a channel's options");
+        }
+        const bool invite =
+            set.has_members_can_invite() ? set.members_can_invite() : v->channel.members_can_invite;
+        const bool topic = set.has_members_can_set_topic() ? set.members_can_set_topic()
+                                                           : v->channel.members_can_set_topic;
+        if (invite == v->channel.members_can_invite && topic == v->channel.members_can_set_topic) {
+            return effects{};
+        }
+        w.set_channel_options(v->channel.id, invite, topic);
+        storage::event_record e;
+        e.channel = v->channel.id;
+        e.kind = storage::event_kind::options;
+        e.actor = user;
+        e.change = options_bits(invite, topic);
         return effects{.events = {append(w, e)}};
     });
     return answered_later();

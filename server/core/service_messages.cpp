@@ -151,7 +151,8 @@ service::handled service::read_page(const request& rq, const v1::ChannelRef& ref
                                     page_direction direction, storage::seq_t cursor,
                                     std::uint32_t asked) {
     read(rq, [this, rq, ref, direction, cursor, asked](storage::reader& r) -> handled {
-        auto v = resolve_member(r, ref, rq.who.user.id());
+        // A public channel may be read before joining it.
+        auto v = resolve(r, ref, rq.who.user.id());
         if (!v) {
             return v.error();
         }

@@ -118,6 +118,30 @@ TEST_F(cli, channel_describes_one_channel_with_the_fields_of_the_listing) {
     EXPECT_NE(hidden.err.find("introuvable"), std::string::npos) << hidden.err;
 }
 
+// In a private channel the topic is the moderators' until they open it to
+// members; `channel --json` says what members may do.
+TEST_F(cli, options_open_a_private_channel_s_topic_to_its_members) {
+    ASSERT_EQ(relais("alice", {"create", "atelier", "--private"}).exit_code, 0);
+    ASSERT_EQ(relais("alice", {"invite", "atelier", "bob"}).exit_code, 0);
+    auto refused = relais("bob", {"topic", "atelier", "Jeudi", "14h"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("action non autorisée"), std::string::npos) << refused.err;
+    auto not_moderator = relais("bob", {"options", "atelier", "topic", "members"});
+    EXPECT_EQ(not_moderator.exit_code, 1);
+    ASSERT_EQ(relais("alice", {"options", "atelier", "topic", "members"}).exit_code, 0);
+    EXPECT_EQ(relais("bob", {"topic", "atelier", "Jeudi", "14h"}).exit_code, 0);
+    const auto seen = json_lines(relais("bob", {"--json", "channel", "atelier"}).out);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].at("topic").as_string(), "Jeudi 14h");
+    EXPECT_EQ(seen[0].at("members_can_set_topic").as_bool(), true);
+    EXPECT_EQ(seen[0].at("members_can_invite").as_bool(), false);
+    auto history = relais("bob", {"history", "atelier"});
+    EXPECT_NE(
+        history.out.find("alice a changé les options : inviter : modération, sujet : membres"),
+        std::string::npos)
+        << history.out;
+}
+
 // Every command the help lists is one the client runs: with its arguments
 // missing it answers its usage line, and a command without arguments runs.
 TEST_F(cli, every_command_the_help_lists_runs) {

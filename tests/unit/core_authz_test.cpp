@@ -103,22 +103,28 @@ std::vector<request_kind> channel_requests() {
                          m.mutable_delete_message()->set_seq(seq);
                          return m;
                      }});
-    kinds.push_back({"history", [](const std::string& n, std::uint64_t, const std::string&) {
+    kinds.push_back({"history",
+                     [](const std::string& n, std::uint64_t, const std::string&) {
                          v1::ClientMessage m;
                          *m.mutable_get_history()->mutable_channel() = named(n);
                          return m;
-                     }});
-    kinds.push_back({"history-after", [](const std::string& n, std::uint64_t, const std::string&) {
+                     },
+                     true});
+    kinds.push_back({"history-after",
+                     [](const std::string& n, std::uint64_t, const std::string&) {
                          v1::ClientMessage m;
                          *m.mutable_get_history()->mutable_channel() = named(n);
                          m.mutable_get_history()->set_after_seq(1);
                          return m;
-                     }});
-    kinds.push_back({"sync", [](const std::string& n, std::uint64_t, const std::string&) {
+                     },
+                     true});
+    kinds.push_back({"sync",
+                     [](const std::string& n, std::uint64_t, const std::string&) {
                          v1::ClientMessage m;
                          *m.mutable_sync()->mutable_channel() = named(n);
                          return m;
-                     }});
+                     },
+                     true});
     kinds.push_back({"mark-read", [](const std::string& n, std::uint64_t seq, const std::string&) {
                          v1::ClientMessage m;
                          *m.mutable_mark_read()->mutable_channel() = named(n);
@@ -219,7 +225,7 @@ TEST_F(authorization, outsiders_get_the_answer_of_a_missing_channel_for_every_re
             }
         }
     }
-    EXPECT_EQ(checked, 2 * (2 * 16 - 3));
+    EXPECT_EQ(checked, 2 * (2 * 16 - 6));
 }
 
 TEST_F(authorization, a_disabled_account_is_refused_everything_on_its_open_connection) {

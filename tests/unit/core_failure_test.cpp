@@ -79,6 +79,10 @@ class failing_writer final : public storage::writer {
         tick();
         real_.set_topic(c, t);
     }
+    void set_channel_options(storage::channel_id c, bool invite, bool topic) override {
+        tick();
+        real_.set_channel_options(c, invite, topic);
+    }
     void upsert_member(const storage::membership& m) override {
         tick();
         real_.upsert_member(m);

@@ -220,13 +220,24 @@ TEST_F(core, invited_member_sees_the_private_channel) {
     EXPECT_TRUE(saw);
 }
 
-TEST_F(core, public_channel_history_needs_membership) {
+// A public channel can be read before joining it, as in Zulip and
+// Mattermost; a private one is invisible to non-members, history included.
+TEST_F(core, public_channel_history_may_be_read_before_joining_and_private_history_not) {
     auto alice = user("alice");
     auto bob = user("bob");
     create(alice, "accueil");
-    EXPECT_EQ(code(history(bob, "accueil")), v1::NOT_FOUND);
-    join(bob, "accueil");
-    EXPECT_TRUE(history(bob, "accueil").has_events());
+    ASSERT_TRUE(send(alice, "accueil", "Bienvenue", "w1").has_sent());
+    const auto preview = history(bob, "accueil");
+    ASSERT_TRUE(preview.has_events()) << preview.DebugString();
+    EXPECT_EQ(preview.events().events(preview.events().events_size() - 1).message().text(),
+              "Bienvenue");
+    // Reading does not join: no events pushed, no read marker.
+    v1::ClientMessage mark;
+    *mark.mutable_mark_read()->mutable_channel() = ref("accueil");
+    mark.mutable_mark_read()->set_seq(1);
+    EXPECT_EQ(code(call(bob, mark)), v1::NOT_FOUND);
+    create(alice, "secret", true);
+    EXPECT_EQ(code(history(bob, "secret")), v1::NOT_FOUND);
 }
 
 TEST_F(core, only_the_author_edits_and_moderators_may_delete_any_message) {

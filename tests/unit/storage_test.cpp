@@ -157,13 +157,27 @@ TEST(sqlite_store, opens_every_older_schema_version_and_keeps_its_data) {
                 db.exec(
                     "INSERT INTO accounts(name, display_name, role, password_hash, created_at_ms) "
                     "VALUES('old', 'Old', 1, 'h', 5)");
+                // One channel of each kind, as the schema of that version
+                // stores it.
+                db.exec(
+                    "INSERT INTO channels(name, topic, kind, created_at_ms) "
+                    "VALUES('ouvert', '', 1, 5), ('ferme', '', 2, 5)");
             }
         }
         sqlite_store s(at(dir));
         read_now(s, [&](reader& r) {
             EXPECT_EQ(r.find_account("old").has_value(), version >= 1) << "from v" << version;
             // Every table of the latest schema answers.
-            EXPECT_TRUE(r.list_channels().empty());
+            EXPECT_EQ(r.list_channels().size(), version >= 1 ? 2u : 0u);
+            if (version >= 1) {
+                // Private channels leave invitations and the topic to their
+                // moderators, however old; public ones keep them open.
+                const auto open = r.find_channel("ouvert");
+                const auto closed = r.find_channel("ferme");
+                ASSERT_TRUE(open && closed);
+                EXPECT_TRUE(open->members_can_invite && open->members_can_set_topic);
+                EXPECT_FALSE(closed->members_can_invite || closed->members_can_set_topic);
+            }
         });
         connection check(sqlite_store::database_path(dir.path()).string(),
                          connection::durability::full);

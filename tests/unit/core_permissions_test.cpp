@@ -1,0 +1,270 @@
+// The permission matrix of docs/security.md, cell by cell: every request
+// kind that acts on a channel, asked by a non-member, a member, a moderator,
+// the owner, a coordinator (a member of the channel) and an admin (not a
+// member), on a public, a private and a direct channel. Each cell runs on a
+// channel of its own, so that no cell changes what another one sees. A
+// request kind added to relais.proto without a row here fails the test.
+#include <google/protobuf/descriptor.h>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/unit/core_fixture.hpp"
+
+namespace relais::testing {
+namespace {
+
+// The roles, in the order of the expectation strings below.
+enum role_index { non_member, member, moderator, owner, coordinator, admin, role_count };
+const char* const role_names[] = {"non-member", "member",      "moderator",
+                                  "owner",      "coordinator", "admin"};
+
+// One request on channel `c` about message `seq` (written by the member)
+// and the user `target` (a plain member).
+using request_maker = std::function<v1::ClientMessage(const v1::ChannelRef& c, std::uint64_t seq)>;
+
+struct row {
+    request_maker make;
+    // One letter per role: y = served, n = NOT_FOUND (as for a channel that
+    // does not exist), f = FORBIDDEN. Public, private, direct; a direct
+    // conversation's two participants sit in the member's and the owner's
+    // places (both are plain members there).
+    const char* on_public;
+    const char* on_private;
+    const char* on_direct;
+};
+
+template <class Set>
+request_maker on_channel(Set set) {
+    return [set](const v1::ChannelRef& c, std::uint64_t seq) {
+        v1::ClientMessage m;
+        set(m, c, seq);
+        return m;
+    };
+}
+
+// Keyed by the ClientMessage field's name.
+std::map<std::string, row> matrix() {
+    using M = v1::ClientMessage;
+    using R = const v1::ChannelRef&;
+    return {
+        {"get_channel",
+         {on_channel([](M& m, R c, auto) { *m.mutable_get_channel()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"list_members",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_members()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"join_channel",
+         {on_channel([](M& m, R c, auto) { *m.mutable_join_channel()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"leave_channel",
+         {on_channel([](M& m, R c, auto) { *m.mutable_leave_channel()->mutable_channel() = c; }),
+          "nyyyyn", "nyyyyn", "nfnfnn"}},
+        {"invite",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_invite()->mutable_channel() = c;
+              m.mutable_invite()->set_user("gus");
+          }),
+          "nyyyyn", "nfyyfn", "nfnfnn"}},
+        {"kick",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_kick()->mutable_channel() = c;
+              m.mutable_kick()->set_user("cible");
+          }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"set_member_role",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_set_member_role()->mutable_channel() = c;
+              m.mutable_set_member_role()->set_user("cible");
+              m.mutable_set_member_role()->set_role(v1::MODERATOR);
+          }),
+          "nffyfn", "nffyfn", "nfnfnn"}},
+        {"set_topic",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_set_topic()->mutable_channel() = c;
+              m.mutable_set_topic()->set_topic("Nouveau sujet");
+          }),
+          "nyyyyn", "nfyyfn", "nfnfnn"}},
+        {"set_channel_options",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_set_channel_options()->mutable_channel() = c;
+              m.mutable_set_channel_options()->set_members_can_invite(false);
+          }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"send_message",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_send_message()->mutable_channel() = c;
+              m.mutable_send_message()->set_text("Bonjour");
+              m.mutable_send_message()->set_client_msg_id(
+                  "perm-" + std::to_string(c.id()) + "-" +
+                  std::to_string(reinterpret_cast<std::uintptr_t>(&m)));
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"edit_message",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_edit_message()->mutable_channel() = c;
+              m.mutable_edit_message()->set_seq(seq);
+              m.mutable_edit_message()->set_text("corrigé");
+          }),
+          "nyfffn", "nyfffn", "nynfnn"}},
+        {"delete_message",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_delete_message()->mutable_channel() = c;
+              m.mutable_delete_message()->set_seq(seq);
+          }),
+          "nyyyfn", "nyyyfn", "nynfnn"}},
+        {"get_history",
+         {on_channel([](M& m, R c, auto) { *m.mutable_get_history()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"sync",
+         {on_channel([](M& m, R c, auto) { *m.mutable_sync()->mutable_channel() = c; }), "yyyyyy",
+          "nyyyyn", "nynynn"}},
+        {"mark_read",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_mark_read()->mutable_channel() = c;
+              m.mutable_mark_read()->set_seq(seq);
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"typing",
+         {on_channel([](M& m, R c, auto) { *m.mutable_typing()->mutable_channel() = c; }), "nyyyyn",
+          "nyyyyn", "nynynn"}},
+    };
+}
+
+// Requests that name no channel, and why they are not in the matrix.
+const std::set<std::string> not_about_a_channel = {
+    "hello",          "login", "resume", "logout",  // the session, before and after
+    "create_channel",                               // anyone logged in may create one
+    "list_channels",                                // listings: core_authz_test.cpp
+    "open_direct",                                  // any two accounts may talk
+};
+
+class permissions : public core_test {
+  protected:
+    void SetUp() override {
+        core_test::SetUp();
+        core::accounts accounts(store(), clock_, protocol::limits{});
+        const std::pair<const char*, v1::Role> cast[] = {
+            {"ugo", v1::MEDIATOR},   {"mia", v1::MEDIATOR},     {"marc", v1::MEDIATOR},
+            {"olive", v1::MEDIATOR}, {"coco", v1::COORDINATOR}, {"ada", v1::ADMIN},
+            {"cible", v1::MEDIATOR}, {"gus", v1::MEDIATOR}};
+        for (const auto& [name, role] : cast) {
+            ASSERT_TRUE(accounts.add(name, std::string("secret-") + name, role, ""));
+            auto conn = open();
+            ASSERT_TRUE(login(conn, name, std::string("secret-") + name).has_session());
+            conns_[name] = conn;
+        }
+        // The direct conversation is mia's and olive's.
+        v1::ClientMessage direct;
+        direct.mutable_open_direct()->set_user("olive");
+        direct_ = call(conns_["mia"], direct).channel().id();
+        ASSERT_NE(direct_, 0u);
+    }
+
+    conn_ptr as(role_index r) {
+        static const char* const who[] = {"ugo", "mia", "marc", "olive", "coco", "ada"};
+        return conns_.at(who[r]);
+    }
+
+    // A fresh channel with its cast: olive owns it, marc moderates it, mia,
+    // coco and cible are members; mia has just written a message.
+    std::pair<v1::ChannelRef, std::uint64_t> fresh_channel(bool is_private) {
+        const auto name = "c" + std::to_string(++channels_);
+        auto& olive = conns_["olive"];
+        EXPECT_TRUE(create(olive, name, is_private).has_channel());
+        for (const char* who : {"marc", "mia", "coco", "cible"}) {
+            if (is_private) {
+                v1::ClientMessage invite;
+                *invite.mutable_invite()->mutable_channel() = ref(name);
+                invite.mutable_invite()->set_user(who);
+                EXPECT_TRUE(call(olive, invite).has_ok());
+            } else {
+                EXPECT_TRUE(join(conns_[who], name).has_channel());
+            }
+        }
+        v1::ClientMessage promote;
+        *promote.mutable_set_member_role()->mutable_channel() = ref(name);
+        promote.mutable_set_member_role()->set_user("marc");
+        promote.mutable_set_member_role()->set_role(v1::MODERATOR);
+        EXPECT_TRUE(call(olive, promote).has_ok());
+        const auto sent = send(conns_["mia"], name, "à corriger", "m" + name);
+        EXPECT_TRUE(sent.has_sent());
+        v1::ClientMessage get;
+        *get.mutable_get_channel()->mutable_channel() = ref(name);
+        v1::ChannelRef by_id;
+        by_id.set_id(call(olive, get).channel().id());
+        return {by_id, sent.sent().event().seq()};
+    }
+
+    std::pair<v1::ChannelRef, std::uint64_t> direct_channel() {
+        v1::ChannelRef c;
+        c.set_id(direct_);
+        v1::ClientMessage m;
+        *m.mutable_send_message()->mutable_channel() = c;
+        m.mutable_send_message()->set_text("à corriger");
+        m.mutable_send_message()->set_client_msg_id("d" + std::to_string(++channels_));
+        const auto sent = call(conns_["mia"], m);
+        EXPECT_TRUE(sent.has_sent()) << sent.DebugString();
+        return {c, sent.sent().event().seq()};
+    }
+
+    static char outcome_letter(const v1::ServerMessage& answer) {
+        if (!answer.has_error()) {
+            return 'y';
+        }
+        switch (answer.error().code()) {
+            case v1::NOT_FOUND:
+                return 'n';
+            case v1::FORBIDDEN:
+                return 'f';
+            default:
+                return '?';
+        }
+    }
+
+    std::map<std::string, conn_ptr> conns_;
+    std::uint64_t direct_ = 0;
+    int channels_ = 0;
+};
+
+TEST_F(permissions, every_request_kind_is_in_the_matrix_or_names_no_channel) {
+    const auto rows = matrix();
+    const auto* body = v1::ClientMessage::descriptor()->FindOneofByName("body");
+    for (int i = 0; i < body->field_count(); ++i) {
+        const auto& name = body->field(i)->name();
+        EXPECT_TRUE(rows.count(name) + not_about_a_channel.count(name) == 1)
+            << "request kind '" << name << "' has no row in the permission matrix";
+    }
+}
+
+TEST_F(permissions, each_role_may_do_on_each_kind_of_channel_what_the_matrix_says) {
+    for (const auto& [request, r] : matrix()) {
+        for (const auto* kind : {"public", "private", "direct"}) {
+            const std::string expected = kind == std::string("public")    ? r.on_public
+                                         : kind == std::string("private") ? r.on_private
+                                                                          : r.on_direct;
+            ASSERT_EQ(expected.size(), static_cast<std::size_t>(role_count)) << request;
+            std::string got;
+            for (int role = 0; role < role_count; ++role) {
+                // Past every send budget: cells do not slow each other down.
+                clock_.advance(60'000);
+                auto [channel, seq] = kind == std::string("direct")
+                                          ? direct_channel()
+                                          : fresh_channel(kind == std::string("private"));
+                const auto answer = call(as(static_cast<role_index>(role)), r.make(channel, seq));
+                got.push_back(outcome_letter(answer));
+                if (got.back() != expected[got.size() - 1]) {
+                    ADD_FAILURE() << request << " by the " << role_names[role] << " on a " << kind
+                                  << " channel: " << answer.DebugString();
+                }
+            }
+            EXPECT_EQ(got, expected) << request << " on a " << kind << " channel";
+        }
+    }
+}
+
+}  // namespace
+}  // namespace relais::testing
