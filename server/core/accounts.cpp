@@ -23,15 +23,16 @@ outcome<storage::account> accounts::add(std::string_view name, std::string_view 
     if (auto ok = check_user_name(name, limits_); !ok) {
         return ok.error();
     }
-    if (auto ok = check_display_name(display_name, limits_); !ok) {
-        return ok.error();
+    auto shown = check_display_name(display_name, limits_);
+    if (!shown) {
+        return shown.error();
     }
     if (auto ok = check_password(password); !ok) {
         return ok.error();
     }
     storage::account a;
     a.name = name;
-    a.display_name = display_name.empty() ? std::string(name) : std::string(display_name);
+    a.display_name = shown->empty() ? std::string(name) : *shown;
     a.role = role;
     a.password_hash = hash_password(password);
     a.created_at_ms = clock_.now_ms();

@@ -10,7 +10,8 @@ namespace {
 
 const protocol::limits limits{};
 
-errc code_of(const outcome<void>& r) {
+template <class T>
+errc code_of(const outcome<T>& r) {
     return r ? errc{} : r.error().code;
 }
 
@@ -60,9 +61,55 @@ TEST(validation, texts_over_their_limit_are_too_large_and_broken_ones_bad_reques
     EXPECT_TRUE(check_topic(std::string(limits.max_topic_bytes, 'x'), limits));
     EXPECT_EQ(code_of(check_topic(std::string(limits.max_topic_bytes + 1, 'x'), limits)),
               errc::too_large);
-    EXPECT_TRUE(check_display_name("Agn\xc3\xa8s Dupont", limits));
+}
+
+// One rule for every name a person reads: what looks alike is stored alike,
+// and what cannot be seen is refused.
+TEST(validation, a_display_name_is_normalised_to_nfc_trimmed_and_free_of_invisible_characters) {
+    const std::string composed = "\u00c9changes de pratiques";     // É, one code point
+    const std::string decomposed = "E\u0301changes de pratiques";  // E + combining acute
+    EXPECT_EQ(check_display_name(composed, limits).value(), composed);
+    EXPECT_EQ(check_display_name(decomposed, limits).value(), composed);
+    EXPECT_EQ(check_display_name("  Agn\xc3\xa8s Dupont\xc2\xa0 ", limits).value(),
+              "Agn\xc3\xa8s Dupont");
+    EXPECT_EQ(check_display_name("", limits).value(), "");
+    EXPECT_EQ(check_display_name("   ", limits).value(), "");
+    EXPECT_EQ(check_display_name("\xf0\x9f\x93\x9a Biblioth\xc3\xa8que", limits).value(),
+              "\xf0\x9f\x93\x9a Biblioth\xc3\xa8que");  // emoji are visible
+    for (const std::string& refused : {
+             std::string("lobby\xe2\x80\x8b"),  // zero-width space (Cf)
+             std::string("a\xe2\x80\x8d"
+                         "b"),  // zero-width joiner
+             std::string("\xe2\x80\xae"
+                         "evil"),  // right-to-left override
+             std::string("soft\xc2\xad"
+                         "hyphen"),  // soft hyphen (Cf)
+             std::string("new\nline"), std::string("tab\there"), std::string("nul\0x", 5),
+             std::string("\xe2\x80\xa8"
+                         "line"),  // line separator
+             std::string("\xee\x80\x80"
+                         "private"),  // private use
+             std::string("\xef\xbb\xbf"
+                         "bom"),  // byte order mark
+             std::string("\xe1\x85\x9f"
+                         "filler"),  // Hangul filler (ignorable)
+         }) {
+        SCOPED_TRACE(refused);
+        const auto r = check_display_name(refused, limits);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, errc::bad_request);
+        EXPECT_NE(r.error().message.find("U+"), std::string::npos) << r.error().message;
+    }
+    EXPECT_EQ(code_of(check_display_name("\xc3\x28", limits)), errc::bad_request);
+    EXPECT_TRUE(check_display_name(std::string(limits.max_name_bytes, 'x'), limits));
     EXPECT_EQ(code_of(check_display_name(std::string(limits.max_name_bytes + 1, 'x'), limits)),
               errc::too_large);
+    // Measured once normalised: 32 decomposed é are 96 bytes, 64 composed.
+    std::string many;
+    for (int i = 0; i < 32; ++i) {
+        many += "e\xcc\x81";
+    }
+    EXPECT_EQ(check_display_name(many, limits).value().size(), 64u);
 }
 
 }  // namespace
