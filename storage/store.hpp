@@ -40,6 +40,7 @@ struct channel_record {
     v1::ChannelKind kind = v1::PUBLIC;
     seq_t last_seq = 0;
     std::int64_t created_at_ms = 0;
+    std::string display_name;
     // What plain members may do (v1::ChannelOptions).
     bool members_can_invite = true;
     bool members_can_set_topic = true;
@@ -60,6 +61,7 @@ enum class event_kind : int {
     created = 5,
     topic = 6,
     options = 7,
+    display_name = 8,
 };
 
 // One row of a channel's history. Which fields mean something depends on kind:
@@ -67,6 +69,7 @@ enum class event_kind : int {
 //  edited:  text (the new text), target_seq;  deleted: target_seq
 //  member:  subject (the user), change, role;  created/topic: text (topic)
 //  options: change, a bit per option (options_bits) as they now are
+//  display_name: text (the new display name)
 struct event_record {
     channel_id channel = 0;
     seq_t seq = 0;
@@ -132,6 +135,7 @@ class writer : public reader {
 
     virtual channel_id insert_channel(const channel_record& c) = 0;
     virtual void set_topic(channel_id channel, std::string_view topic) = 0;
+    virtual void set_display_name(channel_id channel, std::string_view display_name) = 0;
     virtual void set_channel_options(channel_id channel, bool members_can_invite,
                                      bool members_can_set_topic) = 0;
     virtual void upsert_member(const membership& m) = 0;

@@ -17,6 +17,7 @@ constexpr words user_label{"PERSONNE", "USER"};
 constexpr words seq_label{"SEQ", "SEQ"};
 constexpr words text_label{"TEXTE", "TEXT"};
 constexpr words topic_label{"SUJET", "TOPIC"};
+constexpr words display_label{"NOM-AFFICHÉ", "DISPLAY-NAME"};
 
 // A channel the terminal client takes from the screen.
 argument channel_here() {
@@ -39,7 +40,9 @@ const std::vector<command>& commands() {
         {"create",
          nullptr,
          front::both,
-         {{k::word, channel_label}, {k::text, topic_label, g::optional, g::optional, "--topic"}},
+         {{k::word, channel_label},
+          {k::text, topic_label, g::optional, g::optional, "--topic"},
+          {k::text, display_label, g::optional, g::absent, "--display-name"}},
          {{"--private"}},
          {"créer un canal", "create a channel"}},
         {"join",
@@ -86,6 +89,12 @@ const std::vector<command>& commands() {
          {channel_here(), {k::text, topic_label}},
          {},
          {"changer le sujet", "change the topic"}},
+        {"rename",
+         nullptr,
+         front::both,
+         {channel_here(), {k::text, display_label, g::optional, g::optional}},
+         {},
+         {"changer le nom affiché (vide : aucun)", "change the display name (empty: none)"}},
         {"options",
          nullptr,
          front::both,

@@ -102,6 +102,8 @@ class printer {
             std::cout << author << " " << tr(text::created);
         } else if (e.has_topic()) {
             std::cout << author << " " << tr(text::topic_changed) << " " << e.topic().topic();
+        } else if (e.has_display_name()) {
+            std::cout << describe_rename(e.display_name().display_name(), author);
         } else if (e.has_options()) {
             std::cout << describe_options_change(e.options().options(), author);
         }
@@ -178,6 +180,7 @@ json::object channel_json(const v1::Channel& ch) {
     json::object o;
     o["channel"] = ch.name();
     o["id"] = ch.id();
+    o["display_name"] = ch.display_name();
     o["topic"] = ch.topic();
     o["kind"] = ch.kind() == v1::PRIVATE  ? "private"
                 : ch.kind() == v1::DIRECT ? "direct"
@@ -234,7 +237,12 @@ asio::awaitable<int> show_channel(client& c, const arguments& a) {
 }
 
 asio::awaitable<int> create(client& c, const arguments& a) {
-    auto ch = co_await c.create_channel(a.words[1], a.topic, a.is_private);
+    v1::CreateChannel create;
+    create.set_name(a.words[1]);
+    create.set_topic(a.topic);
+    create.set_display_name(a.display_name);
+    create.set_private_(a.is_private);
+    auto ch = co_await c.ask(std::move(create));
     if (!ch) {
         co_return report(ch.error());
     }
@@ -275,6 +283,14 @@ asio::awaitable<int> topic(client& c, const arguments& a) {
 asio::awaitable<int> options(client& c, const arguments& a) {
     auto set = options_request(a.words[2], a.words[3]);
     *set.mutable_channel() = ref(a, 1);
+    auto done = co_await c.ask(std::move(set));
+    co_return done ? 0 : report(done.error());
+}
+
+asio::awaitable<int> rename(client& c, const arguments& a) {
+    v1::SetDisplayName set;
+    *set.mutable_channel() = ref(a, 1);
+    set.set_display_name(joined_words(a.words, 2));
     auto done = co_await c.ask(std::move(set));
     co_return done ? 0 : report(done.error());
 }
@@ -405,6 +421,7 @@ const std::map<std::string_view, action>& actions() {
         {"role", role},
         {"topic", topic},
         {"options", options},
+        {"rename", rename},
         {"members", members},
         {"send", send},
         {"dm", direct},

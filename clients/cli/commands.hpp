@@ -20,6 +20,7 @@ struct arguments {
     bool json = false;
     bool is_private = false;
     std::string topic;
+    std::string display_name;
     std::optional<std::uint64_t> limit, before, after, count;
     std::vector<std::string> words;  // the command and its positional arguments
     // The options given that belong to some commands only (--topic, --limit...).

@@ -77,6 +77,9 @@ arguments parse(int argc, char** argv) {
         } else if (arg == "--private") {
             a.is_private = true;
             a.options_given.push_back(arg);
+        } else if (arg == "--display-name") {
+            a.display_name = value();
+            a.options_given.push_back(arg);
         } else if (arg == "--topic") {
             a.topic = value();
             a.options_given.push_back(arg);

@@ -137,6 +137,14 @@ std::string describe_member_change(const v1::MemberChanged& change, const std::s
     }
 }
 
+std::string describe_rename(const std::string& display_name, const std::string& actor) {
+    if (display_name.empty()) {
+        return actor + (english() ? " removed the channel's display name"
+                                  : " a retiré le nom affiché du canal");
+    }
+    return actor + (english() ? " renamed the channel: " : " a renommé le canal : ") + display_name;
+}
+
 std::string describe_options_change(const v1::ChannelOptions& o, const std::string& actor) {
     const bool en = english();
     auto who = [en](bool members) {
@@ -152,7 +160,11 @@ std::string describe_options_change(const v1::ChannelOptions& o, const std::stri
 
 std::string describe_channel(const v1::Channel& c) {
     std::string out = c.kind() == v1::DIRECT ? "@" : "#";
-    out += c.name() + "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);
+    out += c.name();
+    if (!c.display_name().empty()) {
+        out += " « " + c.display_name() + " »";
+    }
+    out += "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);
     if (c.is_member()) {
         out += ", " + std::to_string(c.unread_count()) + " " + tr(text::unread_word);
     }

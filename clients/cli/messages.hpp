@@ -65,6 +65,8 @@ std::string trf(text t, std::initializer_list<std::string> args);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 
+// "bob renamed the channel: Échanges de pratiques".
+std::string describe_rename(const std::string& display_name, const std::string& actor);
 // "bob changed the options: invite: moderators, topic: members".
 std::string describe_options_change(const v1::ChannelOptions& o, const std::string& actor);
 

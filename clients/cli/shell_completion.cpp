@@ -29,8 +29,8 @@ namespace {
 
 // Options of any command that take a value, and the client's own.
 bool takes_value(const std::string& option) {
-    for (const char* o : {"--server", "--user", "--ca-file", "--topic", "--limit", "--before",
-                          "--after", "--count"}) {
+    for (const char* o : {"--server", "--user", "--ca-file", "--topic", "--display-name", "--limit",
+                          "--before", "--after", "--count"}) {
         if (option == o) {
             return true;
         }

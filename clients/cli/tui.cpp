@@ -237,6 +237,10 @@ void terminal_ui::apply(const v1::Event& e) {
         row.system = true;
         row.text = row.author + " " + tr(text::topic_changed) + " " + e.topic().topic();
         c->info.set_topic(e.topic().topic());
+    } else if (e.has_display_name()) {
+        row.system = true;
+        row.text = describe_rename(e.display_name().display_name(), row.author);
+        c->info.set_display_name(e.display_name().display_name());
     } else if (e.has_options()) {
         row.system = true;
         row.text = describe_options_change(e.options().options(), row.author);

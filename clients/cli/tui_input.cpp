@@ -149,6 +149,14 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
              auto done = co_await client_.ask(std::move(set));
              co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
          })},
+        {"rename", with_channel([this, check](channel_view& c,
+                                              const std::string& line) -> asio::awaitable<void> {
+             v1::SetDisplayName set;
+             set.mutable_channel()->set_id(c.info.id());
+             set.set_display_name(after_words(line, 1));
+             auto done = co_await client_.ask(std::move(set));
+             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
+         })},
         {"members",
          with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
              auto members = co_await client_.members(client::by_id(c.info.id()));

@@ -35,6 +35,7 @@ template <> struct request_traits<v1::Invite> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::Kick> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::SetTopic> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::SetChannelOptions> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SetDisplayName> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::ListMembers> : answered_with<v1::MemberList> {};
 template <> struct request_traits<v1::OpenDirect> : answered_with<v1::Channel> {};
 template <> struct request_traits<v1::SetMemberRole> : answered_with<v1::Ok> {};

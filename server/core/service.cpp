@@ -38,6 +38,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kSetMemberRole, {&service::on_set_member_role, true, 2}},
         {M::kSetTopic, {&service::on_set_topic, true, 2}},
         {M::kSetChannelOptions, {&service::on_set_channel_options, true, 2}},
+        {M::kSetDisplayName, {&service::on_set_display_name, true, 2}},
         {M::kListMembers, {&service::on_list_members, true, 2}},
         {M::kOpenDirect, {&service::on_open_direct, true, 2}},
         {M::kSendMessage, {&service::on_send, true, 1}},
@@ -272,12 +273,16 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
             if (auto channel = r.find_channel(e.channel)) {
                 c.set_name(channel->name);
                 c.set_kind(channel->kind);
+                c.set_display_name(channel->display_name);
             }
             c.set_topic(e.text);
             break;
         }
         case storage::event_kind::topic:
             out.mutable_topic()->set_topic(e.text);
+            break;
+        case storage::event_kind::display_name:
+            out.mutable_display_name()->set_display_name(e.text);
             break;
         case storage::event_kind::options:
             *out.mutable_options()->mutable_options() = options_from_bits(e.change);
@@ -370,6 +375,7 @@ void service::describe(storage::reader& r, const storage::channel_record& c,
     out.set_id(c.id);
     out.set_name(c.name);
     out.set_topic(c.topic);
+    out.set_display_name(c.display_name);
     out.set_kind(c.kind);
     out.set_last_seq(c.last_seq);
     out.set_member_count(r.count_members(c.id));

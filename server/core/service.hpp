@@ -124,8 +124,9 @@ class service {
     // RATE_LIMITED after failures; UNAUTHENTICATED: the session has ended.
     handled on_resume(const request& rq, const v1::ClientMessage& msg);
     handled on_logout(const request& rq, const v1::ClientMessage& msg);
-    // BAD_REQUEST name (empty, not a slug) or topic (invalid UTF-8, NUL);
-    // TOO_LARGE name or topic; CONFLICT: the name is taken.
+    // BAD_REQUEST name (empty, not a slug), topic (invalid UTF-8, NUL) or
+    // display name (invisible characters); TOO_LARGE name, topic or display
+    // name; CONFLICT: the name is taken.
     handled on_create_channel(const request& rq, const v1::ClientMessage& msg);
     handled on_list_channels(const request& rq, const v1::ClientMessage& msg);
     // Channel (any the caller may see).
@@ -147,6 +148,9 @@ class service {
     // BAD_REQUEST or TOO_LARGE topic; channel (member); FORBIDDEN: a plain
     // member where members may not set the topic, a direct channel.
     handled on_set_topic(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST or TOO_LARGE display name; channel (member); FORBIDDEN as
+    // for the topic.
+    handled on_set_display_name(const request& rq, const v1::ClientMessage& msg);
     // Channel (member); FORBIDDEN: not a moderator, a direct channel.
     handled on_set_channel_options(const request& rq, const v1::ClientMessage& msg);
     // Channel (any the caller may see).

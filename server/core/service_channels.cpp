@@ -49,40 +49,48 @@ service::handled service::on_create_channel(const request& rq, const v1::ClientM
     if (auto ok = check_topic(create.topic(), config_.limits); !ok) {
         return ok.error();
     }
-    write(rq, [this, rq, create](storage::writer& w) -> outcome<effects> {
-        if (w.find_channel(create.name())) {
-            // The same words whatever the channel's kind: a non-member learns
-            // that the name is taken, nothing else (docs/security.md).
-            return fail(errc::conflict, "the name '" + create.name() + "' is taken");
-        }
-        storage::channel_record c;
-        c.name = create.name();
-        c.topic = create.topic();
-        c.kind = create.private_() ? v1::PRIVATE : v1::PUBLIC;
-        // Open by default where anybody may join anyway.
-        const bool open = c.kind == v1::PUBLIC;
-        c.members_can_invite = create.has_members_can_invite() ? create.members_can_invite() : open;
-        c.members_can_set_topic =
-            create.has_members_can_set_topic() ? create.members_can_set_topic() : open;
-        c.created_at_ms = clock_.now_ms();
-        c.id = w.insert_channel(c);
-        const auto user = rq.who.user.id();
-        storage::membership m{c.id, user, v1::OWNER, 0};
-        w.upsert_member(m);
-        storage::event_record created;
-        created.channel = c.id;
-        created.kind = storage::event_kind::created;
-        created.actor = user;
-        created.text = c.topic;
-        effects done;
-        done.joined.emplace_back(c.id, user);
-        done.events.push_back(append(w, created));
-        done.events.push_back(
-            append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED, v1::OWNER)));
-        c = *w.find_channel(c.id);
-        describe(w, c, m, user, *done.reply.emplace().mutable_channel());
-        return done;
-    });
+    auto display_name = check_display_name(create.display_name(), config_.limits);
+    if (!display_name) {
+        return display_name.error();
+    }
+    write(rq,
+          [this, rq, create,
+           display_name = std::move(*display_name)](storage::writer& w) -> outcome<effects> {
+              if (w.find_channel(create.name())) {
+                  // The same words whatever the channel's kind: a non-member learns
+                  // that the name is taken, nothing else (docs/security.md).
+                  return fail(errc::conflict, "the name '" + create.name() + "' is taken");
+              }
+              storage::channel_record c;
+              c.name = create.name();
+              c.topic = create.topic();
+              c.display_name = display_name;
+              c.kind = create.private_() ? v1::PRIVATE : v1::PUBLIC;
+              // Open by default where anybody may join anyway.
+              const bool open = c.kind == v1::PUBLIC;
+              c.members_can_invite =
+                  create.has_members_can_invite() ? create.members_can_invite() : open;
+              c.members_can_set_topic =
+                  create.has_members_can_set_topic() ? create.members_can_set_topic() : open;
+              c.created_at_ms = clock_.now_ms();
+              c.id = w.insert_channel(c);
+              const auto user = rq.who.user.id();
+              storage::membership m{c.id, user, v1::OWNER, 0};
+              w.upsert_member(m);
+              storage::event_record created;
+              created.channel = c.id;
+              created.kind = storage::event_kind::created;
+              created.actor = user;
+              created.text = c.topic;
+              effects done;
+              done.joined.emplace_back(c.id, user);
+              done.events.push_back(append(w, created));
+              done.events.push_back(
+                  append(w, member_event(c.id, user, user, v1::MemberChanged::JOINED, v1::OWNER)));
+              c = *w.find_channel(c.id);
+              describe(w, c, m, user, *done.reply.emplace().mutable_channel());
+              return done;
+          });
     return answered_later();
 }
 
@@ -283,6 +291,39 @@ service::handled service::on_set_topic(const request& rq, const v1::ClientMessag
         e.text = set.topic();
         return effects{.events = {append(w, e)}};
     });
+    return answered_later();
+}
+
+service::handled service::on_set_display_name(const request& rq, const v1::ClientMessage& msg) {
+    auto display_name = check_display_name(msg.set_display_name().display_name(), config_.limits);
+    if (!display_name) {
+        return display_name.error();
+    }
+    write(rq,
+          [this, rq, ref = msg.set_display_name().channel(),
+           display_name = std::move(*display_name)](storage::writer& w) -> outcome<effects> {
+              const auto user = rq.who.user.id();
+              auto v = resolve_member(w, ref, user);
+              if (!v) {
+                  return v.error();
+              }
+              if (v->channel.kind == v1::DIRECT) {
+                  return fail(errc::forbidden, "a direct conversation has no display name");
+              }
+              if (!v->channel.members_can_set_topic && !is_moderator(v->membership)) {
+                  return fail(errc::forbidden, "only moderators can rename this channel");
+              }
+              if (display_name == v->channel.display_name) {
+                  return effects{};
+              }
+              w.set_display_name(v->channel.id, display_name);
+              storage::event_record e;
+              e.channel = v->channel.id;
+              e.kind = storage::event_kind::display_name;
+              e.actor = user;
+              e.text = display_name;
+              return effects{.events = {append(w, e)}};
+          });
     return answered_later();
 }
 

@@ -85,6 +85,10 @@ constexpr const char* migrations[] = {
     ALTER TABLE channels ADD COLUMN members_can_set_topic INTEGER NOT NULL DEFAULT 1;
     UPDATE channels SET members_can_invite = 0, members_can_set_topic = 0 WHERE kind = 2;
     )sql",
+    // 5: a channel's display name, what people read ("Échanges de pratiques").
+    R"sql(
+    ALTER TABLE channels ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -103,8 +107,9 @@ account read_account(const statement& st) {
 
 #define RELAIS_ACCOUNT_COLUMNS \
     "id, name, display_name, role, disabled, password_hash, created_at_ms"
-#define RELAIS_CHANNEL_COLUMNS \
-    "id, name, topic, kind, last_seq, created_at_ms, members_can_invite, members_can_set_topic"
+#define RELAIS_CHANNEL_COLUMNS                                                                    \
+    "id, name, topic, kind, last_seq, created_at_ms, members_can_invite, members_can_set_topic, " \
+    "display_name"
 #define RELAIS_EVENT_COLUMNS                                                                \
     "channel_id, seq, kind, at_ms, actor_id, text, client_msg_id, target_seq, subject_id, " \
     "change, role, edited_at_ms, deleted"
@@ -119,6 +124,7 @@ channel_record read_channel(const statement& st) {
     c.created_at_ms = st.int64(5);
     c.members_can_invite = st.integer(6) != 0;
     c.members_can_set_topic = st.integer(7) != 0;
+    c.display_name = st.text(8);
     return c;
 }
 
@@ -314,19 +320,26 @@ class sql_access final : public writer {
     channel_id insert_channel(const channel_record& c) override {
         auto st = db_.prepare(
             "INSERT INTO channels(name, topic, kind, last_seq, created_at_ms, "
-            "members_can_invite, members_can_set_topic) VALUES(?, ?, ?, 0, ?, ?, ?)");
+            "members_can_invite, members_can_set_topic, display_name) "
+            "VALUES(?, ?, ?, 0, ?, ?, ?, ?)");
         st.bind(1, c.name)
             .bind(2, c.topic)
             .bind(3, static_cast<int>(c.kind))
             .bind(4, c.created_at_ms)
             .bind(5, c.members_can_invite)
-            .bind(6, c.members_can_set_topic);
+            .bind(6, c.members_can_set_topic)
+            .bind(7, c.display_name);
         st.run();
         return static_cast<channel_id>(sqlite3_last_insert_rowid(db_.handle()));
     }
     void set_topic(channel_id channel, std::string_view topic) override {
         auto st = db_.prepare("UPDATE channels SET topic = ? WHERE id = ?");
         st.bind(1, topic).bind(2, channel);
+        st.run();
+    }
+    void set_display_name(channel_id channel, std::string_view display_name) override {
+        auto st = db_.prepare("UPDATE channels SET display_name = ? WHERE id = ?");
+        st.bind(1, display_name).bind(2, channel);
         st.run();
     }
     void set_channel_options(channel_id channel, bool members_can_invite,

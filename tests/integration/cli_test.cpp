@@ -142,6 +142,24 @@ TEST_F(cli, options_open_a_private_channel_s_topic_to_its_members) {
         << history.out;
 }
 
+TEST_F(cli, a_display_name_is_given_at_creation_and_changed_with_rename) {
+    ASSERT_EQ(relais("alice", {"create", "echanges", "--display-name", "Échanges de pratiques"})
+                  .exit_code,
+              0);
+    EXPECT_EQ(relais("alice", {"channel", "echanges"}).out,
+              "#echanges « Échanges de pratiques »  (1 membres, 0 non lus)\n");
+    ASSERT_EQ(relais("alice", {"rename", "echanges", "Ateliers", "du", "jeudi"}).exit_code, 0);
+    const auto seen = json_lines(relais("bob", {"--json", "channel", "echanges"}).out);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].at("display_name").as_string(), "Ateliers du jeudi");
+    EXPECT_NE(relais("alice", {"history", "echanges"})
+                  .out.find("alice a renommé le canal : Ateliers du jeudi"),
+              std::string::npos);
+    auto invisible = relais("alice", {"rename", "echanges", "Ateliers\u200b"});
+    EXPECT_EQ(invisible.exit_code, 1);
+    EXPECT_NE(invisible.err.find("U+200B"), std::string::npos) << invisible.err;
+}
+
 // Every command the help lists is one the client runs: with its arguments
 // missing it answers its usage line, and a command without arguments runs.
 TEST_F(cli, every_command_the_help_lists_runs) {

@@ -79,6 +79,10 @@ class failing_writer final : public storage::writer {
         tick();
         real_.set_topic(c, t);
     }
+    void set_display_name(storage::channel_id c, std::string_view d) override {
+        tick();
+        real_.set_display_name(c, d);
+    }
     void set_channel_options(storage::channel_id c, bool invite, bool topic) override {
         tick();
         real_.set_channel_options(c, invite, topic);

@@ -88,6 +88,12 @@ std::map<std::string, row> matrix() {
               m.mutable_set_topic()->set_topic("Nouveau sujet");
           }),
           "nyyyyn", "nfyyfn", "nfnfnn"}},
+        {"set_display_name",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_set_display_name()->mutable_channel() = c;
+              m.mutable_set_display_name()->set_display_name("Atelier");
+          }),
+          "nyyyyn", "nfyyfn", "nfnfnn"}},
         {"set_channel_options",
          {on_channel([](M& m, R c, auto) {
               *m.mutable_set_channel_options()->mutable_channel() = c;

@@ -177,6 +177,37 @@ TEST_F(core, get_channel_describes_one_channel_as_the_listing_does_by_id_or_by_n
     EXPECT_EQ(code(get(bob, v1::ChannelRef())), v1::BAD_REQUEST);
 }
 
+// A channel's display name is what people read: normalised, checked for
+// what cannot be seen, changed with an event members receive.
+TEST_F(core, a_channel_display_name_is_normalised_checked_and_renamed_with_an_event) {
+    auto alice = user("alice");
+    v1::ClientMessage create_msg;
+    create_msg.mutable_create_channel()->set_name("echanges");
+    create_msg.mutable_create_channel()->set_display_name("  E\u0301changes de pratiques ");
+    const auto created = call(alice, create_msg);
+    ASSERT_TRUE(created.has_channel()) << created.DebugString();
+    EXPECT_EQ(created.channel().display_name(), "\u00c9changes de pratiques");
+    create_msg.mutable_create_channel()->set_name("lobby");
+    create_msg.mutable_create_channel()->set_display_name("lobby\u200b");
+    EXPECT_EQ(code(call(alice, create_msg)), v1::BAD_REQUEST);
+
+    v1::ClientMessage rename;
+    *rename.mutable_set_display_name()->mutable_channel() = ref("echanges");
+    rename.mutable_set_display_name()->set_display_name("Ateliers du jeudi");
+    EXPECT_TRUE(call(alice, rename).has_ok());
+    bool seen = false;
+    for (const auto& e : alice->events()) {
+        seen = seen ||
+               (e.has_display_name() && e.display_name().display_name() == "Ateliers du jeudi");
+    }
+    EXPECT_TRUE(seen);
+    v1::ClientMessage get;
+    *get.mutable_get_channel()->mutable_channel() = ref("echanges");
+    EXPECT_EQ(call(alice, get).channel().display_name(), "Ateliers du jeudi");
+    rename.mutable_set_display_name()->set_display_name(std::string(65, 'x'));
+    EXPECT_EQ(code(call(alice, rename)), v1::TOO_LARGE);
+}
+
 TEST_F(core, private_channel_is_invisible_to_non_members) {
     auto alice = user("alice");
     auto mallory = user("mallory");
