@@ -208,6 +208,37 @@ TEST_F(core, a_channel_display_name_is_normalised_checked_and_renamed_with_an_ev
     EXPECT_EQ(code(call(alice, rename)), v1::TOO_LARGE);
 }
 
+// Accounts are visible to every logged-in user (docs/security.md), so the
+// requests naming one may say it does not exist; a disabled account answers
+// exactly as one that never existed.
+TEST_F(core, a_disabled_account_answers_as_one_that_does_not_exist) {
+    auto alice = user("alice");
+    add_user("parti");
+    relais::core::accounts accounts(store(), clock_, protocol::limits{});
+    ASSERT_TRUE(accounts.set_disabled("parti", true));
+    ASSERT_TRUE(create(alice, "accueil").has_channel());
+    auto answers = [&](const std::string& who) {
+        std::vector<std::string> out;
+        v1::ClientMessage direct;
+        direct.mutable_open_direct()->set_user(who);
+        v1::ClientMessage invite;
+        *invite.mutable_invite()->mutable_channel() = ref("accueil");
+        invite.mutable_invite()->set_user(who);
+        v1::ClientMessage kick;
+        *kick.mutable_kick()->mutable_channel() = ref("accueil");
+        kick.mutable_kick()->set_user(who);
+        for (const auto& m : {direct, invite, kick}) {
+            auto answer = call(alice, m);
+            EXPECT_EQ(code(answer), v1::NOT_FOUND) << answer.DebugString();
+            auto text = answer.error().message();
+            text.replace(text.find(who), who.size(), "X");
+            out.push_back(text);
+        }
+        return out;
+    };
+    EXPECT_EQ(answers("parti"), answers("jamais"));
+}
+
 TEST_F(core, private_channel_is_invisible_to_non_members) {
     auto alice = user("alice");
     auto mallory = user("mallory");
