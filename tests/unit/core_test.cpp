@@ -239,6 +239,34 @@ TEST_F(core, a_disabled_account_answers_as_one_that_does_not_exist) {
     EXPECT_EQ(answers("parti"), answers("jamais"));
 }
 
+// What a non-member may learn of a private channel: that its name is
+// taken, in the words used for any taken name; and nothing from its id.
+TEST_F(core, a_private_channel_s_name_and_id_tell_a_non_member_no_more_than_a_public_one_s) {
+    auto alice = user("alice");
+    auto bob = user("bob");
+    const auto secret = create(alice, "secret", true);
+    ASSERT_TRUE(create(alice, "ouvert").has_channel());
+    const auto taken_private = create(bob, "secret");
+    const auto taken_public = create(bob, "ouvert");
+    EXPECT_EQ(code(taken_private), v1::CONFLICT);
+    auto words = taken_private.error().message();
+    words.replace(words.find("secret"), 6, "ouvert");
+    EXPECT_EQ(words, taken_public.error().message());
+    // By id: the private channel's answers the never-used id's, word for word.
+    auto get = [&](std::uint64_t id) {
+        v1::ClientMessage m;
+        m.mutable_get_channel()->mutable_channel()->set_id(id);
+        return call(bob, m);
+    };
+    const auto probed = get(secret.channel().id());
+    const auto never = get(999);
+    EXPECT_EQ(code(probed), v1::NOT_FOUND);
+    auto probed_words = probed.error().message();
+    probed_words.replace(probed_words.find(std::to_string(secret.channel().id())),
+                         std::to_string(secret.channel().id()).size(), "999");
+    EXPECT_EQ(probed_words, never.error().message());
+}
+
 TEST_F(core, private_channel_is_invisible_to_non_members) {
     auto alice = user("alice");
     auto mallory = user("mallory");
