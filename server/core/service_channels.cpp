@@ -398,6 +398,9 @@ service::handled service::on_open_direct(const request& rq, const v1::ClientMess
         storage::channel_record c;
         c.name = channel_name;
         c.kind = v1::DIRECT;
+        // Nobody invites into, or sets the topic of, a direct conversation.
+        c.members_can_invite = false;
+        c.members_can_set_topic = false;
         c.created_at_ms = clock_.now_ms();
         c.id = w.insert_channel(c);
         std::vector<storage::user_id> pair{user};

@@ -166,8 +166,12 @@ class permissions : public core_test {
         // The direct conversation is mia's and olive's.
         v1::ClientMessage direct;
         direct.mutable_open_direct()->set_user("olive");
-        direct_ = call(conns_["mia"], direct).channel().id();
+        const auto opened = call(conns_["mia"], direct).channel();
+        direct_ = opened.id();
         ASSERT_NE(direct_, 0u);
+        // Its options say what the matrix checks: nobody invites, no topic.
+        EXPECT_FALSE(opened.options().members_can_invite());
+        EXPECT_FALSE(opened.options().members_can_set_topic());
     }
 
     conn_ptr as(role_index r) {
