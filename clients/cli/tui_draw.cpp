@@ -143,6 +143,9 @@ void terminal_ui::draw_status(int row, int width) {
     std::string status = std::string("[").append(link).append("] ").append(user_);
     if (auto* c = current()) {
         status += " · " + channel_label(c->info);
+        if (!c->info.display_name().empty()) {
+            status.append(" « ").append(c->info.display_name()).append(" »");
+        }
         if (!c->info.topic().empty()) {
             status += " · " + c->info.topic();
         }

@@ -193,6 +193,12 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.type("/invite");
     term.press("Enter");
     EXPECT_TRUE(term.shows("usage: /invite USER"));
+    // A display name shows beside the channel's name, and its change in
+    // the conversation.
+    term.type("/rename Jeudi");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("alice renamed the channel: Jeudi"));
+    EXPECT_TRUE(term.shows("#atelier « Jeudi » · Ateliers du jeudi"));
     EXPECT_TRUE(term.shows("online: alice"));
 
     // A channel alice is added to appears, with its unread and mention counts.
