@@ -324,6 +324,17 @@ void service::publish_presence(const v1::User& user, bool online) {
     hub_.send_to(members_.co_members(user.id()), protocol::encode(msg));
 }
 
+outcome<service::visible_channel> service::resolve_group_member(storage::reader& r,
+                                                                const v1::ChannelRef& ref,
+                                                                storage::user_id user,
+                                                                const char* refusal) {
+    auto v = resolve_member(r, ref, user);
+    if (v && v->channel.kind == v1::DIRECT) {
+        return fail(errc::forbidden, refusal);
+    }
+    return v;
+}
+
 outcome<service::visible_channel> service::resolve(storage::reader& r, const v1::ChannelRef& ref,
                                                    storage::user_id user) {
     std::optional<storage::channel_record> channel;

@@ -211,6 +211,10 @@ class service {
     // As resolve, and NOT_FOUND unless the caller is a member.
     outcome<visible_channel> resolve_member(storage::reader& r, const v1::ChannelRef& ref,
                                             storage::user_id user);
+    // As resolve_member, and FORBIDDEN with `refusal` for a direct
+    // conversation: for what only group channels have.
+    outcome<visible_channel> resolve_group_member(storage::reader& r, const v1::ChannelRef& ref,
+                                                  storage::user_id user, const char* refusal);
     // NOT_FOUND unless `seq` is a message of the channel (a tombstone counts).
     outcome<storage::event_record> find_message(storage::reader& r,
                                                 const storage::channel_record& channel,

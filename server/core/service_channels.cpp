@@ -11,6 +11,16 @@ bool is_moderator(const std::optional<storage::membership>& m) {
     return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
 }
 
+// An event about the channel itself (topic, display name, options).
+storage::event_record channel_event(storage::channel_id channel, storage::event_kind kind,
+                                    storage::user_id actor) {
+    storage::event_record e;
+    e.channel = channel;
+    e.kind = kind;
+    e.actor = actor;
+    return e;
+}
+
 storage::event_record member_event(storage::channel_id channel, storage::user_id actor,
                                    storage::user_id subject, v1::MemberChanged::Change change,
                                    v1::MemberRole role) {
@@ -165,12 +175,9 @@ service::handled service::on_leave(const request& rq, const v1::ClientMessage& m
     write(rq,
           [this, rq, ref = msg.leave_channel().channel()](storage::writer& w) -> outcome<effects> {
               const auto user = rq.who.user.id();
-              auto v = resolve_member(w, ref, user);
+              auto v = resolve_group_member(w, ref, user, "a direct conversation cannot be left");
               if (!v) {
                   return v.error();
-              }
-              if (v->channel.kind == v1::DIRECT) {
-                  return fail(errc::forbidden, "a direct conversation cannot be left");
               }
               auto event = append(w, member_event(v->channel.id, user, user,
                                                   v1::MemberChanged::LEFT, v->membership->role));
@@ -184,12 +191,10 @@ service::handled service::on_leave(const request& rq, const v1::ClientMessage& m
 service::handled service::on_invite(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, invite = msg.invite()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
-        auto v = resolve_member(w, invite.channel(), user);
+        auto v = resolve_group_member(w, invite.channel(), user,
+                                      "nobody can be added to a direct conversation");
         if (!v) {
             return v.error();
-        }
-        if (v->channel.kind == v1::DIRECT) {
-            return fail(errc::forbidden, "nobody can be added to a direct conversation");
         }
         if (!v->channel.members_can_invite && !is_moderator(v->membership)) {
             return fail(errc::forbidden, "only moderators can invite to this channel");
@@ -273,21 +278,15 @@ service::handled service::on_set_topic(const request& rq, const v1::ClientMessag
     }
     write(rq, [this, rq, set](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
-        auto v = resolve_member(w, set.channel(), user);
+        auto v = resolve_group_member(w, set.channel(), user, "a direct conversation has no topic");
         if (!v) {
             return v.error();
-        }
-        if (v->channel.kind == v1::DIRECT) {
-            return fail(errc::forbidden, "a direct conversation has no topic");
         }
         if (!v->channel.members_can_set_topic && !is_moderator(v->membership)) {
             return fail(errc::forbidden, "only moderators can change this channel's topic");
         }
         w.set_topic(v->channel.id, set.topic());
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::topic;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::topic, user);
         e.text = set.topic();
         return effects{.events = {append(w, e)}};
     });
@@ -303,12 +302,10 @@ service::handled service::on_set_display_name(const request& rq, const v1::Clien
           [this, rq, ref = msg.set_display_name().channel(),
            display_name = std::move(*display_name)](storage::writer& w) -> outcome<effects> {
               const auto user = rq.who.user.id();
-              auto v = resolve_member(w, ref, user);
+              auto v =
+                  resolve_group_member(w, ref, user, "a direct conversation has no display name");
               if (!v) {
                   return v.error();
-              }
-              if (v->channel.kind == v1::DIRECT) {
-                  return fail(errc::forbidden, "a direct conversation has no display name");
               }
               if (!v->channel.members_can_set_topic && !is_moderator(v->membership)) {
                   return fail(errc::forbidden, "only moderators can rename this channel");
@@ -317,10 +314,7 @@ service::handled service::on_set_display_name(const request& rq, const v1::Clien
                   return effects{};
               }
               w.set_display_name(v->channel.id, display_name);
-              storage::event_record e;
-              e.channel = v->channel.id;
-              e.kind = storage::event_kind::display_name;
-              e.actor = user;
+              auto e = channel_event(v->channel.id, storage::event_kind::display_name, user);
               e.text = display_name;
               return effects{.events = {append(w, e)}};
           });
@@ -330,12 +324,10 @@ service::handled service::on_set_display_name(const request& rq, const v1::Clien
 service::handled service::on_set_channel_options(const request& rq, const v1::ClientMessage& msg) {
     write(rq, [this, rq, set = msg.set_channel_options()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
-        auto v = resolve_member(w, set.channel(), user);
+        auto v =
+            resolve_group_member(w, set.channel(), user, "a direct conversation has no options");
         if (!v) {
             return v.error();
-        }
-        if (v->channel.kind == v1::DIRECT) {
-            return fail(errc::forbidden, "a direct conversation has no options");
         }
         if (!is_moderator(v->membership)) {
             return fail(errc::forbidden, "only moderators can change a channel's options");
@@ -348,10 +340,7 @@ service::handled service::on_set_channel_options(const request& rq, const v1::Cl
             return effects{};
         }
         w.set_channel_options(v->channel.id, invite, topic);
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::options;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::options, user);
         e.change = options_bits(invite, topic);
         return effects{.events = {append(w, e)}};
     });
