@@ -220,10 +220,13 @@ asio::awaitable<void> terminal_ui::run_command(std::string line) {
         draw();
         co_return;
     }
-    // Options (--private) are not arguments by place.
+    // The command's options (--private) are not arguments by place; any
+    // other word is, even one that starts with "--" (a topic, a message).
     std::vector<std::string> placed;
     for (const auto& w : words) {
-        if (!w.starts_with("--")) {
+        const bool is_option = std::any_of(cmd->options.begin(), cmd->options.end(),
+                                           [&](const cli::option& o) { return w == o.name; });
+        if (!is_option) {
             placed.push_back(w);
         }
     }

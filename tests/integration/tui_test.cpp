@@ -199,6 +199,10 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.press("Enter");
     EXPECT_TRUE(term.shows("alice renamed the channel: Jeudi"));
     EXPECT_TRUE(term.shows("#atelier « Jeudi » · Ateliers du jeudi"));
+    // A topic may start with "--": only a command's own options are options.
+    term.type("/topic --urgent");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("#atelier « Jeudi » · --urgent"));
     EXPECT_TRUE(term.shows("online: alice"));
 
     // A channel alice is added to appears, with its unread and mention counts.
