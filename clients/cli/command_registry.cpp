@@ -1,6 +1,7 @@
 #include "clients/cli/command_registry.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "clients/cli/messages.hpp"
 
@@ -198,12 +199,21 @@ std::vector<std::string> choices_of(const argument& a) {
     return out;
 }
 
-bool is_number(const std::string& s) {
-    return !s.empty() && s.size() <= 20 &&
-           std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-}
-
 }  // namespace
+
+std::optional<std::uint64_t> parse_number(std::string_view s) {
+    std::uint64_t n = 0;
+    // from_chars alone would take a '-' or stop early; digits only, all used.
+    if (s.empty() ||
+        !std::all_of(s.begin(), s.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        return std::nullopt;
+    }
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return n;
+}
 
 const command* find_command(std::string_view name, front f) {
     for (const auto& c : commands()) {
@@ -307,7 +317,7 @@ std::optional<std::string> check_arguments(const command& c, front f,
             return usage;
         }
         const auto& w = words_typed[at];
-        if (a.kind == arg_kind::number && !is_number(w)) {
+        if (a.kind == arg_kind::number && !parse_number(w)) {
             // An optional number before a text may be left out: the word
             // is then the text's first.
             if (optional && i + 1 < args.size() && args[i + 1]->kind == arg_kind::text) {

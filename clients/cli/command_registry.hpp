@@ -76,6 +76,9 @@ struct command {
     const words& help_in(front f) const { return f == front::tui && tui_help.fr ? tui_help : help; }
 };
 
+// A message's number as typed: digits only, within 64 bits.
+std::optional<std::uint64_t> parse_number(std::string_view s);
+
 const std::vector<command>& commands();
 // The command called `name` in front end `f` (without the terminal's '/').
 const command* find_command(std::string_view name, front f);

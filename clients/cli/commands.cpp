@@ -19,17 +19,11 @@ namespace json = boost::json;
 using client::client;
 
 std::uint64_t to_number(const std::string& s) {
-    std::size_t used = 0;
-    unsigned long long n = 0;
-    try {
-        n = std::stoull(s, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != s.size() || s.empty() || s[0] == '-') {
+    auto n = parse_number(s);
+    if (!n) {
         throw usage_error(std::string(tr(text::bad_number)) + ": " + s);
     }
-    return n;
+    return *n;
 }
 
 namespace {

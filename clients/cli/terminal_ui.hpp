@@ -65,7 +65,6 @@ struct channel_view {
 };
 
 std::string channel_label(const v1::Channel& c);
-bool is_number(const std::string& s);
 std::vector<std::string> split_words(const std::string& s);
 // The rest of `line` after its first `n` words.
 std::string after_words(const std::string& line, std::size_t n);

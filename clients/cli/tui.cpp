@@ -25,11 +25,6 @@ std::string channel_label(const v1::Channel& c) {
     return (c.kind() == v1::DIRECT ? "@" : "#") + c.name();
 }
 
-bool is_number(const std::string& s) {
-    return !s.empty() &&
-           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 std::vector<std::string> split_words(const std::string& s) {
     std::istringstream in(s);
     std::vector<std::string> words;

@@ -177,8 +177,8 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
              auto words = split_words(line);
              std::optional<std::uint64_t> seq;
              std::string body;
-             if (words.size() > 2 && is_number(words[1])) {
-                 seq = std::stoull(words[1]);
+             if (auto typed = words.size() > 2 ? parse_number(words[1]) : std::nullopt) {
+                 seq = typed;
                  body = after_words(line, 2);
              } else {
                  seq = last_own_message();
@@ -193,9 +193,9 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
         {"delete", with_channel([this, check](channel_view& c,
                                               const std::string& line) -> asio::awaitable<void> {
              auto words = split_words(line);
+             // The registry has checked that a number was typed, if any.
              std::optional<std::uint64_t> seq =
-                 words.size() > 1 ? std::optional<std::uint64_t>(std::stoull(words[1]))
-                                  : last_own_message();
+                 words.size() > 1 ? parse_number(words[1]) : last_own_message();
              if (!seq) {
                  note(tr(text::tui_nothing_to_edit));
                  co_return;

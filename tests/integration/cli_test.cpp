@@ -242,6 +242,9 @@ TEST_F(cli, wrong_words_get_the_usage_line_of_their_command_without_connecting) 
     auto number = run({"delete", "atelier", "dernier"});
     EXPECT_EQ(number.exit_code, 2);
     EXPECT_EQ(number.err, "relais: not a valid number: dernier\n");
+    auto past_64_bits = run({"delete", "atelier", "99999999999999999999"});
+    EXPECT_EQ(past_64_bits.exit_code, 2);
+    EXPECT_EQ(past_64_bits.err, "relais: not a valid number: 99999999999999999999\n");
     auto other_option = run({"channels", "--limit", "3"});
     EXPECT_EQ(other_option.exit_code, 2);
     EXPECT_EQ(other_option.err, "relais: usage: channels\n");

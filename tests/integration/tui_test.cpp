@@ -193,6 +193,10 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.type("/invite");
     term.press("Enter");
     EXPECT_TRUE(term.shows("usage: /invite USER"));
+    // A number past 64 bits is not a number, not an internal error.
+    term.type("/delete 99999999999999999999");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("not a valid number: 99999999999999999999"));
     // A display name shows beside the channel's name, and its change in
     // the conversation.
     term.type("/rename Jeudi");
