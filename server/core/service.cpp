@@ -123,12 +123,6 @@ void service::reply(const request& rq, v1::ServerMessage& msg) {
     rq.conn->deliver(protocol::encode(msg));
 }
 
-void service::reply_ok(const request& rq) {
-    v1::ServerMessage msg;
-    msg.mutable_ok();
-    reply(rq, msg);
-}
-
 service::handled service::ok() {
     v1::ServerMessage msg;
     msg.mutable_ok();
@@ -207,11 +201,7 @@ void service::write(request rq, std::function<outcome<effects>(storage::writer&)
                     r->sessions();
                 }
                 answered = true;
-                if (r->reply) {
-                    reply(rq, *r->reply);
-                } else {
-                    reply_ok(rq);
-                }
+                respond(rq, r->reply ? handled(std::move(r->reply)) : ok());
             } catch (...) {
                 log_internal(rq, "completion");
                 if (!answered) {

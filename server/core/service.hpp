@@ -184,7 +184,6 @@ class service {
 
     // Plumbing.
     void reply(const request& rq, v1::ServerMessage& msg);
-    void reply_ok(const request& rq);
     void reply_error(const request& rq, const failure& f);
     // Sends what `result` holds, if anything yet.
     void respond(const request& rq, handled result);
