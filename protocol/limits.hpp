@@ -24,6 +24,12 @@ struct limits {
     std::uint32_t idle_timeout_seconds = 60;
     std::uint32_t max_client_msg_id_bytes = 64;
     std::uint32_t max_password_bytes = 1024;
+    std::uint32_t max_title_bytes = 200;
+    std::uint32_t max_link_bytes = 2048;
+    std::uint32_t max_tags = 12;
+    std::uint32_t max_tag_bytes = 40;
+    std::uint32_t max_emoji_bytes = 32;
+    std::uint32_t max_query_bytes = 256;
 };
 
 inline void to_wire(const limits& l, v1::Limits& out) {
@@ -35,6 +41,12 @@ inline void to_wire(const limits& l, v1::Limits& out) {
     out.set_send_rate_per_second(l.send_rate_per_second);
     out.set_send_burst(l.send_burst);
     out.set_idle_timeout_seconds(l.idle_timeout_seconds);
+    out.set_max_title_bytes(l.max_title_bytes);
+    out.set_max_link_bytes(l.max_link_bytes);
+    out.set_max_tags(l.max_tags);
+    out.set_max_tag_bytes(l.max_tag_bytes);
+    out.set_max_emoji_bytes(l.max_emoji_bytes);
+    out.set_max_query_bytes(l.max_query_bytes);
 }
 
 }  // namespace relais::protocol

@@ -62,6 +62,9 @@ enum class event_kind : int {
     topic = 6,
     options = 7,
     display_name = 8,
+    reaction = 9,
+    pin = 10,
+    solved = 11,
 };
 
 // One row of a channel's history. Which fields mean something depends on kind:
@@ -70,6 +73,10 @@ enum class event_kind : int {
 //  member:  subject (the user), change, role;  created/topic: text (topic)
 //  options: change, a bit per option (options_bits) as they now are
 //  display_name: text (the new display name)
+//  reaction: target_seq, text (the emoji), change 1 added, 0 removed
+//  pin: target_seq, change 1 pinned, 0 unpinned
+//  solved: thread_seq (the question), target_seq (its answer; 0 unsolved)
+// A message with a thread_seq is a reply in the thread of that root.
 struct event_record {
     channel_id channel = 0;
     seq_t seq = 0;
@@ -84,6 +91,109 @@ struct event_record {
     int role = 0;
     std::int64_t edited_at_ms = 0;
     bool deleted = false;
+    seq_t thread_seq = 0;
+};
+
+// A thread's summary, kept up to date by refresh_thread.
+struct thread_record {
+    channel_id channel = 0;
+    seq_t root_seq = 0;
+    std::uint32_t reply_count = 0;  // live replies
+    seq_t last_reply_seq = 0;
+    std::int64_t last_reply_at_ms = 0;
+    std::vector<user_id> participants;  // the first few repliers, in order
+    bool question = false;
+    seq_t solved_seq = 0;
+};
+
+// A user's read marker in a thread, and whether they follow it.
+struct thread_follow {
+    user_id user = 0;
+    channel_id channel = 0;
+    seq_t root_seq = 0;
+    seq_t last_read_seq = 0;
+    bool following = true;
+};
+
+// One version of a resource post (the message at channel/seq). The
+// description is the message's text.
+struct resource_record {
+    channel_id channel = 0;
+    seq_t seq = 0;
+    user_id author = 0;
+    std::int64_t created_at_ms = 0;
+    std::string title;
+    std::string link;
+    std::string description;
+    int kind = 0;     // v1::ResourceKind
+    int licence = 0;  // v1::Licence
+    std::vector<std::string> tags, themes, audiences;
+    std::uint32_t version = 1;
+    std::int64_t version_at_ms = 0;
+    user_id editor = 0;
+    seq_t event_seq = 0;  // the event that made this version (the post, or an edit)
+    // Library order (resources only, not versions).
+    std::uint32_t reply_count = 0;
+    std::int64_t last_activity_ms = 0;
+};
+
+enum class resource_sort { newest, discussed, active };
+
+// What the library lists: resources in `channels` whose fields match every
+// filter given (empty: any).
+struct resource_query {
+    std::vector<channel_id> channels;
+    std::vector<std::string> tags;  // all of them
+    std::string theme;
+    std::string audience;
+    int kind = 0;
+    user_id author = 0;
+    std::int64_t since_ms = 0;
+    std::int64_t until_ms = 0;  // excluded; 0: no bound
+    resource_sort sort = resource_sort::newest;
+    std::uint32_t limit = 50;
+    std::uint32_t offset = 0;
+};
+
+struct reaction_record {
+    seq_t seq = 0;
+    std::string emoji;
+    user_id user = 0;
+    std::int64_t at_ms = 0;
+};
+
+struct pin_record {
+    seq_t seq = 0;
+    user_id pinned_by = 0;
+    std::int64_t at_ms = 0;
+};
+
+struct mention_record {
+    user_id user = 0;
+    channel_id channel = 0;
+    seq_t seq = 0;
+    seq_t thread_seq = 0;
+};
+
+// A word list of resources (themes, audiences); an admin adds terms.
+struct vocabulary_term {
+    std::string list;  // "theme" or "audience"
+    std::string slug;
+    std::string label_fr;
+    std::string label_en;
+};
+
+// A full-text search: every word (folded: search_text.hpp) must match, in
+// the messages of `channels`.
+struct search_query {
+    std::vector<std::string> words;
+    std::vector<channel_id> channels;
+    std::uint32_t limit = 20;
+};
+
+struct search_row {
+    channel_id channel = 0;
+    seq_t seq = 0;
 };
 
 // Reads. Each call sees committed data; inside a write job it also sees the
@@ -117,8 +227,64 @@ class reader {
     virtual std::optional<event_record> find_event(channel_id channel, seq_t seq) = 0;
     virtual std::optional<event_record> find_sent(user_id author,
                                                   std::string_view client_msg_id) = 0;
-    // Live messages after `after` whose author is not `reader_user`.
+    // Live messages of the channel itself (not replies) after `after`
+    // whose author is not `reader_user`.
     virtual std::uint64_t count_unread(channel_id channel, seq_t after, user_id reader_user) = 0;
+
+    // Threads.
+    virtual std::optional<thread_record> find_thread(channel_id channel, seq_t root) = 0;
+    // The threads whose root is in [from, to].
+    virtual std::vector<thread_record> threads_in(channel_id channel, seq_t from, seq_t to) = 0;
+    // A page of a thread's replies (every event with that thread_seq),
+    // oldest first, as events_after / events_before.
+    virtual std::vector<event_record> replies_after(channel_id channel, seq_t root, seq_t after,
+                                                    std::uint32_t limit) = 0;
+    virtual std::vector<event_record> replies_before(channel_id channel, seq_t root, seq_t before,
+                                                     std::uint32_t limit) = 0;
+    // Questions, newest first.
+    virtual std::vector<thread_record> questions(channel_id channel, bool unsolved_only,
+                                                 std::uint32_t limit) = 0;
+    virtual std::optional<thread_follow> find_follow(user_id user, channel_id channel,
+                                                     seq_t root) = 0;
+    // The threads the user follows.
+    virtual std::vector<thread_follow> follows_of(user_id user) = 0;
+    // Live replies by others after `after` in one thread.
+    virtual std::uint64_t count_thread_unread(channel_id channel, seq_t root, seq_t after,
+                                              user_id reader_user) = 0;
+    // The same, summed over the threads of a channel the user follows.
+    virtual std::uint64_t count_followed_unread(channel_id channel, user_id reader_user) = 0;
+
+    // Mentions of the user in the channel not yet read: after the channel's
+    // marker `channel_read_seq` for its own messages, after the thread's
+    // marker for replies.
+    virtual std::uint64_t count_unread_mentions(channel_id channel, user_id user,
+                                                seq_t channel_read_seq) = 0;
+    // The user's mentions, newest first.
+    virtual std::vector<mention_record> mentions_of(user_id user, std::uint32_t limit) = 0;
+    virtual std::vector<user_id> mentioned_in(channel_id channel, seq_t seq) = 0;
+
+    // Reactions and pins of the messages in [from, to], by seq.
+    virtual std::vector<reaction_record> reactions_in(channel_id channel, seq_t from, seq_t to) = 0;
+    virtual std::vector<pin_record> pins_in(channel_id channel, seq_t from, seq_t to) = 0;
+    // Most recently pinned first.
+    virtual std::vector<pin_record> pins_of(channel_id channel) = 0;
+
+    // Resources: the current version of those in [from, to]; every version
+    // of one, oldest first; the version an event made.
+    virtual std::vector<resource_record> resources_in(channel_id channel, seq_t from, seq_t to) = 0;
+    virtual std::optional<resource_record> find_resource(channel_id channel, seq_t seq) = 0;
+    virtual std::vector<resource_record> resource_versions(channel_id channel, seq_t seq) = 0;
+    virtual std::optional<resource_record> resource_version_made_by(channel_id channel,
+                                                                    seq_t event_seq) = 0;
+    // The library: at most q.limit + 1 rows from q.offset on (the extra one
+    // tells that there is more).
+    virtual std::vector<resource_record> list_resources(const resource_query& q) = 0;
+    virtual std::vector<vocabulary_term> vocabulary() = 0;
+
+    // Full-text search, best first: matches of whole words or their start,
+    // ranked; then, when every word has three letters or more, matches
+    // inside longer words, newest first. At most q.limit rows.
+    virtual std::vector<search_row> search(const search_query& q) = 0;
 };
 
 // Writes, inside the writer's group transaction.
@@ -144,8 +310,41 @@ class writer : public reader {
 
     // Assigns the channel's next seq to `e`, stores it and returns the seq.
     virtual seq_t append_event(event_record& e) = 0;
+    // Changes a message's text (and its search index entry); a deleted one
+    // leaves the library and loses its reactions, pin and mentions.
     virtual void update_message(channel_id channel, seq_t seq, std::string_view text,
                                 std::int64_t edited_at_ms, bool deleted) = 0;
+
+    // Recomputes a thread's summary from its replies and stores it.
+    virtual thread_record refresh_thread(channel_id channel, seq_t root) = 0;
+    virtual void set_question(channel_id channel, seq_t root, bool question) = 0;
+    virtual void set_solved(channel_id channel, seq_t root, seq_t answer) = 0;
+    // Follows (or stops following) a thread, keeping the read marker; a
+    // user new to the thread starts with the marker at `read_seq`.
+    virtual void set_following(user_id user, channel_id channel, seq_t root, bool following,
+                               seq_t read_seq) = 0;
+    virtual void set_thread_read_marker(user_id user, channel_id channel, seq_t root,
+                                        seq_t seq) = 0;
+
+    // Replaces who a message mentions.
+    virtual void set_mentions(channel_id channel, seq_t seq, seq_t thread_seq,
+                              const std::vector<user_id>& users) = 0;
+    // Each returns whether it changed anything.
+    virtual bool add_reaction(channel_id channel, const reaction_record& r) = 0;
+    virtual bool remove_reaction(channel_id channel, seq_t seq, std::string_view emoji,
+                                 user_id user) = 0;
+    virtual bool add_pin(channel_id channel, const pin_record& p) = 0;
+    virtual bool remove_pin(channel_id channel, seq_t seq) = 0;
+
+    // Makes the message at r.channel/r.seq a resource (version 1), or
+    // stores r as its next version; the message's text becomes
+    // r.description. Both update the search index.
+    virtual void insert_resource(const resource_record& r) = 0;
+    virtual void update_resource(const resource_record& r) = 0;
+    // After a reply: the library's "discussed" and "active" orders.
+    virtual void set_resource_activity(channel_id channel, seq_t seq, std::uint32_t reply_count,
+                                       std::int64_t last_activity_ms) = 0;
+    virtual void add_vocabulary_term(const vocabulary_term& t) = 0;
 };
 
 // One unit of work for the writer. `apply` runs on the writer thread inside

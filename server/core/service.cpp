@@ -1,5 +1,6 @@
 #include "server/core/service.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "protocol/codec.hpp"
@@ -48,6 +49,22 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kSync, {&service::on_sync, true, 2}},
         {M::kMarkRead, {&service::on_mark_read, true, 0.2}},
         {M::kTyping, {&service::on_typing, true, 0.2}},
+        {M::kPostResource, {&service::on_post_resource, true, 1}},
+        {M::kEditResource, {&service::on_edit_resource, true, 1}},
+        {M::kGetResourceVersions, {&service::on_get_resource_versions, true, 2}},
+        {M::kListResources, {&service::on_list_resources, true, 2}},
+        {M::kListVocabulary, {&service::on_list_vocabulary, true, 1}},
+        {M::kSearch, {&service::on_search, true, 3}},
+        {M::kGetThread, {&service::on_get_thread, true, 2}},
+        {M::kFollowThread, {&service::on_follow_thread, true, 1}},
+        {M::kListThreads, {&service::on_list_threads, true, 2}},
+        {M::kMarkThreadRead, {&service::on_mark_thread_read, true, 0.2}},
+        {M::kSolveQuestion, {&service::on_solve_question, true, 1}},
+        {M::kListQuestions, {&service::on_list_questions, true, 2}},
+        {M::kReact, {&service::on_react, true, 1}},
+        {M::kPin, {&service::on_pin, true, 1}},
+        {M::kListPins, {&service::on_list_pins, true, 2}},
+        {M::kListMentions, {&service::on_list_mentions, true, 2}},
     };
     return table;
 }
@@ -194,6 +211,14 @@ void service::write(request rq, std::function<outcome<effects>(storage::writer&)
                 for (const auto& event : r->events) {
                     publish(event);
                 }
+                for (const auto& n : r->notices) {
+                    auto frame = protocol::encode(n.message);
+                    if (n.users.empty()) {
+                        hub_.send_to(*members_.members(n.channel), frame);
+                    } else {
+                        hub_.send_to(n.users, frame);
+                    }
+                }
                 for (const auto& [channel, user] : r->left) {
                     members_.remove(channel, user);
                 }
@@ -242,6 +267,7 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
             m.set_client_msg_id(e.client_msg_id);
             m.set_edited_at_ms(e.edited_at_ms);
             m.set_deleted(e.deleted);
+            m.set_thread_seq(e.thread_seq);
             break;
         }
         case storage::event_kind::edited:
@@ -277,7 +303,143 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
         case storage::event_kind::options:
             *out.mutable_options()->mutable_options() = options_from_bits(e.change);
             break;
+        case storage::event_kind::reaction:
+            out.mutable_reaction()->set_target_seq(e.target_seq);
+            out.mutable_reaction()->set_emoji(e.text);
+            out.mutable_reaction()->set_added(e.change != 0);
+            break;
+        case storage::event_kind::pin:
+            out.mutable_pin()->set_target_seq(e.target_seq);
+            out.mutable_pin()->set_pinned(e.change != 0);
+            break;
+        case storage::event_kind::solved:
+            out.mutable_solved()->set_root_seq(e.thread_seq);
+            out.mutable_solved()->set_answer_seq(e.target_seq);
+            break;
     }
+}
+
+void service::summary_to_wire(storage::reader& r, const storage::thread_record& t,
+                              v1::ThreadSummary& out) {
+    out.set_root_seq(t.root_seq);
+    out.set_reply_count(t.reply_count);
+    out.set_last_reply_seq(t.last_reply_seq);
+    out.set_last_reply_at_ms(t.last_reply_at_ms);
+    for (auto id : t.participants) {
+        *out.add_participants() = user_view(r, id);
+    }
+    out.set_question(t.question);
+    out.set_solved_seq(t.solved_seq);
+}
+
+void service::resource_to_wire(storage::reader& r, const storage::resource_record& res,
+                               v1::Resource& out) {
+    out.set_title(res.title);
+    out.set_link(res.link);
+    out.set_description(res.description);
+    out.set_kind(static_cast<v1::ResourceKind>(res.kind));
+    for (const auto& t : res.tags) {
+        out.add_tags(t);
+    }
+    for (const auto& t : res.themes) {
+        out.add_themes(t);
+    }
+    for (const auto& a : res.audiences) {
+        out.add_audiences(a);
+    }
+    out.set_licence(static_cast<v1::Licence>(res.licence));
+    out.set_version(res.version);
+    out.set_version_at_ms(res.version_at_ms);
+    *out.mutable_editor() = user_view(r, res.editor);
+}
+
+v1::ServerMessage service::thread_update(storage::reader& r, const storage::thread_record& t) {
+    v1::ServerMessage msg;
+    msg.mutable_thread_update()->set_channel_id(t.channel);
+    summary_to_wire(r, t, *msg.mutable_thread_update()->mutable_summary());
+    return msg;
+}
+
+void service::decorate(storage::reader& r, storage::channel_id channel,
+                       google::protobuf::RepeatedPtrField<v1::Event>& events) {
+    storage::seq_t from = 0, to = 0;
+    for (const auto& e : events) {
+        if (e.has_message()) {
+            from = from == 0 ? e.seq() : std::min(from, e.seq());
+            to = std::max(to, e.seq());
+        }
+    }
+    std::unordered_map<storage::seq_t, v1::Event*> by_seq;
+    for (auto& e : events) {
+        if (e.has_message()) {
+            by_seq.emplace(e.seq(), &e);
+        } else if (e.has_edited()) {
+            // A resource's edit carries the version it made.
+            if (auto version = r.resource_version_made_by(channel, e.seq())) {
+                resource_to_wire(r, *version, *e.mutable_edited()->mutable_resource());
+            }
+        }
+    }
+    if (to == 0) {
+        return;
+    }
+    // Tombstones are in the range too: a deleted root keeps its thread.
+    for (const auto& t : r.threads_in(channel, from, to)) {
+        if (auto it = by_seq.find(t.root_seq); it != by_seq.end()) {
+            summary_to_wire(r, t, *it->second->mutable_message()->mutable_thread());
+        }
+    }
+    for (const auto& res : r.resources_in(channel, from, to)) {
+        if (auto it = by_seq.find(res.seq); it != by_seq.end()) {
+            resource_to_wire(r, res, *it->second->mutable_message()->mutable_resource());
+        }
+    }
+    for (const auto& p : r.pins_in(channel, from, to)) {
+        if (auto it = by_seq.find(p.seq); it != by_seq.end()) {
+            it->second->mutable_message()->set_pinned(true);
+        }
+    }
+    for (const auto& reaction : r.reactions_in(channel, from, to)) {
+        auto it = by_seq.find(reaction.seq);
+        if (it == by_seq.end()) {
+            continue;
+        }
+        auto& m = *it->second->mutable_message();
+        v1::Reaction* slot = nullptr;
+        for (auto& existing : *m.mutable_reactions()) {
+            if (existing.emoji() == reaction.emoji) {
+                slot = &existing;
+            }
+        }
+        if (!slot) {
+            slot = m.add_reactions();
+            slot->set_emoji(reaction.emoji);
+        }
+        slot->set_count(slot->count() + 1);
+        *slot->add_users() = user_view(r, reaction.user);
+    }
+}
+
+void service::decorate_one(storage::reader& r, v1::Event& event) {
+    google::protobuf::RepeatedPtrField<v1::Event> one;
+    one.Add()->Swap(&event);
+    decorate(r, one[0].channel_id(), one);
+    event.Swap(&one[0]);
+}
+
+std::vector<storage::channel_id> service::readable_channels(storage::reader& r,
+                                                            storage::user_id user) {
+    std::vector<storage::channel_id> out;
+    for (const auto& m : r.memberships_of(user)) {
+        out.push_back(m.channel);
+    }
+    for (const auto& c : r.list_channels()) {
+        if (c.kind == v1::PUBLIC && std::find(out.begin(), out.end(), c.id) == out.end()) {
+            out.push_back(c.id);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 int options_bits(bool members_can_invite, bool members_can_set_topic) {
@@ -395,6 +557,8 @@ void service::describe(storage::reader& r, const storage::channel_record& c,
         out.set_my_role(m->role);
         out.set_last_read_seq(m->last_read_seq);
         out.set_unread_count(r.count_unread(c.id, m->last_read_seq, user));
+        out.set_mention_count(r.count_unread_mentions(c.id, user, m->last_read_seq));
+        out.set_thread_unread_count(r.count_followed_unread(c.id, user));
     }
 }
 

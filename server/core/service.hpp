@@ -88,6 +88,14 @@ class service {
         std::vector<std::pair<storage::channel_id, storage::user_id>> left = {};
         std::function<void()> sessions = {};
         std::optional<v1::ServerMessage> reply = {};
+        // Pushes that are not channel events, sent after them: to `users`,
+        // or to the members of `channel` when users is empty.
+        struct notice {
+            storage::channel_id channel = 0;
+            std::vector<storage::user_id> users;
+            v1::ServerMessage message;
+        };
+        std::vector<notice> notices = {};
     };
 
     // What a handler, or the read job it queued, comes to: a failure or
@@ -176,6 +184,53 @@ class service {
     // Channel (member).
     handled on_typing(const request& rq, const v1::ClientMessage& msg);
 
+    // Threads (service_threads.cpp). "Root" stands for: NOT_FOUND when the
+    // seq is not a message of the channel (a reply stands for its root).
+    // Channel (any the caller may see); root.
+    handled on_get_thread(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); root.
+    handled on_follow_thread(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_threads(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see); root.
+    handled on_mark_thread_read(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); root; BAD_REQUEST: a reply's seq, an answer that is
+    // not a live reply of the thread; FORBIDDEN: neither the root's author
+    // nor a moderator.
+    handled on_solve_question(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see).
+    handled on_list_questions(const request& rq, const v1::ClientMessage& msg);
+
+    // Resources (service_resources.cpp).
+    // BAD_REQUEST or TOO_LARGE resource (resource_problem), client_msg_id;
+    // RATE_LIMITED and the rest as on_send.
+    handled on_post_resource(const request& rq, const v1::ClientMessage& msg);
+    // As on_post_resource; NOT_FOUND: not a resource, or a deleted one;
+    // FORBIDDEN: neither its author nor a moderator.
+    handled on_edit_resource(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see); NOT_FOUND: not a resource.
+    handled on_get_resource_versions(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST: an unknown theme or audience, a kind out of range, a bad
+    // tag; channel (any the caller may see) when one is given; NOT_FOUND:
+    // no such author.
+    handled on_list_resources(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_vocabulary(const request& rq, const v1::ClientMessage& msg);
+
+    // Search and mentions (service_search.cpp).
+    // BAD_REQUEST: no letter or digit in the query; TOO_LARGE query;
+    // channel (any the caller may see) when one is given.
+    handled on_search(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_mentions(const request& rq, const v1::ClientMessage& msg);
+
+    // Reactions and pins (service_reactions.cpp).
+    // BAD_REQUEST: not an emoji; TOO_LARGE emoji; channel (member);
+    // NOT_FOUND: no such message, or a deleted one.
+    handled on_react(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: not a moderator, a direct channel;
+    // NOT_FOUND: no such message, or a deleted one.
+    handled on_pin(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see).
+    handled on_list_pins(const request& rq, const v1::ClientMessage& msg);
+
     enum class page_direction { before, after };
     // A page of events of a channel the caller belongs to, oldest first:
     // after `cursor`, or before it (0 = the newest).
@@ -198,6 +253,21 @@ class service {
     void write(request rq, std::function<outcome<effects>(storage::writer&)> apply);
     void log_internal(const request& rq, const char* what);
 
+    // Sending (messages and resources): the per-account budget, then the
+    // common part of the write job. RATE_LIMITED when spent.
+    outcome<void> take_send_budget(storage::user_id user);
+    // The message of a SendMessage or PostResource stored, with its
+    // mentions and thread; `resource` is filled with what was stored.
+    struct new_message {
+        v1::ChannelRef channel;
+        std::string client_msg_id;
+        std::string text;
+        storage::seq_t thread_seq = 0;
+        bool question = false;
+        std::optional<storage::resource_record> resource;
+    };
+    outcome<effects> store_message(storage::writer& w, const request& rq, new_message m);
+
     // Domain helpers (called on storage threads).
     struct visible_channel {
         storage::channel_record channel;
@@ -218,6 +288,34 @@ class service {
     outcome<storage::event_record> find_message(storage::reader& r,
                                                 const storage::channel_record& channel,
                                                 storage::seq_t seq);
+    // What a message read from history carries besides itself: its thread
+    // summary, reactions, pin and resource (and the resource version an
+    // edit made). For the events of one channel, in few queries.
+    void decorate(storage::reader& r, storage::channel_id channel,
+                  google::protobuf::RepeatedPtrField<v1::Event>& events);
+    void decorate_one(storage::reader& r, v1::Event& event);
+    // The thread a seq belongs to: the root itself, or a reply's root.
+    outcome<storage::event_record> find_root(storage::reader& r,
+                                             const storage::channel_record& channel,
+                                             storage::seq_t seq);
+    void summary_to_wire(storage::reader& r, const storage::thread_record& t,
+                         v1::ThreadSummary& out);
+    void resource_to_wire(storage::reader& r, const storage::resource_record& res,
+                          v1::Resource& out);
+    v1::ServerMessage thread_update(storage::reader& r, const storage::thread_record& t);
+    // The channels the user can read now: public ones and their own.
+    std::vector<storage::channel_id> readable_channels(storage::reader& r, storage::user_id user);
+    // Who `text` mentions among those who can read the channel (author
+    // excluded); FORBIDDEN for @channel by a plain member.
+    outcome<std::vector<storage::user_id>> mentioned_users(storage::reader& r,
+                                                           const visible_channel& v,
+                                                           storage::user_id author,
+                                                           std::string_view text);
+    // Stores who a message mentions and says what to push to those newly
+    // mentioned; a mention in a reply follows its thread.
+    void record_mentions(storage::writer& w, const storage::channel_record& channel,
+                         const v1::Event& message, const std::vector<storage::user_id>& users,
+                         effects& done);
     void describe(storage::reader& r, const storage::channel_record& c,
                   const std::optional<storage::membership>& m, storage::user_id user,
                   v1::Channel& out);

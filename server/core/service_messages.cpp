@@ -4,6 +4,19 @@
 
 namespace relais::core {
 
+outcome<void> service::take_send_budget(storage::user_id user) {
+    std::lock_guard lock(send_mu_);
+    auto it =
+        send_budget_
+            .try_emplace(user, rate_limiter::config{double(config_.limits.send_rate_per_second),
+                                                    double(config_.limits.send_burst)})
+            .first;
+    if (auto wait = it->second.take(clock_.now_ms()); wait != 0) {
+        return fail(errc::rate_limited, "sending too fast; slow down", wait);
+    }
+    return {};
+}
+
 service::handled service::on_send(const request& rq, const v1::ClientMessage& msg) {
     const auto& send = msg.send_message();
     if (auto ok = check_text(send.text(), config_.limits); !ok) {
@@ -12,51 +25,108 @@ service::handled service::on_send(const request& rq, const v1::ClientMessage& ms
     if (auto ok = check_client_msg_id(send.client_msg_id(), config_.limits); !ok) {
         return ok.error();
     }
-    const auto user = rq.who.user.id();
-    {
-        std::lock_guard lock(send_mu_);
-        auto it =
-            send_budget_
-                .try_emplace(user, rate_limiter::config{double(config_.limits.send_rate_per_second),
-                                                        double(config_.limits.send_burst)})
-                .first;
-        if (auto wait = it->second.take(clock_.now_ms()); wait != 0) {
-            return fail(errc::rate_limited, "sending too fast; slow down", wait);
-        }
+    if (send.question() && send.thread_seq() != 0) {
+        return fail(errc::bad_request, "a reply cannot be a question; ask in the channel");
     }
-    write(rq, [this, rq, send, user](storage::writer& w) -> outcome<effects> {
-        if (auto original = w.find_sent(user, send.client_msg_id())) {
-            // A retry: answer with what was stored the first time.
-            auto v = resolve(w, send.channel(), user);
-            if (!v || v->channel.id != original->channel) {
-                return fail(errc::conflict,
-                            "this client_msg_id was already used for another channel");
-            }
-            effects done;
-            auto& sent = *done.reply.emplace().mutable_sent();
-            to_wire(w, *original, *sent.mutable_event());
-            sent.set_duplicate(true);
-            return done;
-        }
-        auto v = resolve_member(w, send.channel(), user);
-        if (!v) {
-            return v.error();
-        }
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::message;
-        e.actor = user;
-        e.text = send.text();
-        e.client_msg_id = send.client_msg_id();
-        auto event = append(w, std::move(e));
-        // The sender has read what they wrote.
-        w.set_read_marker(event.channel_id(), user, event.seq());
-        effects done;
-        *done.reply.emplace().mutable_sent()->mutable_event() = event;
-        done.events.push_back(std::move(event));
-        return done;
+    if (auto ok = take_send_budget(rq.who.user.id()); !ok) {
+        return ok.error();
+    }
+    write(rq, [this, rq, send](storage::writer& w) -> outcome<effects> {
+        return store_message(w, rq,
+                             new_message{send.channel(), send.client_msg_id(), send.text(),
+                                         send.thread_seq(), send.question(), std::nullopt});
     });
     return answered_later();
+}
+
+outcome<service::effects> service::store_message(storage::writer& w, const request& rq,
+                                                 new_message m) {
+    const auto user = rq.who.user.id();
+    if (auto original = w.find_sent(user, m.client_msg_id)) {
+        // A retry: answer with what was stored the first time.
+        auto v = resolve(w, m.channel, user);
+        if (!v || v->channel.id != original->channel) {
+            return fail(errc::conflict, "this client_msg_id was already used for another channel");
+        }
+        effects done;
+        auto& sent = *done.reply.emplace().mutable_sent();
+        to_wire(w, *original, *sent.mutable_event());
+        decorate_one(w, *sent.mutable_event());
+        sent.set_duplicate(true);
+        return done;
+    }
+    auto v = resolve_member(w, m.channel, user);
+    if (!v) {
+        return v.error();
+    }
+    storage::seq_t root = 0;
+    std::optional<storage::event_record> root_event;
+    if (m.thread_seq != 0) {
+        auto target = find_message(w, v->channel, m.thread_seq);
+        if (!target) {
+            return target.error();
+        }
+        if (target->deleted) {
+            return fail(errc::not_found,
+                        "message " + std::to_string(m.thread_seq) + " was deleted");
+        }
+        root = target->thread_seq != 0 ? target->thread_seq : target->seq;
+        root_event =
+            target->thread_seq != 0 ? w.find_event(v->channel.id, root) : std::optional(*target);
+    }
+    auto mentioned =
+        mentioned_users(w, *v, user, m.resource ? m.resource->title + "\n" + m.text : m.text);
+    if (!mentioned) {
+        return mentioned.error();
+    }
+    storage::event_record e;
+    e.channel = v->channel.id;
+    e.kind = storage::event_kind::message;
+    e.actor = user;
+    e.text = m.text;
+    e.client_msg_id = m.client_msg_id;
+    e.thread_seq = root;
+    auto event = append(w, std::move(e));
+    effects done;
+    if (m.resource) {
+        auto& res = *m.resource;
+        res.channel = event.channel_id();
+        res.seq = event.seq();
+        res.author = user;
+        res.created_at_ms = event.at_ms();
+        res.version = 1;
+        res.version_at_ms = event.at_ms();
+        res.editor = user;
+        res.event_seq = event.seq();
+        res.description = m.text;
+        w.insert_resource(res);
+        resource_to_wire(w, res, *event.mutable_message()->mutable_resource());
+    }
+    if (m.question) {
+        w.set_question(event.channel_id(), event.seq(), true);
+    }
+    if (root != 0) {
+        // The replier follows the thread and has read it up to here; the
+        // root's author follows it from its first reply on, unless they
+        // chose to stop.
+        w.set_following(user, event.channel_id(), root, true, event.seq());
+        w.set_thread_read_marker(user, event.channel_id(), root, event.seq());
+        if (root_event && root_event->actor != user &&
+            !w.find_follow(root_event->actor, event.channel_id(), root)) {
+            w.set_following(root_event->actor, event.channel_id(), root, true, 0);
+        }
+        auto summary = w.refresh_thread(event.channel_id(), root);
+        w.set_resource_activity(event.channel_id(), root, summary.reply_count,
+                                summary.last_reply_at_ms);
+        done.notices.push_back({event.channel_id(), {}, thread_update(w, summary)});
+    } else {
+        // The sender has read what they wrote.
+        w.set_read_marker(event.channel_id(), user, event.seq());
+    }
+    record_mentions(w, v->channel, event, *mentioned, done);
+    *done.reply.emplace().mutable_sent()->mutable_event() = event;
+    done.events.push_back(std::move(event));
+    return done;
 }
 
 outcome<storage::event_record> service::find_message(storage::reader& r,
@@ -90,6 +160,15 @@ service::handled service::on_edit(const request& rq, const v1::ClientMessage& ms
         if (target->actor != user) {
             return fail(errc::forbidden, "only the author can edit a message");
         }
+        if (w.find_resource(v->channel.id, edit.seq())) {
+            return fail(errc::bad_request,
+                        "message " + std::to_string(edit.seq()) +
+                            " is a resource: edit it with EditResource, which keeps its versions");
+        }
+        auto mentioned = mentioned_users(w, *v, user, edit.text());
+        if (!mentioned) {
+            return mentioned.error();
+        }
         const auto now = clock_.now_ms();
         w.update_message(v->channel.id, edit.seq(), edit.text(), now, false);
         storage::event_record e;
@@ -98,7 +177,13 @@ service::handled service::on_edit(const request& rq, const v1::ClientMessage& ms
         e.actor = user;
         e.text = edit.text();
         e.target_seq = edit.seq();
-        return effects{.events = {append(w, std::move(e))}};
+        effects done{.events = {append(w, std::move(e))}};
+        auto edited = *target;
+        edited.text = edit.text();
+        v1::Event message;
+        to_wire(w, edited, message);
+        record_mentions(w, v->channel, message, *mentioned, done);
+        return done;
     });
     return answered_later();
 }
@@ -129,7 +214,19 @@ service::handled service::on_delete(const request& rq, const v1::ClientMessage& 
         e.kind = storage::event_kind::deleted;
         e.actor = user;
         e.target_seq = del.seq();
-        return effects{.events = {append(w, std::move(e))}};
+        effects done{.events = {append(w, std::move(e))}};
+        if (const auto root = target->thread_seq; root != 0) {
+            // One reply fewer; an answer deleted leaves its question unsolved.
+            auto thread = w.find_thread(v->channel.id, root);
+            if (thread && thread->solved_seq == del.seq()) {
+                w.set_solved(v->channel.id, root, 0);
+            }
+            auto summary = w.refresh_thread(v->channel.id, root);
+            w.set_resource_activity(v->channel.id, root, summary.reply_count,
+                                    summary.last_reply_at_ms);
+            done.notices.push_back({v->channel.id, {}, thread_update(w, summary)});
+        }
+        return done;
     });
     return answered_later();
 }
@@ -200,6 +297,7 @@ service::handled service::read_page(const request& rq, const v1::ChannelRef& ref
         for (const auto& e : rows) {
             to_wire(r, e, *events.add_events());
         }
+        decorate(r, v->channel.id, *events.mutable_events());
         events.set_has_more(has_more);
         events.set_last_seq(v->channel.last_seq);
         return out;
@@ -215,7 +313,12 @@ service::handled service::on_mark_read(const request& rq, const v1::ClientMessag
             return v.error();
         }
         w.set_read_marker(v->channel.id, user, std::min(mark.seq(), v->channel.last_seq));
-        return effects{};
+        // The user's other devices show the same unread counts.
+        v1::ServerMessage marker;
+        marker.mutable_read_marker()->set_channel_id(v->channel.id);
+        marker.mutable_read_marker()->set_seq(
+            w.find_membership(v->channel.id, user)->last_read_seq);
+        return effects{.notices = {{v->channel.id, {user}, std::move(marker)}}};
     });
     return answered_later();
 }

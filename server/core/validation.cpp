@@ -2,6 +2,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -189,6 +191,242 @@ outcome<void> check_client_msg_id(std::string_view id, const protocol::limits& l
         }
     }
     return {};
+}
+
+namespace {
+
+template <class T>
+void drop_duplicates(std::vector<T>& items) {
+    std::vector<T> kept;
+    for (auto& item : items) {
+        if (std::find(kept.begin(), kept.end(), item) == kept.end()) {
+            kept.push_back(std::move(item));
+        }
+    }
+    items = std::move(kept);
+}
+
+outcome<void> check_link(std::string_view link, const protocol::limits& l) {
+    if (link.empty()) {
+        return {};
+    }
+    if (link.size() > l.max_link_bytes) {
+        return fail(errc::too_large,
+                    "link is longer than " + std::to_string(l.max_link_bytes) + " bytes");
+    }
+    if (!protocol::valid_utf8(link)) {
+        return fail(errc::bad_request, "link is not valid UTF-8");
+    }
+    auto lower = std::string(link.substr(0, std::min<std::size_t>(link.size(), 8)));
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::size_t rest = 0;
+    if (lower.starts_with("https://")) {
+        rest = 8;
+    } else if (lower.starts_with("http://")) {
+        rest = 7;
+    } else {
+        return fail(errc::bad_request, "link must start with http:// or https://");
+    }
+    for (unsigned char c : link) {
+        if (c <= 0x20 || c == 0x7f) {
+            return fail(errc::bad_request, "link holds a space or a control character");
+        }
+    }
+    const auto host_end = std::min(link.find_first_of("/?#", rest), link.size());
+    auto authority = link.substr(rest, host_end - rest);
+    // user:password@ is no part of a link to share.
+    if (authority.find('@') != std::string_view::npos) {
+        return fail(errc::bad_request, "link holds a user name or password");
+    }
+    const auto port = authority.rfind(':');
+    auto host = port == std::string_view::npos || authority.find(']') > port
+                    ? authority
+                    : authority.substr(0, port);
+    if (host.empty()) {
+        return fail(errc::bad_request, "link has no host");
+    }
+    if (port != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+        auto digits = authority.substr(port + 1);
+        if (digits.empty() || digits.size() > 5 ||
+            !std::all_of(digits.begin(), digits.end(),
+                         [](char c) { return c >= '0' && c <= '9'; })) {
+            return fail(errc::bad_request, "link has an invalid port");
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+outcome<std::string> normalise_tag(std::string_view tag, const protocol::limits& l) {
+    auto name = visible_name("tag", tag, l.max_tag_bytes);
+    if (!name) {
+        return name.error();
+    }
+    if (name->empty()) {
+        return fail(errc::bad_request, "a tag is empty");
+    }
+    // Lower case, code point by code point: accents stay ("Démarche" is
+    // "démarche"), and nothing else changes.
+    std::string lower;
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(name->data());
+    const auto size = static_cast<utf8proc_ssize_t>(name->size());
+    for (utf8proc_ssize_t at = 0; at < size;) {
+        utf8proc_int32_t cp = 0;
+        at += utf8proc_iterate(p + at, size - at, &cp);
+        utf8proc_uint8_t encoded[4];
+        const auto n = utf8proc_encode_char(utf8proc_tolower(cp), encoded);
+        lower.append(reinterpret_cast<const char*>(encoded), static_cast<std::size_t>(n));
+    }
+    if (lower.size() > l.max_tag_bytes) {
+        return fail(errc::too_large,
+                    "tag is longer than " + std::to_string(l.max_tag_bytes) + " bytes");
+    }
+    return lower;
+}
+
+outcome<v1::Resource> check_resource(const v1::Resource& in, const protocol::limits& l) {
+    v1::Resource out;
+    auto title = visible_name("title", in.title(), l.max_title_bytes);
+    if (!title) {
+        return title.error();
+    }
+    if (title->empty()) {
+        return fail(errc::bad_request, "a resource needs a title");
+    }
+    out.set_title(std::move(*title));
+    if (auto ok = check_link(in.link(), l); !ok) {
+        return ok.error();
+    }
+    out.set_link(in.link());
+    if (auto ok = check_free_text("description", in.description(), l.max_text_bytes, true); !ok) {
+        return ok.error();
+    }
+    out.set_description(in.description());
+    const int kind = in.kind();
+    if (kind < 0 || kind > v1::ResourceKind_MAX) {
+        return fail(errc::bad_request, "unknown resource kind " + std::to_string(kind));
+    }
+    out.set_kind(kind == v1::RESOURCE_KIND_UNSPECIFIED ? v1::OTHER : in.kind());
+    const int licence = in.licence();
+    if (licence < 0 || licence > v1::Licence_MAX) {
+        return fail(errc::bad_request, "unknown licence " + std::to_string(licence));
+    }
+    out.set_licence(in.licence());
+    std::vector<std::string> tags;
+    for (const auto& t : in.tags()) {
+        auto tag = normalise_tag(t, l);
+        if (!tag) {
+            return tag.error();
+        }
+        tags.push_back(std::move(*tag));
+    }
+    drop_duplicates(tags);
+    if (tags.size() > l.max_tags) {
+        return fail(errc::bad_request,
+                    "a resource has at most " + std::to_string(l.max_tags) + " tags");
+    }
+    for (auto& t : tags) {
+        out.add_tags(std::move(t));
+    }
+    std::vector<std::string> themes(in.themes().begin(), in.themes().end());
+    std::vector<std::string> audiences(in.audiences().begin(), in.audiences().end());
+    drop_duplicates(themes);
+    drop_duplicates(audiences);
+    for (auto& t : themes) {
+        out.add_themes(std::move(t));
+    }
+    for (auto& a : audiences) {
+        out.add_audiences(std::move(a));
+    }
+    return out;
+}
+
+outcome<void> check_emoji(std::string_view emoji, const protocol::limits& l) {
+    if (emoji.empty()) {
+        return fail(errc::bad_request, "no emoji given");
+    }
+    if (emoji.size() > l.max_emoji_bytes) {
+        return fail(errc::too_large,
+                    "emoji is longer than " + std::to_string(l.max_emoji_bytes) + " bytes");
+    }
+    const auto not_emoji =
+        fail(errc::bad_request, "'" + std::string(emoji) + "' is not an emoji nor a :short_name:");
+    if (emoji.size() >= 3 && emoji.front() == ':' && emoji.back() == ':') {
+        for (unsigned char c : emoji.substr(1, emoji.size() - 2)) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                            c == '+' || c == '-';
+            if (!ok) {
+                return not_emoji;
+            }
+        }
+        return {};
+    }
+    if (!protocol::valid_utf8(emoji)) {
+        return not_emoji;
+    }
+    bool pictograph = false;
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(emoji.data());
+    const auto size = static_cast<utf8proc_ssize_t>(emoji.size());
+    for (utf8proc_ssize_t at = 0; at < size;) {
+        utf8proc_int32_t cp = 0;
+        at += utf8proc_iterate(p + at, size - at, &cp);
+        const auto category = utf8proc_category(cp);
+        if (category == UTF8PROC_CATEGORY_SO) {
+            pictograph = true;  // emoji, regional indicators (flags)
+        } else if (cp == 0x20E3) {
+            pictograph = true;  // keycap
+        } else if (category == UTF8PROC_CATEGORY_SK || category == UTF8PROC_CATEGORY_MN ||
+                   cp == 0x200D || (cp >= 0xE0020 && cp <= 0xE007F) || (cp >= '0' && cp <= '9') ||
+                   cp == '#' || cp == '*') {
+            // Skin tones, variation selectors, joiners, tag sequences and
+            // what a keycap caps.
+        } else {
+            return not_emoji;
+        }
+    }
+    if (!pictograph) {
+        return not_emoji;
+    }
+    return {};
+}
+
+mentions parse_mentions(std::string_view text) {
+    mentions out;
+    auto name_char = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_' || c == '.';
+    };
+    for (std::size_t at = text.find('@'); at != std::string_view::npos;
+         at = text.find('@', at + 1)) {
+        // Not inside a word: "anne@mairie.fr" mentions nobody.
+        if (at > 0 && (name_char(static_cast<unsigned char>(text[at - 1])) ||
+                       static_cast<unsigned char>(text[at - 1]) >= 0x80)) {
+            continue;
+        }
+        std::size_t end = at + 1;
+        while (end < text.size() && name_char(static_cast<unsigned char>(text[end]))) {
+            ++end;
+        }
+        // A sentence's full stop or a dash after the name is not part of it.
+        while (end > at + 1 &&
+               (text[end - 1] == '.' || text[end - 1] == '-' || text[end - 1] == '_')) {
+            --end;
+        }
+        if (end == at + 1) {
+            continue;
+        }
+        std::string name(text.substr(at + 1, end - at - 1));
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (name == "channel") {
+            out.channel = true;
+        } else if (std::find(out.names.begin(), out.names.end(), name) == out.names.end()) {
+            out.names.push_back(std::move(name));
+        }
+    }
+    return out;
 }
 
 }  // namespace relais::core

@@ -2,9 +2,11 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/errc.hpp"
 #include "protocol/limits.hpp"
+#include "protocol/relais.pb.h"
 
 namespace relais::core {
 
@@ -23,5 +25,27 @@ outcome<std::string> check_display_name(std::string_view name, const protocol::l
 outcome<void> check_topic(std::string_view topic, const protocol::limits& l);
 outcome<void> check_text(std::string_view text, const protocol::limits& l);
 outcome<void> check_client_msg_id(std::string_view id, const protocol::limits& l);
+
+// A resource as a request gives it, checked and normalised: the title
+// under the display-name rule (required), the link (empty, or http(s)
+// with a host, no space or control character), the description (a
+// message's text, may be empty), the kind (unspecified: OTHER) and
+// licence in range, tags through normalise_tag, at most max_tags, and
+// duplicates of tags, themes and audiences dropped. Themes and audiences
+// are checked against the server's lists by the caller.
+outcome<v1::Resource> check_resource(const v1::Resource& in, const protocol::limits& l);
+// A tag: the display-name rule, then lower case (accents kept), not empty.
+outcome<std::string> normalise_tag(std::string_view tag, const protocol::limits& l);
+// One emoji (a sequence: flags, skin tones, joiners, keycaps) or a
+// :short_name: of lowercase ASCII letters, digits, '_', '+' and '-'.
+outcome<void> check_emoji(std::string_view emoji, const protocol::limits& l);
+
+// Who a text mentions: each @name (a user name's characters, any case,
+// not inside a word or an e-mail address), and whether it says @channel.
+struct mentions {
+    std::vector<std::string> names;  // lower case, without '@', each once
+    bool channel = false;
+};
+mentions parse_mentions(std::string_view text);
 
 }  // namespace relais::core

@@ -3,7 +3,28 @@
 #include <chrono>
 #include <thread>
 
+#include "storage/text/search_text.hpp"
+
 namespace relais::storage::sqlite {
+namespace {
+
+// relais_fold(text): search_text::fold in SQL, for the migration that
+// indexes the messages stored before search existed.
+void fold_function(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    const auto size = static_cast<std::size_t>(sqlite3_value_bytes(argv[0]));
+    auto folded = search_text::fold(std::string_view(text ? text : "", text ? size : 0));
+    sqlite3_result_text(context, folded.data(), static_cast<int>(folded.size()), SQLITE_TRANSIENT);
+}
+
+void finalize_all(auto& cache) {
+    for (auto& [sql, stmt] : cache) {
+        sqlite3_finalize(stmt);
+    }
+    cache.clear();
+}
+
+}  // namespace
 
 void throw_error(sqlite3* db, int code, std::string_view context) {
     std::string message(context);
@@ -74,6 +95,12 @@ connection::connection(const std::string& path, durability mode, const std::stri
     }
     try {
         sqlite3_busy_timeout(db_, 10000);
+        if (int rc = sqlite3_create_function_v2(
+                db_, "relais_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                nullptr, &fold_function, nullptr, nullptr, nullptr);
+            rc != SQLITE_OK) {
+            throw_error(db_, rc, "relais_fold");
+        }
         exec("PRAGMA foreign_keys=ON");
         set_wal_mode();
         exec(mode == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -101,10 +128,8 @@ connection::connection(const std::string& path, durability mode, const std::stri
                                                   ", not what the durability setting requires");
         }
     } catch (...) {
-        for (auto& [sql, stmt] : cache_) {
-            sqlite3_finalize(stmt);
-        }
-        cache_.clear();
+        finalize_all(cache_);
+        finalize_all(built_cache_);
         sqlite3_close(db_);
         db_ = nullptr;
         throw;
@@ -128,9 +153,8 @@ void connection::set_wal_mode() {
 }
 
 connection::~connection() {
-    for (auto& [sql, stmt] : cache_) {
-        sqlite3_finalize(stmt);
-    }
+    finalize_all(cache_);
+    finalize_all(built_cache_);
     sqlite3_close(db_);
 }
 
@@ -143,6 +167,20 @@ statement connection::prepare(const char* sql) {
             throw_error(db_, rc, sql);
         }
         it = cache_.emplace(sql, stmt).first;
+    }
+    return statement(db_, it->second);
+}
+
+statement connection::prepare_built(const std::string& sql) {
+    auto it = built_cache_.find(sql);
+    if (it == built_cache_.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        if (int rc =
+                sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+            rc != SQLITE_OK) {
+            throw_error(db_, rc, sql);
+        }
+        it = built_cache_.emplace(sql, stmt).first;
     }
     return statement(db_, it->second);
 }

@@ -77,6 +77,9 @@ class connection {
 
     // The statement for this SQL text, prepared once per connection.
     statement prepare(const char* sql);
+    // The same for SQL built at run time (a query with optional filters):
+    // cached by its text, so each shape is prepared once.
+    statement prepare_built(const std::string& sql);
     void exec(const char* sql);
     int user_version();
     sqlite3* handle() const { return db_; }
@@ -86,6 +89,7 @@ class connection {
 
     sqlite3* db_ = nullptr;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
+    std::unordered_map<std::string, sqlite3_stmt*> built_cache_;
 };
 
 [[noreturn]] void throw_error(sqlite3* db, int code, std::string_view context);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "storage/text/search_text.hpp"
+
 namespace relais::storage::sqlite {
 namespace {
 
@@ -89,6 +91,156 @@ constexpr const char* migrations[] = {
     R"sql(
     ALTER TABLE channels ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
     )sql",
+    // 6: threads, resources, reactions, pins, mentions and full-text search.
+    R"sql(
+    ALTER TABLE events ADD COLUMN thread_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX events_by_thread ON events(channel_id, thread_seq, seq) WHERE thread_seq != 0;
+    -- A thread's summary, recomputed from its replies whenever one changes.
+    CREATE TABLE threads(
+        channel_id INTEGER NOT NULL,
+        root_seq INTEGER NOT NULL,
+        reply_count INTEGER NOT NULL DEFAULT 0,
+        last_reply_seq INTEGER NOT NULL DEFAULT 0,
+        last_reply_at_ms INTEGER NOT NULL DEFAULT 0,
+        participants TEXT NOT NULL DEFAULT '',
+        question INTEGER NOT NULL DEFAULT 0,
+        solved_seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(channel_id, root_seq)) WITHOUT ROWID;
+    -- A user's read marker in a thread; kept when they stop following it.
+    CREATE TABLE thread_reads(
+        user_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        root_seq INTEGER NOT NULL,
+        last_read_seq INTEGER NOT NULL DEFAULT 0,
+        following INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY(user_id, channel_id, root_seq)) WITHOUT ROWID;
+    CREATE TABLE mentions(
+        user_id INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        thread_seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(user_id, channel_id, seq)) WITHOUT ROWID;
+    CREATE INDEX mentions_by_message ON mentions(channel_id, seq);
+    CREATE TABLE reactions(
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY(channel_id, seq, emoji, user_id)) WITHOUT ROWID;
+    CREATE TABLE pins(
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        pinned_by INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;
+    -- A resource's current version; its description is its message's text.
+    -- Lists ('tags', ...) are joined with a line feed, which no label holds.
+    CREATE TABLE resources(
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        author_id INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        licence INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        themes TEXT NOT NULL,
+        audiences TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        version_at_ms INTEGER NOT NULL,
+        editor_id INTEGER NOT NULL,
+        event_seq INTEGER NOT NULL,
+        reply_count INTEGER NOT NULL DEFAULT 0,
+        last_activity_ms INTEGER NOT NULL,
+        PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;
+    CREATE INDEX resources_newest ON resources(created_at_ms);
+    CREATE INDEX resources_discussed ON resources(reply_count, created_at_ms);
+    CREATE INDEX resources_active ON resources(last_activity_ms);
+    CREATE INDEX resources_by_author ON resources(author_id, created_at_ms);
+    -- One row per tag (1), theme (2) and audience (3) of a resource.
+    CREATE TABLE resource_labels(
+        list INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY(list, value, channel_id, seq)) WITHOUT ROWID;
+    CREATE INDEX resource_labels_by_resource ON resource_labels(channel_id, seq);
+    -- Every version of every resource, the current one included.
+    CREATE TABLE resource_versions(
+        channel_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        description TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        licence INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        themes TEXT NOT NULL,
+        audiences TEXT NOT NULL,
+        version_at_ms INTEGER NOT NULL,
+        editor_id INTEGER NOT NULL,
+        event_seq INTEGER NOT NULL,
+        PRIMARY KEY(channel_id, seq, version)) WITHOUT ROWID;
+    CREATE INDEX resource_versions_by_event ON resource_versions(channel_id, event_seq);
+    -- The themes and audiences a resource may carry: data an admin extends
+    -- (relais-server vocabulary add), seeded with the ones mediators use in
+    -- their activity reports.
+    CREATE TABLE vocabulary(
+        list TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        label_fr TEXT NOT NULL,
+        label_en TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY(list, slug)) WITHOUT ROWID;
+    INSERT INTO vocabulary VALUES
+        ('theme', 'diagnostic', 'Diagnostic numérique', 'Digital skills assessment', 1),
+        ('theme', 'materiel', 'Matériel', 'Devices', 2),
+        ('theme', 'e-mail', 'E-mail', 'E-mail', 3),
+        ('theme', 'sante', 'Santé', 'Health', 4),
+        ('theme', 'banque-achats', 'Banque et achats', 'Banking and shopping', 5),
+        ('theme', 'insertion-pro', 'Insertion professionnelle', 'Job search', 6),
+        ('theme', 'securite', 'Sécurité numérique', 'Digital security', 7),
+        ('theme', 'parentalite', 'Parentalité', 'Parenting', 8),
+        ('theme', 'ia', 'IA', 'AI', 9),
+        ('theme', 'culture-numerique', 'Culture numérique', 'Digital culture', 10),
+        ('theme', 'demarches', 'Démarches administratives', 'Administrative procedures', 11),
+        ('theme', 'demarches-identite', 'Papiers d''identité', 'Identity papers', 12),
+        ('theme', 'demarches-famille', 'Famille', 'Family', 13),
+        ('theme', 'demarches-social-sante', 'Social et santé', 'Welfare and health', 14),
+        ('theme', 'demarches-logement', 'Logement', 'Housing', 15),
+        ('theme', 'demarches-impots', 'Impôts', 'Taxes', 16),
+        ('theme', 'demarches-justice', 'Justice', 'Justice', 17),
+        ('theme', 'demarches-etrangers', 'Étrangers', 'Foreign nationals', 18),
+        ('theme', 'demarches-travail', 'Travail', 'Work', 19),
+        ('theme', 'demarches-transports', 'Transports', 'Transport', 20),
+        ('audience', 'seniors', 'Seniors', 'Seniors', 1),
+        ('audience', 'jeunes', 'Jeunes', 'Young people', 2),
+        ('audience', 'allophones', 'Personnes allophones', 'Non-French speakers', 3),
+        ('audience', 'demandeurs-emploi', 'Demandeurs d''emploi', 'Job seekers', 4),
+        ('audience', 'handicap', 'Personnes en situation de handicap', 'People with disabilities', 5),
+        ('audience', 'illettrisme', 'Personnes en situation d''illettrisme', 'People with low literacy', 6),
+        ('audience', 'familles', 'Familles', 'Families', 7);
+    -- Full-text search. Both indexes hold no text of their own (the events
+    -- do): a document's rowid is (channel_id << 40) | seq, and removing one
+    -- gives back exactly what was indexed (sql_access::unindex). Words:
+    -- case and accents folded by the tokenizer; trigrams: for words inside
+    -- longer ones, over a folded copy (3.40's trigram tokenizer keeps
+    -- accents).
+    CREATE VIRTUAL TABLE search_words USING fts5(
+        body, content='', tokenize='unicode61 remove_diacritics 2');
+    CREATE VIRTUAL TABLE search_trigram USING fts5(body, content='', tokenize='trigram');
+    INSERT INTO search_words(rowid, body)
+        SELECT (channel_id << 40) | seq, text FROM events
+        WHERE kind = 1 AND deleted = 0 AND text != '' AND channel_id < 8388608
+            AND seq < 1099511627776;
+    INSERT INTO search_trigram(rowid, body)
+        SELECT (channel_id << 40) | seq, relais_fold(text) FROM events
+        WHERE kind = 1 AND deleted = 0 AND text != '' AND channel_id < 8388608
+            AND seq < 1099511627776;
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -112,7 +264,20 @@ account read_account(const statement& st) {
     "display_name"
 #define RELAIS_EVENT_COLUMNS                                                                \
     "channel_id, seq, kind, at_ms, actor_id, text, client_msg_id, target_seq, subject_id, " \
-    "change, role, edited_at_ms, deleted"
+    "change, role, edited_at_ms, deleted, thread_seq"
+#define RELAIS_THREAD_COLUMNS                                                             \
+    "channel_id, root_seq, reply_count, last_reply_seq, last_reply_at_ms, participants, " \
+    "question, solved_seq"
+// The current version of a resource, from resources r joined to its event e.
+#define RELAIS_RESOURCE_COLUMNS                                                            \
+    "r.channel_id, r.seq, r.author_id, r.created_at_ms, r.title, r.link, e.text, r.kind, " \
+    "r.licence, r.tags, r.themes, r.audiences, r.version, r.version_at_ms, r.editor_id, "  \
+    "r.event_seq, r.reply_count, r.last_activity_ms"
+// A version, from resource_versions v joined to its event e.
+#define RELAIS_VERSION_COLUMNS                                                            \
+    "v.channel_id, v.seq, e.actor_id, e.at_ms, v.title, v.link, v.description, v.kind, "  \
+    "v.licence, v.tags, v.themes, v.audiences, v.version, v.version_at_ms, v.editor_id, " \
+    "v.event_seq, 0, 0"
 
 channel_record read_channel(const statement& st) {
     channel_record c;
@@ -152,8 +317,109 @@ event_record read_event(const statement& st) {
     e.role = st.integer(10);
     e.edited_at_ms = st.int64(11);
     e.deleted = st.integer(12) != 0;
+    e.thread_seq = st.uint64(13);
     return e;
 }
+
+// Lists of labels and of ids are stored joined by a line feed.
+std::string join_lines(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) {
+            out += '\n';
+        }
+        out += item;
+    }
+    return out;
+}
+
+std::vector<std::string> split_lines(std::string_view joined) {
+    std::vector<std::string> out;
+    while (!joined.empty()) {
+        const auto end = std::min(joined.find('\n'), joined.size());
+        out.emplace_back(joined.substr(0, end));
+        joined.remove_prefix(std::min(end + 1, joined.size()));
+    }
+    return out;
+}
+
+thread_record read_thread(const statement& st) {
+    thread_record t;
+    t.channel = st.uint64(0);
+    t.root_seq = st.uint64(1);
+    t.reply_count = static_cast<std::uint32_t>(st.int64(2));
+    t.last_reply_seq = st.uint64(3);
+    t.last_reply_at_ms = st.int64(4);
+    for (const auto& id : split_lines(st.text(5))) {
+        t.participants.push_back(std::stoull(id));
+    }
+    t.question = st.integer(6) != 0;
+    t.solved_seq = st.uint64(7);
+    return t;
+}
+
+thread_follow read_follow(const statement& st) {
+    return thread_follow{st.uint64(0), st.uint64(1), st.uint64(2), st.uint64(3),
+                         st.integer(4) != 0};
+}
+
+resource_record read_resource(const statement& st) {
+    resource_record r;
+    r.channel = st.uint64(0);
+    r.seq = st.uint64(1);
+    r.author = st.uint64(2);
+    r.created_at_ms = st.int64(3);
+    r.title = st.text(4);
+    r.link = st.text(5);
+    r.description = st.text(6);
+    r.kind = st.integer(7);
+    r.licence = st.integer(8);
+    r.tags = split_lines(st.text(9));
+    r.themes = split_lines(st.text(10));
+    r.audiences = split_lines(st.text(11));
+    r.version = static_cast<std::uint32_t>(st.int64(12));
+    r.version_at_ms = st.int64(13);
+    r.editor = st.uint64(14);
+    r.event_seq = st.uint64(15);
+    r.reply_count = static_cast<std::uint32_t>(st.int64(16));
+    r.last_activity_ms = st.int64(17);
+    return r;
+}
+
+// A message's document in the search indexes: (channel_id << 40) | seq,
+// for channels and seqs that fit (all of them in practice; one that does
+// not is simply not searchable).
+std::optional<std::int64_t> document_id(channel_id channel, seq_t seq) {
+    if (channel >= (std::uint64_t{1} << 23) || seq >= (std::uint64_t{1} << 40)) {
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>((channel << 40) | seq);
+}
+
+constexpr std::int64_t document_seq_mask = (std::int64_t{1} << 40) - 1;
+
+// A word as an FTS5 string: whatever it holds is searched as itself.
+std::string fts_string(std::string_view word) {
+    std::string out = "\"";
+    for (char c : word) {
+        out += c;
+        if (c == '"') {
+            out += '"';
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string channel_list_json(const std::vector<channel_id>& channels) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+        out += (i ? "," : "") + std::to_string(channels[i]);
+    }
+    return out + "]";
+}
+
+enum label_list : int { tag_label = 1, theme_label = 2, audience_label = 3 };
 
 template <class T, class Read>
 std::vector<T> all_rows(statement& st, Read read) {
@@ -273,9 +539,303 @@ class sql_access final : public writer {
     std::uint64_t count_unread(channel_id channel, seq_t after, user_id reader_user) override {
         auto st = db_.prepare(
             "SELECT count(*) FROM events WHERE channel_id = ? AND seq > ? AND kind = 1 "
-            "AND deleted = 0 AND actor_id != ?");
+            "AND deleted = 0 AND actor_id != ? AND thread_seq = 0");
         st.bind(1, channel).bind(2, after).bind(3, reader_user);
         return st.step() ? st.uint64(0) : 0;
+    }
+
+    std::optional<thread_record> find_thread(channel_id channel, seq_t root) override {
+        auto st = db_.prepare("SELECT " RELAIS_THREAD_COLUMNS
+                              " FROM threads WHERE channel_id = ? AND root_seq = ?");
+        st.bind(1, channel).bind(2, root);
+        return one_row<thread_record>(st, read_thread);
+    }
+    std::vector<thread_record> threads_in(channel_id channel, seq_t from, seq_t to) override {
+        auto st = db_.prepare("SELECT " RELAIS_THREAD_COLUMNS
+                              " FROM threads WHERE channel_id = ? AND root_seq BETWEEN ? AND ?");
+        st.bind(1, channel).bind(2, from).bind(3, to);
+        return all_rows<thread_record>(st, read_thread);
+    }
+    std::vector<event_record> replies_after(channel_id channel, seq_t root, seq_t after,
+                                            std::uint32_t limit) override {
+        auto st = db_.prepare("SELECT " RELAIS_EVENT_COLUMNS
+                              " FROM events WHERE channel_id = ? AND thread_seq = ? AND kind = 1 "
+                              "AND seq > ? ORDER BY seq LIMIT ?");
+        st.bind(1, channel).bind(2, root).bind(3, after).bind(4, static_cast<std::int64_t>(limit));
+        return all_rows<event_record>(st, read_event);
+    }
+    std::vector<event_record> replies_before(channel_id channel, seq_t root, seq_t before,
+                                             std::uint32_t limit) override {
+        auto st = db_.prepare("SELECT " RELAIS_EVENT_COLUMNS
+                              " FROM events WHERE channel_id = ? AND thread_seq = ? AND kind = 1 "
+                              "AND seq < ? ORDER BY seq DESC LIMIT ?");
+        st.bind(1, channel).bind(2, root).bind(3, before).bind(4, static_cast<std::int64_t>(limit));
+        auto rows = all_rows<event_record>(st, read_event);
+        std::reverse(rows.begin(), rows.end());
+        return rows;
+    }
+    std::vector<thread_record> questions(channel_id channel, bool unsolved_only,
+                                         std::uint32_t limit) override {
+        auto st = db_.prepare("SELECT " RELAIS_THREAD_COLUMNS
+                              " FROM threads WHERE channel_id = ? AND question != 0 "
+                              "AND (? = 0 OR solved_seq = 0) ORDER BY root_seq DESC LIMIT ?");
+        st.bind(1, channel).bind(2, unsolved_only).bind(3, static_cast<std::int64_t>(limit));
+        return all_rows<thread_record>(st, read_thread);
+    }
+    std::optional<thread_follow> find_follow(user_id user, channel_id channel,
+                                             seq_t root) override {
+        auto st = db_.prepare(
+            "SELECT user_id, channel_id, root_seq, last_read_seq, following FROM thread_reads "
+            "WHERE user_id = ? AND channel_id = ? AND root_seq = ?");
+        st.bind(1, user).bind(2, channel).bind(3, root);
+        return one_row<thread_follow>(st, read_follow);
+    }
+    std::vector<thread_follow> follows_of(user_id user) override {
+        auto st = db_.prepare(
+            "SELECT user_id, channel_id, root_seq, last_read_seq, following FROM thread_reads "
+            "WHERE user_id = ? AND following != 0");
+        st.bind(1, user);
+        return all_rows<thread_follow>(st, read_follow);
+    }
+    std::uint64_t count_thread_unread(channel_id channel, seq_t root, seq_t after,
+                                      user_id reader_user) override {
+        auto st = db_.prepare(
+            "SELECT count(*) FROM events WHERE channel_id = ? AND thread_seq = ? AND seq > ? "
+            "AND kind = 1 AND deleted = 0 AND actor_id != ?");
+        st.bind(1, channel).bind(2, root).bind(3, after).bind(4, reader_user);
+        return st.step() ? st.uint64(0) : 0;
+    }
+    std::uint64_t count_followed_unread(channel_id channel, user_id reader_user) override {
+        auto st = db_.prepare(
+            "SELECT count(*) FROM thread_reads f JOIN events e ON e.channel_id = f.channel_id "
+            "AND e.thread_seq = f.root_seq AND e.seq > f.last_read_seq "
+            "WHERE f.user_id = ?1 AND f.channel_id = ?2 AND f.following != 0 AND e.kind = 1 "
+            "AND e.deleted = 0 AND e.actor_id != ?1");
+        st.bind(1, reader_user).bind(2, channel);
+        return st.step() ? st.uint64(0) : 0;
+    }
+    std::uint64_t count_unread_mentions(channel_id channel, user_id user,
+                                        seq_t channel_read_seq) override {
+        auto st = db_.prepare(
+            "SELECT count(*) FROM mentions m WHERE m.user_id = ?1 AND m.channel_id = ?2 AND "
+            "((m.thread_seq = 0 AND m.seq > ?3) OR (m.thread_seq != 0 AND m.seq > "
+            "coalesce((SELECT last_read_seq FROM thread_reads f WHERE f.user_id = ?1 "
+            "AND f.channel_id = ?2 AND f.root_seq = m.thread_seq), 0)))");
+        st.bind(1, user).bind(2, channel).bind(3, channel_read_seq);
+        return st.step() ? st.uint64(0) : 0;
+    }
+    std::vector<mention_record> mentions_of(user_id user, std::uint32_t limit) override {
+        auto st = db_.prepare(
+            "SELECT m.user_id, m.channel_id, m.seq, m.thread_seq FROM mentions m "
+            "JOIN events e ON e.channel_id = m.channel_id AND e.seq = m.seq "
+            "WHERE m.user_id = ? ORDER BY e.at_ms DESC, m.seq DESC LIMIT ?");
+        st.bind(1, user).bind(2, static_cast<std::int64_t>(limit));
+        return all_rows<mention_record>(st, [](const statement& r) {
+            return mention_record{r.uint64(0), r.uint64(1), r.uint64(2), r.uint64(3)};
+        });
+    }
+    std::vector<user_id> mentioned_in(channel_id channel, seq_t seq) override {
+        auto st = db_.prepare("SELECT user_id FROM mentions WHERE channel_id = ? AND seq = ?");
+        st.bind(1, channel).bind(2, seq);
+        return all_rows<user_id>(st, [](const statement& r) { return r.uint64(0); });
+    }
+    std::vector<reaction_record> reactions_in(channel_id channel, seq_t from, seq_t to) override {
+        auto st = db_.prepare(
+            "SELECT seq, emoji, user_id, at_ms FROM reactions WHERE channel_id = ? "
+            "AND seq BETWEEN ? AND ? ORDER BY seq, at_ms, user_id");
+        st.bind(1, channel).bind(2, from).bind(3, to);
+        return all_rows<reaction_record>(st, [](const statement& r) {
+            return reaction_record{r.uint64(0), r.text(1), r.uint64(2), r.int64(3)};
+        });
+    }
+    std::vector<pin_record> pins_in(channel_id channel, seq_t from, seq_t to) override {
+        auto st = db_.prepare(
+            "SELECT seq, pinned_by, at_ms FROM pins WHERE channel_id = ? AND seq BETWEEN ? AND ?");
+        st.bind(1, channel).bind(2, from).bind(3, to);
+        return all_rows<pin_record>(st, [](const statement& r) {
+            return pin_record{r.uint64(0), r.uint64(1), r.int64(2)};
+        });
+    }
+    std::vector<pin_record> pins_of(channel_id channel) override {
+        auto st = db_.prepare(
+            "SELECT seq, pinned_by, at_ms FROM pins WHERE channel_id = ? ORDER BY at_ms DESC, "
+            "seq DESC");
+        st.bind(1, channel);
+        return all_rows<pin_record>(st, [](const statement& r) {
+            return pin_record{r.uint64(0), r.uint64(1), r.int64(2)};
+        });
+    }
+    std::vector<resource_record> resources_in(channel_id channel, seq_t from, seq_t to) override {
+        auto st = db_.prepare("SELECT " RELAIS_RESOURCE_COLUMNS
+                              " FROM resources r JOIN events e ON e.channel_id = r.channel_id "
+                              "AND e.seq = r.seq WHERE r.channel_id = ? AND r.seq BETWEEN ? AND ?");
+        st.bind(1, channel).bind(2, from).bind(3, to);
+        return all_rows<resource_record>(st, read_resource);
+    }
+    std::optional<resource_record> find_resource(channel_id channel, seq_t seq) override {
+        auto rows = resources_in(channel, seq, seq);
+        if (rows.empty()) {
+            return std::nullopt;
+        }
+        return std::move(rows.front());
+    }
+    std::vector<resource_record> resource_versions(channel_id channel, seq_t seq) override {
+        auto st = db_.prepare("SELECT " RELAIS_VERSION_COLUMNS
+                              " FROM resource_versions v JOIN events e ON e.channel_id = "
+                              "v.channel_id AND e.seq = v.seq WHERE v.channel_id = ? AND v.seq = ? "
+                              "ORDER BY v.version");
+        st.bind(1, channel).bind(2, seq);
+        return all_rows<resource_record>(st, read_resource);
+    }
+    std::optional<resource_record> resource_version_made_by(channel_id channel,
+                                                            seq_t event_seq) override {
+        auto st = db_.prepare("SELECT " RELAIS_VERSION_COLUMNS
+                              " FROM resource_versions v JOIN events e ON e.channel_id = "
+                              "v.channel_id AND e.seq = v.seq WHERE v.channel_id = ? "
+                              "AND v.event_seq = ?");
+        st.bind(1, channel).bind(2, event_seq);
+        return one_row<resource_record>(st, read_resource);
+    }
+    std::vector<resource_record> list_resources(const resource_query& q) override {
+        // Built from the filters given, so that SQLite plans each shape with
+        // the indexes that fit it; cached by shape (prepare_built).
+        std::string sql = "SELECT " RELAIS_RESOURCE_COLUMNS
+                          " FROM resources r JOIN events e ON e.channel_id = r.channel_id AND "
+                          "e.seq = r.seq WHERE r.channel_id IN (SELECT value FROM json_each(?))";
+        if (q.kind != 0) {
+            sql += " AND r.kind = ?";
+        }
+        if (q.author != 0) {
+            sql += " AND r.author_id = ?";
+        }
+        if (q.since_ms != 0) {
+            sql += " AND r.created_at_ms >= ?";
+        }
+        if (q.until_ms != 0) {
+            sql += " AND r.created_at_ms < ?";
+        }
+        const auto labelled =
+            " AND (r.channel_id, r.seq) IN (SELECT channel_id, seq FROM resource_labels "
+            "WHERE list = ? AND value = ?)";
+        for (std::size_t i = 0; i < q.tags.size(); ++i) {
+            sql += labelled;
+        }
+        if (!q.theme.empty()) {
+            sql += labelled;
+        }
+        if (!q.audience.empty()) {
+            sql += labelled;
+        }
+        switch (q.sort) {
+            case resource_sort::newest:
+                sql += " ORDER BY r.created_at_ms DESC, r.channel_id DESC, r.seq DESC";
+                break;
+            case resource_sort::discussed:
+                sql += " ORDER BY r.reply_count DESC, r.created_at_ms DESC, r.seq DESC";
+                break;
+            case resource_sort::active:
+                sql += " ORDER BY r.last_activity_ms DESC, r.channel_id DESC, r.seq DESC";
+                break;
+        }
+        sql += " LIMIT ? OFFSET ?";
+        auto st = db_.prepare_built(sql);
+        int at = 1;
+        st.bind(at++, channel_list_json(q.channels));
+        if (q.kind != 0) {
+            st.bind(at++, q.kind);
+        }
+        if (q.author != 0) {
+            st.bind(at++, q.author);
+        }
+        if (q.since_ms != 0) {
+            st.bind(at++, q.since_ms);
+        }
+        if (q.until_ms != 0) {
+            st.bind(at++, q.until_ms);
+        }
+        auto bind_label = [&](label_list list, const std::string& value) {
+            st.bind(at, static_cast<int>(list));
+            st.bind(at + 1, value);
+            at += 2;
+        };
+        for (const auto& tag : q.tags) {
+            bind_label(tag_label, tag);
+        }
+        if (!q.theme.empty()) {
+            bind_label(theme_label, q.theme);
+        }
+        if (!q.audience.empty()) {
+            bind_label(audience_label, q.audience);
+        }
+        st.bind(at++, static_cast<std::int64_t>(q.limit) + 1);
+        st.bind(at++, static_cast<std::int64_t>(q.offset));
+        return all_rows<resource_record>(st, read_resource);
+    }
+    std::vector<vocabulary_term> vocabulary() override {
+        auto st = db_.prepare(
+            "SELECT list, slug, label_fr, label_en FROM vocabulary ORDER BY list, position, slug");
+        return all_rows<vocabulary_term>(st, [](const statement& r) {
+            return vocabulary_term{r.text(0), r.text(1), r.text(2), r.text(3)};
+        });
+    }
+    std::vector<search_row> search(const search_query& q) override {
+        std::vector<search_row> rows;
+        if (q.words.empty() || q.channels.empty() || q.limit == 0) {
+            return rows;
+        }
+        const auto channels = channel_list_json(q.channels);
+        // Whole words, or their start from three letters on; a word of one
+        // letter ("l'" of "l'aide") only when nothing else was asked.
+        std::string words_match;
+        bool all_long = true;
+        for (const auto& w : q.words) {
+            const auto letters = search_text::length(w);
+            all_long = all_long && letters >= 3;
+            if (letters == 1 && q.words.size() > 1) {
+                continue;
+            }
+            words_match +=
+                (words_match.empty() ? "" : " ") + fts_string(w) + (letters >= 3 ? "*" : "");
+        }
+        auto add = [&](statement& st) {
+            while (st.step() && rows.size() < q.limit) {
+                const auto id = st.int64(0);
+                search_row row{static_cast<channel_id>(id >> 40),
+                               static_cast<seq_t>(id & document_seq_mask)};
+                const bool seen = std::any_of(rows.begin(), rows.end(), [&](const search_row& r) {
+                    return r.channel == row.channel && r.seq == row.seq;
+                });
+                if (!seen) {
+                    rows.push_back(row);
+                }
+            }
+        };
+        {
+            auto st = db_.prepare(
+                "SELECT rowid FROM search_words WHERE search_words MATCH ?1 "
+                "AND (rowid >> 40) IN (SELECT value FROM json_each(?2)) "
+                "ORDER BY bm25(search_words) LIMIT ?3");
+            st.bind(1, words_match).bind(2, channels).bind(3, static_cast<std::int64_t>(q.limit));
+            add(st);
+        }
+        if (all_long && rows.size() < q.limit) {
+            std::string trigram_match;
+            for (const auto& w : q.words) {
+                trigram_match += (trigram_match.empty() ? "" : " AND ") + fts_string(w);
+            }
+            auto st = db_.prepare(
+                "SELECT search_trigram.rowid FROM search_trigram JOIN events e "
+                "ON e.channel_id = (search_trigram.rowid >> 40) "
+                "AND e.seq = (search_trigram.rowid & 1099511627775) "
+                "WHERE search_trigram MATCH ?1 "
+                "AND (search_trigram.rowid >> 40) IN (SELECT value FROM json_each(?2)) "
+                "ORDER BY e.at_ms DESC LIMIT ?3");
+            st.bind(1, trigram_match)
+                .bind(2, channels)
+                .bind(3, static_cast<std::int64_t>(q.limit + rows.size()));
+            add(st);
+        }
+        return rows;
     }
 
     user_id insert_account(const account& a) override {
@@ -383,7 +943,7 @@ class sql_access final : public writer {
             e.seq = st.uint64(0);
         }
         auto st = db_.prepare("INSERT INTO events(" RELAIS_EVENT_COLUMNS
-                              ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                              ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         st.bind(1, e.channel)
             .bind(2, e.seq)
             .bind(3, static_cast<int>(e.kind))
@@ -400,20 +960,346 @@ class sql_access final : public writer {
             .bind(10, e.change)
             .bind(11, e.role)
             .bind(12, e.edited_at_ms)
-            .bind(13, e.deleted);
+            .bind(13, e.deleted)
+            .bind(14, e.thread_seq);
         st.run();
+        if (e.kind == event_kind::message && !e.deleted) {
+            index(e.channel, e.seq, e.text);
+        }
         return e.seq;
     }
     void update_message(channel_id channel, seq_t seq, std::string_view text,
                         std::int64_t edited_at_ms, bool deleted) override {
+        unindex(channel, seq);
+        {
+            auto st = db_.prepare(
+                "UPDATE events SET text = ?, edited_at_ms = ?, deleted = ? "
+                "WHERE channel_id = ? AND seq = ? AND kind = 1");
+            st.bind(1, text).bind(2, edited_at_ms).bind(3, deleted).bind(4, channel).bind(5, seq);
+            st.run();
+        }
+        if (deleted) {
+            // What hangs on a message goes with it; its versions too, so
+            // that a deleted resource's words are nowhere.
+            for (const char* sql : {
+                     "DELETE FROM resources WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM resource_labels WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM resource_versions WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM reactions WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM pins WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM mentions WHERE channel_id = ? AND seq = ?",
+                 }) {
+                auto st = db_.prepare(sql);
+                st.bind(1, channel).bind(2, seq);
+                st.run();
+            }
+            return;
+        }
+        index(channel, seq);
+    }
+
+    thread_record refresh_thread(channel_id channel, seq_t root) override {
+        thread_record t;
+        t.channel = channel;
+        t.root_seq = root;
+        {
+            auto st = db_.prepare(
+                "SELECT count(*), coalesce(max(seq), 0) FROM events WHERE channel_id = ? "
+                "AND thread_seq = ? AND kind = 1 AND deleted = 0");
+            st.bind(1, channel).bind(2, root);
+            if (st.step()) {
+                t.reply_count = static_cast<std::uint32_t>(st.int64(0));
+                t.last_reply_seq = st.uint64(1);
+            }
+        }
+        if (t.last_reply_seq != 0) {
+            if (auto last = find_event(channel, t.last_reply_seq)) {
+                t.last_reply_at_ms = last->at_ms;
+            }
+        }
+        std::vector<std::string> ids;
+        {
+            auto st = db_.prepare(
+                "SELECT actor_id FROM events WHERE channel_id = ? AND thread_seq = ? AND kind = 1 "
+                "AND deleted = 0 GROUP BY actor_id ORDER BY min(seq) LIMIT 5");
+            st.bind(1, channel).bind(2, root);
+            while (st.step()) {
+                t.participants.push_back(st.uint64(0));
+                ids.push_back(std::to_string(st.uint64(0)));
+            }
+        }
         auto st = db_.prepare(
-            "UPDATE events SET text = ?, edited_at_ms = ?, deleted = ? "
-            "WHERE channel_id = ? AND seq = ? AND kind = 1");
-        st.bind(1, text).bind(2, edited_at_ms).bind(3, deleted).bind(4, channel).bind(5, seq);
+            "INSERT INTO threads(channel_id, root_seq, reply_count, last_reply_seq, "
+            "last_reply_at_ms, participants) VALUES(?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(channel_id, root_seq) DO UPDATE SET reply_count = excluded.reply_count, "
+            "last_reply_seq = excluded.last_reply_seq, last_reply_at_ms = "
+            "excluded.last_reply_at_ms, participants = excluded.participants "
+            "RETURNING question, solved_seq");
+        st.bind(1, channel)
+            .bind(2, root)
+            .bind(3, static_cast<std::int64_t>(t.reply_count))
+            .bind(4, t.last_reply_seq)
+            .bind(5, t.last_reply_at_ms)
+            .bind(6, join_lines(ids));
+        if (st.step()) {
+            t.question = st.integer(0) != 0;
+            t.solved_seq = st.uint64(1);
+        }
+        st.run();
+        return t;
+    }
+    void set_question(channel_id channel, seq_t root, bool question) override {
+        auto st = db_.prepare(
+            "INSERT INTO threads(channel_id, root_seq, question) VALUES(?, ?, ?) "
+            "ON CONFLICT(channel_id, root_seq) DO UPDATE SET question = excluded.question");
+        st.bind(1, channel).bind(2, root).bind(3, question);
+        st.run();
+    }
+    void set_solved(channel_id channel, seq_t root, seq_t answer) override {
+        auto st = db_.prepare(
+            "INSERT INTO threads(channel_id, root_seq, question, solved_seq) VALUES(?, ?, 1, ?) "
+            "ON CONFLICT(channel_id, root_seq) DO UPDATE SET question = 1, "
+            "solved_seq = excluded.solved_seq");
+        st.bind(1, channel).bind(2, root).bind(3, answer);
+        st.run();
+    }
+    void set_following(user_id user, channel_id channel, seq_t root, bool following,
+                       seq_t read_seq) override {
+        auto st = db_.prepare(
+            "INSERT INTO thread_reads(user_id, channel_id, root_seq, following, last_read_seq) "
+            "VALUES(?, ?, ?, ?, ?) ON CONFLICT(user_id, channel_id, root_seq) "
+            "DO UPDATE SET following = excluded.following");
+        st.bind(1, user).bind(2, channel).bind(3, root).bind(4, following).bind(5, read_seq);
+        st.run();
+    }
+    void set_thread_read_marker(user_id user, channel_id channel, seq_t root, seq_t seq) override {
+        // A marker without a follow (reading a thread one does not follow)
+        // is kept, not followed.
+        auto st = db_.prepare(
+            "INSERT INTO thread_reads(user_id, channel_id, root_seq, last_read_seq, following) "
+            "VALUES(?, ?, ?, ?, 0) ON CONFLICT(user_id, channel_id, root_seq) "
+            "DO UPDATE SET last_read_seq = max(last_read_seq, excluded.last_read_seq)");
+        st.bind(1, user).bind(2, channel).bind(3, root).bind(4, seq);
+        st.run();
+    }
+    void set_mentions(channel_id channel, seq_t seq, seq_t thread_seq,
+                      const std::vector<user_id>& users) override {
+        {
+            auto st = db_.prepare("DELETE FROM mentions WHERE channel_id = ? AND seq = ?");
+            st.bind(1, channel).bind(2, seq);
+            st.run();
+        }
+        for (auto user : users) {
+            auto st = db_.prepare(
+                "INSERT OR IGNORE INTO mentions(user_id, channel_id, seq, thread_seq) "
+                "VALUES(?, ?, ?, ?)");
+            st.bind(1, user).bind(2, channel).bind(3, seq).bind(4, thread_seq);
+            st.run();
+        }
+    }
+    bool add_reaction(channel_id channel, const reaction_record& r) override {
+        auto st = db_.prepare(
+            "INSERT OR IGNORE INTO reactions(channel_id, seq, emoji, user_id, at_ms) "
+            "VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, channel).bind(2, r.seq).bind(3, r.emoji).bind(4, r.user).bind(5, r.at_ms);
+        st.run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+    bool remove_reaction(channel_id channel, seq_t seq, std::string_view emoji,
+                         user_id user) override {
+        auto st = db_.prepare(
+            "DELETE FROM reactions WHERE channel_id = ? AND seq = ? AND emoji = ? AND user_id = ?");
+        st.bind(1, channel).bind(2, seq).bind(3, emoji).bind(4, user);
+        st.run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+    bool add_pin(channel_id channel, const pin_record& p) override {
+        auto st = db_.prepare(
+            "INSERT OR IGNORE INTO pins(channel_id, seq, pinned_by, at_ms) VALUES(?, ?, ?, ?)");
+        st.bind(1, channel).bind(2, p.seq).bind(3, p.pinned_by).bind(4, p.at_ms);
+        st.run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+    bool remove_pin(channel_id channel, seq_t seq) override {
+        auto st = db_.prepare("DELETE FROM pins WHERE channel_id = ? AND seq = ?");
+        st.bind(1, channel).bind(2, seq);
+        st.run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+    void insert_resource(const resource_record& r) override {
+        unindex(r.channel, r.seq);
+        auto st = db_.prepare(
+            "INSERT INTO resources(channel_id, seq, author_id, created_at_ms, title, link, kind, "
+            "licence, tags, themes, audiences, version, version_at_ms, editor_id, event_seq, "
+            "reply_count, last_activity_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "0, ?)");
+        st.bind(1, r.channel)
+            .bind(2, r.seq)
+            .bind(3, r.author)
+            .bind(4, r.created_at_ms)
+            .bind(5, r.title)
+            .bind(6, r.link)
+            .bind(7, r.kind)
+            .bind(8, r.licence)
+            .bind(9, join_lines(r.tags))
+            .bind(10, join_lines(r.themes))
+            .bind(11, join_lines(r.audiences))
+            .bind(12, static_cast<std::int64_t>(r.version))
+            .bind(13, r.version_at_ms)
+            .bind(14, r.editor)
+            .bind(15, r.event_seq)
+            .bind(16, r.created_at_ms);
+        st.run();
+        store_version(r);
+        index(r.channel, r.seq);
+    }
+    void update_resource(const resource_record& r) override {
+        unindex(r.channel, r.seq);
+        {
+            auto st = db_.prepare(
+                "UPDATE resources SET title = ?, link = ?, kind = ?, licence = ?, tags = ?, "
+                "themes = ?, audiences = ?, version = ?, version_at_ms = ?, editor_id = ?, "
+                "event_seq = ? WHERE channel_id = ? AND seq = ?");
+            st.bind(1, r.title)
+                .bind(2, r.link)
+                .bind(3, r.kind)
+                .bind(4, r.licence)
+                .bind(5, join_lines(r.tags))
+                .bind(6, join_lines(r.themes))
+                .bind(7, join_lines(r.audiences))
+                .bind(8, static_cast<std::int64_t>(r.version))
+                .bind(9, r.version_at_ms)
+                .bind(10, r.editor)
+                .bind(11, r.event_seq)
+                .bind(12, r.channel)
+                .bind(13, r.seq);
+            st.run();
+        }
+        {
+            auto st = db_.prepare(
+                "UPDATE events SET text = ?, edited_at_ms = ? WHERE channel_id = ? AND seq = ?");
+            st.bind(1, r.description).bind(2, r.version_at_ms).bind(3, r.channel).bind(4, r.seq);
+            st.run();
+        }
+        {
+            auto st = db_.prepare("DELETE FROM resource_labels WHERE channel_id = ? AND seq = ?");
+            st.bind(1, r.channel).bind(2, r.seq);
+            st.run();
+        }
+        store_version(r);
+        index(r.channel, r.seq);
+    }
+    void set_resource_activity(channel_id channel, seq_t seq, std::uint32_t reply_count,
+                               std::int64_t last_activity_ms) override {
+        auto st = db_.prepare(
+            "UPDATE resources SET reply_count = ?, last_activity_ms = max(created_at_ms, ?) "
+            "WHERE channel_id = ? AND seq = ?");
+        st.bind(1, static_cast<std::int64_t>(reply_count))
+            .bind(2, last_activity_ms)
+            .bind(3, channel)
+            .bind(4, seq);
+        st.run();
+    }
+    void add_vocabulary_term(const vocabulary_term& t) override {
+        auto st = db_.prepare(
+            "INSERT INTO vocabulary(list, slug, label_fr, label_en, position) VALUES(?1, ?2, ?3, "
+            "?4, (SELECT coalesce(max(position), 0) + 1 FROM vocabulary WHERE list = ?1)) "
+            "ON CONFLICT(list, slug) DO UPDATE SET label_fr = excluded.label_fr, "
+            "label_en = excluded.label_en");
+        st.bind(1, t.list).bind(2, t.slug).bind(3, t.label_fr).bind(4, t.label_en);
         st.run();
     }
 
   private:
+    // The version row and the labels of r.
+    void store_version(const resource_record& r) {
+        {
+            auto st = db_.prepare(
+                "INSERT INTO resource_versions(channel_id, seq, version, title, link, "
+                "description, kind, licence, tags, themes, audiences, version_at_ms, editor_id, "
+                "event_seq) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            st.bind(1, r.channel)
+                .bind(2, r.seq)
+                .bind(3, static_cast<std::int64_t>(r.version))
+                .bind(4, r.title)
+                .bind(5, r.link)
+                .bind(6, r.description)
+                .bind(7, r.kind)
+                .bind(8, r.licence)
+                .bind(9, join_lines(r.tags))
+                .bind(10, join_lines(r.themes))
+                .bind(11, join_lines(r.audiences))
+                .bind(12, r.version_at_ms)
+                .bind(13, r.editor)
+                .bind(14, r.event_seq);
+            st.run();
+        }
+        auto label = [&](label_list list, const std::vector<std::string>& values) {
+            for (const auto& value : values) {
+                auto st = db_.prepare(
+                    "INSERT OR IGNORE INTO resource_labels(list, value, channel_id, seq) "
+                    "VALUES(?, ?, ?, ?)");
+                st.bind(1, static_cast<int>(list)).bind(2, value).bind(3, r.channel).bind(4, r.seq);
+                st.run();
+            }
+        };
+        label(tag_label, r.tags);
+        label(theme_label, r.themes);
+        label(audience_label, r.audiences);
+    }
+
+    // What the search indexes hold for a message now: its text, or a
+    // resource's title, description and tags; nothing for a deleted one.
+    // Every change to what this reads goes through unindex before it and
+    // index after it, so that unindex gives back exactly what was indexed
+    // (a contentless FTS5 table trusts the caller on that).
+    std::optional<std::string> indexed_body(channel_id channel, seq_t seq) {
+        auto st = db_.prepare(
+            "SELECT e.text, r.title, r.tags, r.seq IS NOT NULL FROM events e "
+            "LEFT JOIN resources r ON r.channel_id = e.channel_id AND r.seq = e.seq "
+            "WHERE e.channel_id = ? AND e.seq = ? AND e.kind = 1 AND e.deleted = 0");
+        st.bind(1, channel).bind(2, seq);
+        if (!st.step()) {
+            return std::nullopt;
+        }
+        if (st.integer(3) != 0) {
+            return search_text::resource_body(st.text(1), st.text(0), split_lines(st.text(2)));
+        }
+        return st.text(0);
+    }
+    void index(channel_id channel, seq_t seq) {
+        if (auto body = indexed_body(channel, seq)) {
+            index(channel, seq, *body);
+        }
+    }
+    void index(channel_id channel, seq_t seq, std::string_view body) {
+        const auto id = document_id(channel, seq);
+        if (!id || body.empty()) {
+            return;
+        }
+        auto words = db_.prepare("INSERT INTO search_words(rowid, body) VALUES(?, ?)");
+        words.bind(1, *id).bind(2, body);
+        words.run();
+        auto trigrams = db_.prepare("INSERT INTO search_trigram(rowid, body) VALUES(?, ?)");
+        trigrams.bind(1, *id).bind(2, search_text::fold(body));
+        trigrams.run();
+    }
+    void unindex(channel_id channel, seq_t seq) {
+        const auto id = document_id(channel, seq);
+        auto body = indexed_body(channel, seq);
+        if (!id || !body || body->empty()) {
+            return;
+        }
+        auto words = db_.prepare(
+            "INSERT INTO search_words(search_words, rowid, body) VALUES('delete', ?, ?)");
+        words.bind(1, *id).bind(2, *body);
+        words.run();
+        auto trigrams = db_.prepare(
+            "INSERT INTO search_trigram(search_trigram, rowid, body) VALUES('delete', ?, ?)");
+        trigrams.bind(1, *id).bind(2, search_text::fold(*body));
+        trigrams.run();
+    }
+
     connection& db_;
 };
 

@@ -45,7 +45,96 @@ class failing_writer final : public storage::writer {
                         (storage::user_id u, std::string_view id), (u, id))
     RELAIS_FORWARD_READ(std::uint64_t, count_unread,
                         (storage::channel_id c, storage::seq_t s, storage::user_id u), (c, s, u))
+    RELAIS_FORWARD_READ(std::optional<storage::thread_record>, find_thread,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::vector<storage::thread_record>, threads_in,
+                        (storage::channel_id c, storage::seq_t f, storage::seq_t t), (c, f, t))
+    RELAIS_FORWARD_READ(std::vector<storage::event_record>, replies_after,
+                        (storage::channel_id c, storage::seq_t r, storage::seq_t s,
+                         std::uint32_t l),
+                        (c, r, s, l))
+    RELAIS_FORWARD_READ(std::vector<storage::event_record>, replies_before,
+                        (storage::channel_id c, storage::seq_t r, storage::seq_t s,
+                         std::uint32_t l),
+                        (c, r, s, l))
+    RELAIS_FORWARD_READ(std::vector<storage::thread_record>, questions,
+                        (storage::channel_id c, bool u, std::uint32_t l), (c, u, l))
+    RELAIS_FORWARD_READ(std::optional<storage::thread_follow>, find_follow,
+                        (storage::user_id u, storage::channel_id c, storage::seq_t r), (u, c, r))
+    RELAIS_FORWARD_READ(std::vector<storage::thread_follow>, follows_of, (storage::user_id u), (u))
+    RELAIS_FORWARD_READ(std::uint64_t, count_thread_unread,
+                        (storage::channel_id c, storage::seq_t r, storage::seq_t s,
+                         storage::user_id u),
+                        (c, r, s, u))
+    RELAIS_FORWARD_READ(std::uint64_t, count_followed_unread,
+                        (storage::channel_id c, storage::user_id u), (c, u))
+    RELAIS_FORWARD_READ(std::uint64_t, count_unread_mentions,
+                        (storage::channel_id c, storage::user_id u, storage::seq_t s), (c, u, s))
+    RELAIS_FORWARD_READ(std::vector<storage::mention_record>, mentions_of,
+                        (storage::user_id u, std::uint32_t l), (u, l))
+    RELAIS_FORWARD_READ(std::vector<storage::user_id>, mentioned_in,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::vector<storage::reaction_record>, reactions_in,
+                        (storage::channel_id c, storage::seq_t f, storage::seq_t t), (c, f, t))
+    RELAIS_FORWARD_READ(std::vector<storage::pin_record>, pins_in,
+                        (storage::channel_id c, storage::seq_t f, storage::seq_t t), (c, f, t))
+    RELAIS_FORWARD_READ(std::vector<storage::pin_record>, pins_of, (storage::channel_id c), (c))
+    RELAIS_FORWARD_READ(std::vector<storage::resource_record>, resources_in,
+                        (storage::channel_id c, storage::seq_t f, storage::seq_t t), (c, f, t))
+    RELAIS_FORWARD_READ(std::optional<storage::resource_record>, find_resource,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::vector<storage::resource_record>, resource_versions,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::optional<storage::resource_record>, resource_version_made_by,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::vector<storage::resource_record>, list_resources,
+                        (const storage::resource_query& q), (q))
+    RELAIS_FORWARD_READ(std::vector<storage::vocabulary_term>, vocabulary, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::search_row>, search, (const storage::search_query& q),
+                        (q))
 #undef RELAIS_FORWARD_READ
+
+// A mutating call: counts down, then forwards.
+#define RELAIS_FORWARD_WRITE(ret, name, params, args) \
+    ret name params override {                        \
+        tick();                                       \
+        return real_.name args;                       \
+    }
+    RELAIS_FORWARD_WRITE(storage::thread_record, refresh_thread,
+                         (storage::channel_id c, storage::seq_t r), (c, r))
+    RELAIS_FORWARD_WRITE(void, set_question, (storage::channel_id c, storage::seq_t r, bool q),
+                         (c, r, q))
+    RELAIS_FORWARD_WRITE(void, set_solved,
+                         (storage::channel_id c, storage::seq_t r, storage::seq_t a), (c, r, a))
+    RELAIS_FORWARD_WRITE(void, set_following,
+                         (storage::user_id u, storage::channel_id c, storage::seq_t r, bool f,
+                          storage::seq_t s),
+                         (u, c, r, f, s))
+    RELAIS_FORWARD_WRITE(void, set_thread_read_marker,
+                         (storage::user_id u, storage::channel_id c, storage::seq_t r,
+                          storage::seq_t s),
+                         (u, c, r, s))
+    RELAIS_FORWARD_WRITE(void, set_mentions,
+                         (storage::channel_id c, storage::seq_t s, storage::seq_t t,
+                          const std::vector<storage::user_id>& u),
+                         (c, s, t, u))
+    RELAIS_FORWARD_WRITE(bool, add_reaction,
+                         (storage::channel_id c, const storage::reaction_record& r), (c, r))
+    RELAIS_FORWARD_WRITE(bool, remove_reaction,
+                         (storage::channel_id c, storage::seq_t s, std::string_view e,
+                          storage::user_id u),
+                         (c, s, e, u))
+    RELAIS_FORWARD_WRITE(bool, add_pin, (storage::channel_id c, const storage::pin_record& p),
+                         (c, p))
+    RELAIS_FORWARD_WRITE(bool, remove_pin, (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_WRITE(void, insert_resource, (const storage::resource_record& r), (r))
+    RELAIS_FORWARD_WRITE(void, update_resource, (const storage::resource_record& r), (r))
+    RELAIS_FORWARD_WRITE(void, set_resource_activity,
+                         (storage::channel_id c, storage::seq_t s, std::uint32_t n,
+                          std::int64_t at),
+                         (c, s, n, at))
+    RELAIS_FORWARD_WRITE(void, add_vocabulary_term, (const storage::vocabulary_term& t), (t))
+#undef RELAIS_FORWARD_WRITE
 
     storage::user_id insert_account(const storage::account& a) override {
         tick();

@@ -22,8 +22,9 @@ enum role_index { non_member, member, moderator, owner, coordinator, admin, role
 const char* const role_names[] = {"non-member", "member",      "moderator",
                                   "owner",      "coordinator", "admin"};
 
-// One request on channel `c` about message `seq` (written by the member)
-// and the user `target` (a plain member).
+// One request on channel `c` about message `seq` (written by the member;
+// seq + 1 is a resource the member posted) and the user `target` (a plain
+// member).
 using request_maker = std::function<v1::ClientMessage(const v1::ChannelRef& c, std::uint64_t seq)>;
 
 struct row {
@@ -137,15 +138,99 @@ std::map<std::string, row> matrix() {
         {"typing",
          {on_channel([](M& m, R c, auto) { *m.mutable_typing()->mutable_channel() = c; }), "nyyyyn",
           "nyyyyn", "nynynn"}},
+        {"post_resource",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_post_resource()->mutable_channel() = c;
+              m.mutable_post_resource()->mutable_resource()->set_title("Guide");
+              m.mutable_post_resource()->set_client_msg_id(
+                  "res-" + std::to_string(c.id()) + "-" +
+                  std::to_string(reinterpret_cast<std::uintptr_t>(&m)));
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"edit_resource",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_edit_resource()->mutable_channel() = c;
+              m.mutable_edit_resource()->set_seq(seq + 1);
+              m.mutable_edit_resource()->mutable_resource()->set_title("Guide revu");
+          }),
+          "nyyyfn", "nyyyfn", "nynfnn"}},
+        {"get_resource_versions",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_get_resource_versions()->mutable_channel() = c;
+              m.mutable_get_resource_versions()->set_seq(seq + 1);
+          }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"list_resources",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_resources()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"search",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_search()->mutable_channel() = c;
+              m.mutable_search()->set_query("corriger");
+          }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"get_thread",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_get_thread()->mutable_channel() = c;
+              m.mutable_get_thread()->set_root_seq(seq);
+          }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"follow_thread",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_follow_thread()->mutable_channel() = c;
+              m.mutable_follow_thread()->set_root_seq(seq);
+              m.mutable_follow_thread()->set_follow(true);
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"mark_thread_read",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_mark_thread_read()->mutable_channel() = c;
+              m.mutable_mark_thread_read()->set_root_seq(seq);
+              m.mutable_mark_thread_read()->set_seq(seq);
+          }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"solve_question",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_solve_question()->mutable_channel() = c;
+              m.mutable_solve_question()->set_root_seq(seq);
+          }),
+          "nyyyfn", "nyyyfn", "nynfnn"}},
+        {"list_questions",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_questions()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"react",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_react()->mutable_channel() = c;
+              m.mutable_react()->set_seq(seq);
+              m.mutable_react()->set_emoji("👍");
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"pin",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_pin()->mutable_channel() = c;
+              m.mutable_pin()->set_seq(seq);
+          }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"list_pins",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_pins()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
     };
 }
 
 // Requests that name no channel, and why they are not in the matrix.
 const std::set<std::string> not_about_a_channel = {
-    "hello",          "login", "resume", "logout",  // the session, before and after
-    "create_channel",                               // anyone logged in may create one
-    "list_channels",                                // listings: core_authz_test.cpp
-    "open_direct",                                  // any two accounts may talk
+    "hello",
+    "login",
+    "resume",
+    "logout",           // the session, before and after
+    "create_channel",   // anyone logged in may create one
+    "list_channels",    // listings: core_authz_test.cpp
+    "open_direct",      // any two accounts may talk
+    "list_vocabulary",  // the server's lists, for everyone
+    // The caller's own: their followed threads and their mentions, in the
+    // channels they can read (core_test.cpp and the integration tests).
+    "list_threads",
+    "list_mentions",
 };
 
 class permissions : public core_test {
@@ -202,6 +287,7 @@ class permissions : public core_test {
         EXPECT_TRUE(call(olive, promote).has_ok());
         const auto sent = send(conns_["mia"], name, "à corriger", "m" + name);
         EXPECT_TRUE(sent.has_sent());
+        post_resource(ref(name), "r" + name);
         v1::ClientMessage get;
         *get.mutable_get_channel()->mutable_channel() = ref(name);
         v1::ChannelRef by_id;
@@ -218,7 +304,17 @@ class permissions : public core_test {
         m.mutable_send_message()->set_client_msg_id("d" + std::to_string(++channels_));
         const auto sent = call(conns_["mia"], m);
         EXPECT_TRUE(sent.has_sent()) << sent.DebugString();
+        post_resource(c, "dr" + std::to_string(channels_));
         return {c, sent.sent().event().seq()};
+    }
+
+    // The member's resource, right after their message.
+    void post_resource(const v1::ChannelRef& c, const std::string& id) {
+        v1::ClientMessage m;
+        *m.mutable_post_resource()->mutable_channel() = c;
+        m.mutable_post_resource()->set_client_msg_id(id);
+        m.mutable_post_resource()->mutable_resource()->set_title("Fiche");
+        EXPECT_TRUE(call(conns_["mia"], m).has_sent());
     }
 
     static char outcome_letter(const v1::ServerMessage& answer) {
