@@ -162,6 +162,12 @@ TEST(sqlite_store, opens_every_older_schema_version_and_keeps_its_data) {
                 db.exec(
                     "INSERT INTO channels(name, topic, kind, created_at_ms) "
                     "VALUES('ouvert', '', 1, 5), ('ferme', '', 2, 5)");
+                // Messages written before search existed, one deleted.
+                db.exec(
+                    "INSERT INTO events(channel_id, seq, kind, at_ms, actor_id, text, deleted) "
+                    "VALUES(1, 1, 1, 5, 1, 'La démarche CAF', 0), "
+                    "(1, 2, 1, 6, 1, '', 1), (1, 3, 1, 7, 1, 'FranceConnect', 0)");
+                db.exec("UPDATE channels SET last_seq = 3 WHERE id = 1");
             }
         }
         sqlite_store s(at(dir));
@@ -182,7 +188,30 @@ TEST(sqlite_store, opens_every_older_schema_version_and_keeps_its_data) {
                     EXPECT_FALSE(closed->members_can_invite || closed->members_can_set_topic);
                 }
                 EXPECT_EQ(closed->display_name, "");
+                // Found by search, by word and inside a word.
+                search_query q;
+                q.channels = {open->id};
+                q.words = {"demarche"};
+                ASSERT_EQ(r.search(q).size(), 1u);
+                EXPECT_EQ(r.search(q)[0].seq, 1u);
+                q.words = {"connect"};
+                ASSERT_EQ(r.search(q).size(), 1u);
+                EXPECT_EQ(r.search(q)[0].seq, 3u);
             }
+        });
+        // What the migration indexed comes out of the index exactly.
+        write_now(s, [&](writer& w) {
+            w.update_message(1, 1, "autre chose", 9, false);
+            w.update_message(1, 3, "", 9, true);
+            return true;
+        });
+        read_now(s, [&](reader& r) {
+            search_query q;
+            q.channels = {1};
+            q.words = {"caf"};
+            EXPECT_TRUE(r.search(q).empty());
+            q.words = {"connect"};
+            EXPECT_TRUE(r.search(q).empty());
         });
         connection check(sqlite_store::database_path(dir.path()).string(),
                          connection::durability::full);
