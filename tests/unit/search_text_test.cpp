@@ -1,6 +1,7 @@
 // How text is folded, split into words and cut into snippets for search.
 #include <gtest/gtest.h>
 
+#include "protocol/codec.hpp"
 #include "storage/text/search_text.hpp"
 
 namespace relais::search_text {
@@ -46,11 +47,9 @@ TEST(search_text, a_long_text_is_cut_around_the_match_between_characters) {
     EXPECT_TRUE(s.text.ends_with("…"));
     ASSERT_EQ(s.highlights.size(), 1u);
     EXPECT_EQ(s.text.substr(s.highlights[0].first, s.highlights[0].second), "Connect");
-    // Never half a character: the cut text folds as valid UTF-8 does.
-    const auto inner = s.text.substr(3, s.text.size() - 6);  // without the "…"s
-    EXPECT_NE(static_cast<unsigned char>(inner.front()) & 0xC0, 0x80);
-    EXPECT_EQ(fold(inner), fold(std::string(inner)));
-    EXPECT_NE(fold(inner).find("franceconnect"), std::string::npos);
+    // Never half a character.
+    EXPECT_TRUE(protocol::valid_utf8(s.text));
+    EXPECT_NE(fold(s.text).find("franceconnect"), std::string::npos);
 }
 
 }  // namespace
