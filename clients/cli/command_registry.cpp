@@ -19,6 +19,10 @@ constexpr words seq_label{"SEQ", "SEQ"};
 constexpr words text_label{"TEXTE", "TEXT"};
 constexpr words topic_label{"SUJET", "TOPIC"};
 constexpr words display_label{"NOM-AFFICHÉ", "DISPLAY-NAME"};
+constexpr words title_label{"TITRE", "TITLE"};
+constexpr words description_label{"DESCRIPTION", "DESCRIPTION"};
+constexpr words emoji_label{"EMOJI", "EMOJI"};
+constexpr words answer_label{"SEQ-RÉPONSE", "ANSWER-SEQ"};
 
 // A channel the terminal client takes from the screen.
 argument channel_here() {
@@ -145,6 +149,132 @@ const std::vector<command>& commands() {
          {{k::channel, channel_label}},
          {{"--count", "N"}},
          {"suivre les nouveaux messages", "follow new messages"}},
+        {"post-resource",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label},
+          {k::text, title_label, g::required, g::absent, "--title"},
+          {k::text, description_label, g::optional, g::absent}},
+         {{"--link", "URL"},
+          {"--kind", "tutorial|practical-sheet|tool|video|guide|other"},
+          {"--tag", "TAG"},
+          {"--theme", "THEME"},
+          {"--audience", "PUBLIC"},
+          {"--licence", "etalab-2.0|cc-by-sa-4.0|cc-by-nc-sa-4.0|all-rights-reserved"}},
+         {"publier une ressource (tutoriel, fiche, outil…) ; --tag, --theme, --audience "
+          "répétables",
+          "post a resource (tutorial, sheet, tool...); --tag, --theme, --audience repeatable"}},
+        {"resources",
+         nullptr,
+         front::cli,
+         {},
+         {{"--tag", "TAG"},
+          {"--theme", "THEME"},
+          {"--kind", "tutorial|practical-sheet|tool|video|guide|other"},
+          {"--channel", "NOM"},
+          {"--sort", "newest|discussed|active"},
+          {"--limit", "N"}},
+         {"la bibliothèque de ressources de vos canaux", "the resource library of your channels"}},
+        {"search",
+         nullptr,
+         front::cli,
+         {{k::text, text_label}},
+         {{"--channel", "NOM", front::cli}, {"--limit", "N", front::cli}},
+         {"chercher dans les messages, réponses et ressources",
+          "search messages, replies and resources"}},
+        {"thread",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}},
+         {},
+         {"lire le fil du message n° SEQ", "read the thread of message number SEQ"},
+         {"ouvrir le fil du message n° SEQ", "open the thread of message number SEQ"}},
+        {"reply",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label},
+          {k::number, seq_label},
+          {k::text, text_label, g::optional, g::absent}},
+         {},
+         {"répondre dans le fil du message SEQ (lu sur l'entrée standard sans TEXTE)",
+          "reply in the thread of message SEQ (read from standard input without TEXT)"}},
+        {"follow",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label, g::required, g::optional}},
+         {},
+         {"suivre un fil", "follow a thread"},
+         {"suivre le fil ouvert, ou celui de SEQ", "follow the open thread, or that of SEQ"}},
+        {"unfollow",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label, g::required, g::optional}},
+         {},
+         {"ne plus suivre un fil", "stop following a thread"},
+         {"ne plus suivre le fil ouvert, ou celui de SEQ",
+          "stop following the open thread, or that of SEQ"}},
+        {"threads",
+         nullptr,
+         front::cli,
+         {},
+         {},
+         {"les fils suivis, non lus d'abord", "followed threads, unread first"}},
+        {"react",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}, {k::word, emoji_label}},
+         {},
+         {"réagir à un message (👍, :merci:…)", "react to a message (👍, :thanks:...)"}},
+        {"unreact",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}, {k::word, emoji_label}},
+         {},
+         {"retirer sa réaction", "take one's reaction back"}},
+        {"pin",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}},
+         {},
+         {"épingler un message (modération)", "pin a message (moderators)"}},
+        {"unpin",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}},
+         {},
+         {"désépingler un message (modération)", "unpin a message (moderators)"}},
+        {"pins",
+         nullptr,
+         front::cli,
+         {channel_here()},
+         {},
+         {"les messages épinglés", "the pinned messages"}},
+        {"mentions",
+         nullptr,
+         front::cli,
+         {},
+         {},
+         {"les messages qui vous mentionnent", "the messages that mention you"}},
+        {"solve",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}, {k::number, answer_label}},
+         {},
+         {"marquer la question SEQ résolue par la réponse SEQ-RÉPONSE",
+          "mark question SEQ solved by reply ANSWER-SEQ"}},
+        {"unsolve",
+         nullptr,
+         front::cli,
+         {channel_here(), {k::number, seq_label}},
+         {},
+         {"remettre la question SEQ en attente", "mark question SEQ unsolved"}},
+        {"questions",
+         nullptr,
+         front::cli,
+         {channel_here()},
+         {{"--unsolved"}},
+         {"les questions du canal (--unsolved : sans réponse retenue)",
+          "the channel's questions (--unsolved: not answered yet)"}},
         {"help",
          nullptr,
          front::both,
@@ -215,6 +345,34 @@ std::optional<std::uint64_t> parse_number(std::string_view s) {
     return n;
 }
 
+std::optional<bool> option_takes_value(std::string_view name) {
+    for (const auto& c : commands()) {
+        for (const auto& o : c.options) {
+            if (name == o.name) {
+                return o.value != nullptr;
+            }
+        }
+        for (const auto& a : c.arguments) {
+            if (a.cli_flag && name == a.cli_flag) {
+                return true;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> option_choices(std::string_view name) {
+    for (const auto& c : commands()) {
+        for (const auto& o : c.options) {
+            if (name == o.name && o.value &&
+                std::string_view(o.value).find('|') != std::string_view::npos) {
+                return choices_of(argument{arg_kind::choice, {o.value, o.value}});
+            }
+        }
+    }
+    return {};
+}
+
 const command* find_command(std::string_view name, front f) {
     for (const auto& c : commands()) {
         if (in(c.where, f) && c.name_in(f) == name) {
@@ -240,7 +398,8 @@ std::string synopsis(const command& c, front f) {
         options_shown = true;
         for (const auto& a : c.arguments) {
             if (f == front::cli && a.cli_flag && how_given(a, f) != given::absent) {
-                bracket(std::string(a.cli_flag) + " " + tr(a.label), true);
+                bracket(std::string(a.cli_flag) + " " + tr(a.label),
+                        how_given(a, f) == given::optional);
             }
         }
         for (const auto& o : c.options) {
@@ -335,6 +494,14 @@ std::optional<std::string> check_arguments(const command& c, front f,
     }
     if (at < words_typed.size()) {
         return usage;
+    }
+    // An argument given as --flag VALUE that the command needs.
+    for (const auto& a : c.arguments) {
+        if (f == front::cli && a.cli_flag && how_given(a, f) == given::required &&
+            std::find(options_given.begin(), options_given.end(), a.cli_flag) ==
+                options_given.end()) {
+            return usage;
+        }
     }
     for (const auto& given_option : options_given) {
         const bool known =

@@ -80,6 +80,12 @@ struct command {
 std::optional<std::uint64_t> parse_number(std::string_view s);
 
 const std::vector<command>& commands();
+// Whether the option called `name` (of any command) takes a value; nothing
+// when no command has it.
+std::optional<bool> option_takes_value(std::string_view name);
+// The values an option may take, when it names them ("--sort" takes
+// newest|discussed|active); empty otherwise.
+std::vector<std::string> option_choices(std::string_view name);
 // The command called `name` in front end `f` (without the terminal's '/').
 const command* find_command(std::string_view name, front f);
 // Its usage line: "invite NOM UTILISATEUR" or "/invite PERSONNE".

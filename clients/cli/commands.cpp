@@ -3,6 +3,9 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <ctime>
 #include <deque>
 #include <iostream>
@@ -27,6 +30,12 @@ std::uint64_t to_number(const std::string& s) {
 }
 
 namespace {
+
+// "1 réponse", "3 réponses".
+std::string replies_count(std::uint64_t n) {
+    return std::to_string(n) + " " +
+           tr(n == 1 ? words{"réponse", "reply"} : words{"réponses", "replies"});
+}
 
 std::string rfc3339(std::int64_t ms) {
     std::time_t seconds = static_cast<std::time_t>(ms / 1000);
@@ -56,6 +65,12 @@ class printer {
                 o["text"] = e.message().text();
                 o["edited"] = e.message().edited_at_ms() != 0;
                 o["deleted"] = e.message().deleted();
+                o["thread_seq"] = e.message().thread_seq();
+                o["replies"] = e.message().thread().reply_count();
+                if (e.message().has_resource()) {
+                    o["title"] = e.message().resource().title();
+                    o["link"] = e.message().resource().link();
+                }
             } else if (e.has_edited()) {
                 o["seq"] = e.edited().target_seq();
                 o["event_seq"] = e.seq();
@@ -76,13 +91,27 @@ class printer {
         }
         std::cout << "[" << local_time(e.at_ms(), "%Y-%m-%d %H:%M") << "] #" << e.seq() << " ";
         if (e.has_message()) {
-            if (e.message().deleted()) {
+            const auto& m = e.message();
+            if (m.deleted()) {
                 std::cout << author << " " << tr(text::deleted);
             } else {
-                std::cout << author << ": " << e.message().text();
-                if (e.message().edited_at_ms() != 0) {
+                if (m.thread_seq() != 0 && !in_thread_) {
+                    std::cout << "↳ " << m.thread_seq() << " ";
+                }
+                std::cout << author << ": ";
+                if (m.has_resource()) {
+                    std::cout << "[" << m.resource().title() << "] ";
+                    if (!m.resource().link().empty()) {
+                        std::cout << m.resource().link() << " ";
+                    }
+                }
+                std::cout << m.text();
+                if (m.edited_at_ms() != 0) {
                     std::cout << " " << tr(text::edited);
                 }
+            }
+            if (m.thread().reply_count() != 0) {
+                std::cout << "  (" << replies_count(m.thread().reply_count()) << ")";
             }
         } else if (e.has_edited()) {
             std::cout << author << " " << tr(text::edited_event) << " " << e.edited().target_seq()
@@ -100,13 +129,37 @@ class printer {
             std::cout << describe_rename(e.display_name().display_name(), author);
         } else if (e.has_options()) {
             std::cout << describe_options_change(e.options().options(), author);
+        } else if (e.has_reaction()) {
+            std::cout << author << " "
+                      << tr(e.reaction().added() ? words{"a réagi", "reacted"}
+                                                 : words{"a retiré", "took back"})
+                      << " " << e.reaction().emoji() << " (" << e.reaction().target_seq() << ")";
+        } else if (e.has_pin()) {
+            std::cout << author << " "
+                      << tr(e.pin().pinned() ? words{"a épinglé", "pinned"}
+                                             : words{"a désépinglé", "unpinned"})
+                      << " " << e.pin().target_seq();
+        } else if (e.has_solved()) {
+            std::cout << author << " ";
+            if (e.solved().answer_seq() != 0) {
+                std::cout << tr(words{"a marqué la question", "marked question"}) << " "
+                          << e.solved().root_seq() << " " << tr(words{"résolue par", "solved by"})
+                          << " " << e.solved().answer_seq();
+            } else {
+                std::cout << tr(words{"a remis en attente la question", "marked unsolved question"})
+                          << " " << e.solved().root_seq();
+            }
         }
         std::cout << "\n" << std::flush;
     }
 
+    // Replies shown inside their thread do not say which thread.
+    void in_thread(bool yes) { in_thread_ = yes; }
+
   private:
     bool json_;
     std::string channel_;
+    bool in_thread_ = false;
 };
 
 std::string joined_words(const std::vector<std::string>& words, std::size_t from) {
@@ -185,6 +238,8 @@ json::object channel_json(const v1::Channel& ch) {
     o["last_seq"] = ch.last_seq();
     o["members_can_invite"] = ch.options().members_can_invite();
     o["members_can_set_topic"] = ch.options().members_can_set_topic();
+    o["mentions"] = ch.mention_count();
+    o["thread_unread"] = ch.thread_unread_count();
     return o;
 }
 
@@ -403,6 +458,513 @@ asio::awaitable<int> tail(client& c, const arguments& a) {
     co_return 0;
 }
 
+// Options given by name (arguments::values).
+std::optional<std::string> option_value(const arguments& a, const char* name) {
+    auto it = a.values.find(name);
+    if (it == a.values.end() || it->second.empty()) {
+        return std::nullopt;
+    }
+    return it->second.back();
+}
+
+std::vector<std::string> option_values(const arguments& a, const char* name) {
+    auto it = a.values.find(name);
+    return it == a.values.end() ? std::vector<std::string>{} : it->second;
+}
+
+bool has_switch(const arguments& a, const char* name) {
+    return a.values.contains(name);
+}
+
+// A word of the command line among `names`, by its index in them.
+template <class Enum>
+Enum choose(const std::string& option, const std::string& word,
+            std::initializer_list<std::pair<const char*, Enum>> names) {
+    std::string allowed;
+    for (const auto& [name, value] : names) {
+        if (word == name) {
+            return value;
+        }
+        allowed += allowed.empty() ? "" : "|";
+        allowed += name;
+    }
+    throw usage_error(option + " " + word + " : " + allowed);
+}
+
+v1::ResourceKind resource_kind(const std::string& word) {
+    return choose<v1::ResourceKind>("--kind", word,
+                                    {{"tutorial", v1::TUTORIAL},
+                                     {"practical-sheet", v1::PRACTICAL_SHEET},
+                                     {"tool", v1::TOOL},
+                                     {"video", v1::VIDEO},
+                                     {"guide", v1::GUIDE},
+                                     {"other", v1::OTHER}});
+}
+
+const char* kind_name(v1::ResourceKind k) {
+    switch (k) {
+        case v1::TUTORIAL:
+            return "tutorial";
+        case v1::PRACTICAL_SHEET:
+            return "practical-sheet";
+        case v1::TOOL:
+            return "tool";
+        case v1::VIDEO:
+            return "video";
+        case v1::GUIDE:
+            return "guide";
+        default:
+            return "other";
+    }
+}
+
+const char* licence_name(v1::Licence l) {
+    switch (l) {
+        case v1::ETALAB_2_0:
+            return "etalab-2.0";
+        case v1::CC_BY_SA_4_0:
+            return "cc-by-sa-4.0";
+        case v1::CC_BY_NC_SA_4_0:
+            return "cc-by-nc-sa-4.0";
+        case v1::ALL_RIGHTS_RESERVED:
+            return "all-rights-reserved";
+        default:
+            return "";
+    }
+}
+
+json::array string_array(const google::protobuf::RepeatedPtrField<std::string>& items) {
+    json::array out;
+    for (const auto& item : items) {
+        out.emplace_back(item);
+    }
+    return out;
+}
+
+std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+// One line about a message, for listings: "#canal 12 anne: texte".
+std::string message_line(const std::string& channel, const v1::Event& e) {
+    std::string out = "#" + channel + " " + std::to_string(e.seq()) + " " + e.actor().name() + ": ";
+    if (e.message().has_resource()) {
+        out += "[" + e.message().resource().title() + "] ";
+    }
+    out += e.message().deleted() ? tr(text::deleted) : e.message().text();
+    return out;
+}
+
+std::uint64_t replies_of(const v1::Event& e) {
+    return e.message().thread().reply_count();
+}
+
+asio::awaitable<int> post_resource(client& c, const arguments& a) {
+    v1::PostResource post;
+    *post.mutable_channel() = ref(a, 1);
+    post.set_client_msg_id(client::new_message_id());
+    auto& r = *post.mutable_resource();
+    r.set_title(option_value(a, "--title").value_or(""));
+    r.set_link(option_value(a, "--link").value_or(""));
+    r.set_description(joined_words(a.words, 2));
+    if (auto kind = option_value(a, "--kind")) {
+        r.set_kind(resource_kind(*kind));
+    }
+    if (auto licence = option_value(a, "--licence")) {
+        r.set_licence(choose<v1::Licence>("--licence", *licence,
+                                          {{"etalab-2.0", v1::ETALAB_2_0},
+                                           {"cc-by-sa-4.0", v1::CC_BY_SA_4_0},
+                                           {"cc-by-nc-sa-4.0", v1::CC_BY_NC_SA_4_0},
+                                           {"all-rights-reserved", v1::ALL_RIGHTS_RESERVED}}));
+    }
+    for (const auto& t : option_values(a, "--tag")) {
+        r.add_tags(t);
+    }
+    for (const auto& t : option_values(a, "--theme")) {
+        r.add_themes(t);
+    }
+    for (const auto& t : option_values(a, "--audience")) {
+        r.add_audiences(t);
+    }
+    auto sent = co_await c.ask(std::move(post));
+    if (!sent) {
+        co_return report(sent.error());
+    }
+    if (a.json) {
+        printer(true, a.words[1]).print(sent->event());
+    } else {
+        std::cout << sent->event().seq() << "\n";
+    }
+    co_return 0;
+}
+
+json::object resource_json(const std::string& channel, const v1::Event& e) {
+    const auto& r = e.message().resource();
+    json::object o;
+    o["channel"] = channel;
+    o["seq"] = e.seq();
+    o["title"] = r.title();
+    o["link"] = r.link();
+    o["description"] = e.message().text();
+    o["kind"] = kind_name(r.kind());
+    o["tags"] = string_array(r.tags());
+    o["themes"] = string_array(r.themes());
+    o["audiences"] = string_array(r.audiences());
+    o["licence"] = licence_name(r.licence());
+    o["author"] = e.actor().name();
+    o["posted_at"] = rfc3339(e.at_ms());
+    o["version"] = r.version();
+    o["replies"] = replies_of(e);
+    const auto last = e.message().thread().last_reply_at_ms();
+    o["last_reply_at"] = last != 0 ? json::value(rfc3339(last)) : json::value(nullptr);
+    return o;
+}
+
+asio::awaitable<int> list_resources(client& c, const arguments& a) {
+    v1::ListResources q;
+    for (const auto& t : option_values(a, "--tag")) {
+        q.add_tags(t);
+    }
+    q.set_theme(option_value(a, "--theme").value_or(""));
+    if (auto kind = option_value(a, "--kind")) {
+        q.set_kind(resource_kind(*kind));
+    }
+    if (auto channel = option_value(a, "--channel")) {
+        *q.mutable_channel() = client::by_name(*channel);
+    }
+    if (auto sort = option_value(a, "--sort")) {
+        q.set_sort(choose<v1::ListResources::Sort>("--sort", *sort,
+                                                   {{"newest", v1::ListResources::NEWEST},
+                                                    {"discussed", v1::ListResources::DISCUSSED},
+                                                    {"active", v1::ListResources::ACTIVE}}));
+    }
+    q.set_limit(static_cast<std::uint32_t>(std::min<std::uint64_t>(a.limit.value_or(50), 500)));
+    auto list = co_await c.ask(std::move(q));
+    if (!list) {
+        co_return report(list.error());
+    }
+    for (const auto& e : list->resources()) {
+        const auto& channel = list->channel_names().contains(e.channel_id())
+                                  ? list->channel_names().at(e.channel_id())
+                                  : std::to_string(e.channel_id());
+        if (a.json) {
+            std::cout << json::serialize(resource_json(channel, e)) << "\n";
+            continue;
+        }
+        const auto& r = e.message().resource();
+        std::cout << "#" << channel << " " << e.seq() << "  " << r.title() << "  ("
+                  << kind_name(r.kind());
+        if (r.tags_size() > 0) {
+            std::cout << " ; " << joined(r.tags());
+        }
+        std::cout << ")";
+        if (!r.link().empty()) {
+            std::cout << "  " << r.link();
+        }
+        std::cout << "  — " << local_time(e.at_ms(), "%Y-%m-%d") << ", " << e.actor().name() << ", "
+                  << replies_count(replies_of(e)) << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> search(client& c, const arguments& a) {
+    v1::Search q;
+    q.set_query(joined_words(a.words, 1));
+    if (auto channel = option_value(a, "--channel")) {
+        *q.mutable_channel() = client::by_name(*channel);
+    }
+    q.set_limit(static_cast<std::uint32_t>(std::min<std::uint64_t>(a.limit.value_or(20), 100)));
+    auto results = co_await c.ask(std::move(q));
+    if (!results) {
+        co_return report(results.error());
+    }
+    const bool bold = ::isatty(STDOUT_FILENO) != 0;
+    for (const auto& hit : results->hits()) {
+        if (a.json) {
+            json::object o;
+            o["channel"] = hit.channel_name();
+            o["seq"] = hit.seq();
+            o["thread_seq"] = hit.thread_seq();
+            o["author"] = hit.author().name();
+            o["sent_at"] = rfc3339(hit.at_ms());
+            o["title"] = hit.title();
+            o["snippet"] = hit.snippet();
+            json::array ranges;
+            for (const auto& h : hit.highlights()) {
+                ranges.push_back(json::array{h.start(), h.length()});
+            }
+            o["highlights"] = std::move(ranges);
+            std::cout << json::serialize(o) << "\n";
+            continue;
+        }
+        // Highlights in bold on a terminal; the snippet as it is otherwise.
+        std::string shown;
+        std::size_t at = 0;
+        for (const auto& h : hit.highlights()) {
+            shown += hit.snippet().substr(at, h.start() - at);
+            const auto word = hit.snippet().substr(h.start(), h.length());
+            shown += bold ? "\033[1m" + word + "\033[0m" : word;
+            at = h.start() + h.length();
+        }
+        shown += hit.snippet().substr(std::min<std::size_t>(at, hit.snippet().size()));
+        std::replace(shown.begin(), shown.end(), '\n', ' ');
+        std::cout << "#" << hit.channel_name() << " " << hit.seq();
+        if (hit.thread_seq() != 0) {
+            std::cout << " (↳ " << hit.thread_seq() << ")";
+        }
+        std::cout << " [" << local_time(hit.at_ms(), "%Y-%m-%d %H:%M") << "] "
+                  << hit.author().name() << ": " << shown << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> thread(client& c, const arguments& a) {
+    const auto root = to_number(a.words[2]);
+    std::vector<v1::Event> replies;
+    v1::Event first;
+    for (std::uint64_t after = 0;;) {
+        v1::GetThread get;
+        *get.mutable_channel() = ref(a, 1);
+        get.set_root_seq(root);
+        // The whole thread, oldest first: forward from its root.
+        get.set_after_seq(after == 0 ? root : after);
+        auto page = co_await c.ask(std::move(get));
+        if (!page) {
+            co_return report(page.error());
+        }
+        first = page->root();
+        for (const auto& e : page->replies()) {
+            replies.push_back(e);
+        }
+        if (!page->has_more() || page->replies().empty()) {
+            break;
+        }
+        after = page->replies(page->replies_size() - 1).seq();
+    }
+    printer p(a.json, a.words[1]);
+    p.print(first);
+    p.in_thread(true);
+    for (const auto& e : replies) {
+        if (!a.json) {
+            std::cout << "  ";
+        }
+        p.print(e);
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> reply(client& c, const arguments& a) {
+    const auto root = to_number(a.words[2]);
+    const auto body = text_from(a.words, 3);
+    if (body.empty()) {
+        throw usage_error(tr(text::no_text));
+    }
+    v1::SendMessage send;
+    *send.mutable_channel() = ref(a, 1);
+    send.set_text(body);
+    send.set_thread_seq(root);
+    send.set_client_msg_id(client::new_message_id());
+    auto sent = co_await c.ask(std::move(send));
+    if (!sent) {
+        co_return report(sent.error());
+    }
+    if (a.json) {
+        printer(true, a.words[1]).print(sent->event());
+    } else {
+        std::cout << sent->event().seq() << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> follow_thread(client& c, const arguments& a, bool follow) {
+    v1::FollowThread f;
+    *f.mutable_channel() = ref(a, 1);
+    f.set_root_seq(to_number(a.words[2]));
+    f.set_follow(follow);
+    auto done = co_await c.ask(std::move(f));
+    co_return done ? 0 : report(done.error());
+}
+
+asio::awaitable<int> follow(client& c, const arguments& a) {
+    co_return co_await follow_thread(c, a, true);
+}
+
+asio::awaitable<int> unfollow(client& c, const arguments& a) {
+    co_return co_await follow_thread(c, a, false);
+}
+
+json::object thread_json(const v1::ThreadInfo& t) {
+    const auto& root = t.root();
+    json::object o;
+    o["channel"] = t.channel_name();
+    o["seq"] = root.seq();
+    o["author"] = root.actor().name();
+    o["text"] = root.message().text();
+    o["replies"] = replies_of(root);
+    o["unread"] = t.unread_count();
+    const auto last = root.message().thread().last_reply_at_ms();
+    o["last_reply_at"] = last != 0 ? json::value(rfc3339(last)) : json::value(nullptr);
+    o["question"] = root.message().thread().question();
+    o["solved_seq"] = root.message().thread().solved_seq();
+    return o;
+}
+
+asio::awaitable<int> threads(client& c, const arguments& a) {
+    auto list = co_await c.ask(v1::ListThreads{});
+    if (!list) {
+        co_return report(list.error());
+    }
+    for (const auto& t : list->threads()) {
+        if (a.json) {
+            std::cout << json::serialize(thread_json(t)) << "\n";
+            continue;
+        }
+        std::cout << message_line(t.channel_name(), t.root()) << "  — "
+                  << replies_count(replies_of(t.root()));
+        if (t.unread_count() != 0) {
+            std::cout << ", " << t.unread_count() << " " << tr(text::unread_word);
+        }
+        std::cout << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> react_to(client& c, const arguments& a, bool remove) {
+    v1::React r;
+    *r.mutable_channel() = ref(a, 1);
+    r.set_seq(to_number(a.words[2]));
+    r.set_emoji(a.words[3]);
+    r.set_remove(remove);
+    auto done = co_await c.ask(std::move(r));
+    co_return done ? 0 : report(done.error());
+}
+
+asio::awaitable<int> react(client& c, const arguments& a) {
+    co_return co_await react_to(c, a, false);
+}
+
+asio::awaitable<int> unreact(client& c, const arguments& a) {
+    co_return co_await react_to(c, a, true);
+}
+
+asio::awaitable<int> pin_message(client& c, const arguments& a, bool unpin) {
+    v1::Pin p;
+    *p.mutable_channel() = ref(a, 1);
+    p.set_seq(to_number(a.words[2]));
+    p.set_unpin(unpin);
+    auto done = co_await c.ask(std::move(p));
+    co_return done ? 0 : report(done.error());
+}
+
+asio::awaitable<int> pin(client& c, const arguments& a) {
+    co_return co_await pin_message(c, a, false);
+}
+
+asio::awaitable<int> unpin(client& c, const arguments& a) {
+    co_return co_await pin_message(c, a, true);
+}
+
+asio::awaitable<int> pins(client& c, const arguments& a) {
+    v1::ListPins list;
+    *list.mutable_channel() = ref(a, 1);
+    auto answer = co_await c.ask(std::move(list));
+    if (!answer) {
+        co_return report(answer.error());
+    }
+    for (const auto& p : answer->pins()) {
+        if (a.json) {
+            json::object o;
+            o["channel"] = a.words[1];
+            o["seq"] = p.event().seq();
+            o["author"] = p.event().actor().name();
+            o["text"] = p.event().message().text();
+            o["title"] = p.event().message().resource().title();
+            o["pinned_by"] = p.pinned_by().name();
+            o["pinned_at"] = rfc3339(p.pinned_at_ms());
+            std::cout << json::serialize(o) << "\n";
+            continue;
+        }
+        std::cout << message_line(a.words[1], p.event()) << "  ("
+                  << tr(words{"épinglé par", "pinned by"}) << " " << p.pinned_by().name() << ")\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> mentions(client& c, const arguments& a) {
+    auto answer = co_await c.ask(v1::ListMentions{});
+    if (!answer) {
+        co_return report(answer.error());
+    }
+    for (const auto& m : answer->mentions()) {
+        const auto& e = m.event();
+        if (a.json) {
+            json::object o;
+            o["channel"] = m.channel_name();
+            o["seq"] = e.seq();
+            o["thread_seq"] = e.message().thread_seq();
+            o["author"] = e.actor().name();
+            o["text"] = e.message().text();
+            o["sent_at"] = rfc3339(e.at_ms());
+            o["unread"] = m.unread();
+            std::cout << json::serialize(o) << "\n";
+            continue;
+        }
+        std::cout << "[" << local_time(e.at_ms(), "%Y-%m-%d %H:%M") << "] "
+                  << message_line(m.channel_name(), e);
+        if (m.unread()) {
+            std::cout << "  (" << tr(words{"non lu", "unread"}) << ")";
+        }
+        std::cout << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> mark_solved(client& c, const arguments& a, std::uint64_t answer) {
+    v1::SolveQuestion s;
+    *s.mutable_channel() = ref(a, 1);
+    s.set_root_seq(to_number(a.words[2]));
+    s.set_answer_seq(answer);
+    auto done = co_await c.ask(std::move(s));
+    co_return done ? 0 : report(done.error());
+}
+
+asio::awaitable<int> solve(client& c, const arguments& a) {
+    co_return co_await mark_solved(c, a, to_number(a.words[3]));
+}
+
+asio::awaitable<int> unsolve(client& c, const arguments& a) {
+    co_return co_await mark_solved(c, a, 0);
+}
+
+asio::awaitable<int> questions(client& c, const arguments& a) {
+    v1::ListQuestions q;
+    *q.mutable_channel() = ref(a, 1);
+    q.set_unsolved_only(has_switch(a, "--unsolved"));
+    auto list = co_await c.ask(std::move(q));
+    if (!list) {
+        co_return report(list.error());
+    }
+    for (const auto& t : list->threads()) {
+        if (a.json) {
+            std::cout << json::serialize(thread_json(t)) << "\n";
+            continue;
+        }
+        const auto& summary = t.root().message().thread();
+        std::cout << message_line(t.channel_name(), t.root()) << "  — ";
+        if (summary.solved_seq() != 0) {
+            std::cout << tr(words{"résolue par", "solved by"}) << " " << summary.solved_seq();
+        } else {
+            std::cout << tr(words{"en attente", "unsolved"});
+        }
+        std::cout << ", " << replies_count(summary.reply_count()) << "\n";
+    }
+    co_return 0;
+}
+
 const std::map<std::string_view, action>& actions() {
     static const std::map<std::string_view, action> all = {
         {"channels", list_channels},
@@ -423,6 +985,23 @@ const std::map<std::string_view, action>& actions() {
         {"delete", erase},
         {"history", history},
         {"tail", tail},
+        {"post-resource", post_resource},
+        {"resources", list_resources},
+        {"search", search},
+        {"thread", thread},
+        {"reply", reply},
+        {"follow", follow},
+        {"unfollow", unfollow},
+        {"threads", threads},
+        {"react", react},
+        {"unreact", unreact},
+        {"pin", pin},
+        {"unpin", unpin},
+        {"pins", pins},
+        {"mentions", mentions},
+        {"solve", solve},
+        {"unsolve", unsolve},
+        {"questions", questions},
     };
     return all;
 }

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,9 @@ struct arguments {
     std::string topic;
     std::string display_name;
     std::optional<std::uint64_t> limit, before, after, count;
+    // Every other option of a command, by name, with its values in order
+    // (--tag a --tag b); a switch has no value.
+    std::map<std::string, std::vector<std::string>> values;
     std::vector<std::string> words;  // the command and its positional arguments
     // The options given that belong to some commands only (--topic, --limit...).
     std::vector<std::string> options_given;

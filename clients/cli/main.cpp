@@ -95,6 +95,12 @@ arguments parse(int argc, char** argv) {
         } else if (arg == "--count") {
             a.count = to_number(value());
             a.options_given.push_back(arg);
+        } else if (auto takes_value = relais::cli::option_takes_value(arg)) {
+            auto& values = a.values[arg];
+            if (*takes_value) {
+                values.push_back(value());
+            }
+            a.options_given.push_back(arg);
         } else if (arg == "--help" || arg == "-h") {
             a.words = {"help"};
             return a;

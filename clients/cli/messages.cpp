@@ -167,6 +167,13 @@ std::string describe_channel(const v1::Channel& c) {
     out += "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);
     if (c.is_member()) {
         out += ", " + std::to_string(c.unread_count()) + " " + tr(text::unread_word);
+        if (c.mention_count() != 0) {
+            out += ", " + std::to_string(c.mention_count()) + " @";
+        }
+        if (c.thread_unread_count() != 0) {
+            out += ", " + std::to_string(c.thread_unread_count()) + " " +
+                   (english() ? "unread in threads" : "non lues dans les fils");
+        }
     }
     if (c.kind() == v1::PRIVATE) {
         out += ", ";

@@ -29,13 +29,13 @@ namespace {
 
 // Options of any command that take a value, and the client's own.
 bool takes_value(const std::string& option) {
-    for (const char* o : {"--server", "--user", "--ca-file", "--topic", "--display-name", "--limit",
-                          "--before", "--after", "--count"}) {
+    for (const char* o :
+         {"--server", "--user", "--ca-file", "--limit", "--before", "--after", "--count"}) {
         if (option == o) {
             return true;
         }
     }
-    return false;
+    return option_takes_value(option).value_or(false);
 }
 
 // The channels the server shows this user, if a cached session lets us ask
@@ -96,7 +96,14 @@ int print_completions(std::size_t cword, const std::vector<std::string>& words) 
         if (w.starts_with("--")) {
             if (takes_value(w)) {
                 if (i + 1 == cword) {
-                    return 0;  // its value is being typed: nothing to offer
+                    // Its value is being typed: its choices, if it has some.
+                    const std::string typed = cword < words.size() ? words[cword] : "";
+                    for (const auto& choice : option_choices(w)) {
+                        if (choice.starts_with(typed)) {
+                            std::cout << choice << "\n";
+                        }
+                    }
+                    return 0;
                 }
                 const auto& value = words[++i];
                 if (w == "--server") {

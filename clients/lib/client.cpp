@@ -585,6 +585,10 @@ asio::awaitable<outcome<v1::Channel>> client::open_direct(std::string user) {
     co_return co_await ask(std::move(body));
 }
 
+std::string client::new_message_id() {
+    return random_id();
+}
+
 asio::awaitable<outcome<v1::Sent>> client::send(v1::ChannelRef channel, std::string text,
                                                 std::string client_msg_id) {
     v1::SendMessage body;

@@ -132,6 +132,11 @@ class client {
     // before what this client had seen (a restore from an older backup).
     std::uint64_t history_resets() const { return history_resets_; }
 
+    // A fresh client_msg_id, for a SendMessage or PostResource built by
+    // hand (a reply, a resource): kept in the request, it is the same when
+    // the request is sent again after a reconnection.
+    static std::string new_message_id();
+
     static v1::ChannelRef by_name(std::string name);
     static v1::ChannelRef by_id(std::uint64_t id);
 

@@ -46,6 +46,22 @@ template <> struct request_traits<v1::GetHistory> : answered_with<v1::Events> {}
 template <> struct request_traits<v1::Sync> : answered_with<v1::Events> {};
 template <> struct request_traits<v1::MarkRead> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::Typing> : answered_with<v1::Ok, false> {};
+template <> struct request_traits<v1::PostResource> : answered_with<v1::Sent> {};
+template <> struct request_traits<v1::EditResource> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::GetResourceVersions> : answered_with<v1::ResourceVersions> {};
+template <> struct request_traits<v1::ListResources> : answered_with<v1::ResourceList> {};
+template <> struct request_traits<v1::ListVocabulary> : answered_with<v1::Vocabulary> {};
+template <> struct request_traits<v1::Search> : answered_with<v1::SearchResults> {};
+template <> struct request_traits<v1::GetThread> : answered_with<v1::Thread> {};
+template <> struct request_traits<v1::FollowThread> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ListThreads> : answered_with<v1::ThreadList> {};
+template <> struct request_traits<v1::MarkThreadRead> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SolveQuestion> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ListQuestions> : answered_with<v1::ThreadList> {};
+template <> struct request_traits<v1::React> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::Pin> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ListPins> : answered_with<v1::PinList> {};
+template <> struct request_traits<v1::ListMentions> : answered_with<v1::MentionList> {};
 // clang-format on
 
 template <class Request>
