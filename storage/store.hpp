@@ -92,6 +92,9 @@ struct event_record {
     std::int64_t edited_at_ms = 0;
     bool deleted = false;
     seq_t thread_seq = 0;
+    // Not stored: false leaves a message out of the search indexes when it
+    // is appended, for insert_resource to index it whole.
+    bool searchable = true;
 };
 
 // A thread's summary, kept up to date by refresh_thread.
@@ -336,9 +339,10 @@ class writer : public reader {
     virtual bool add_pin(channel_id channel, const pin_record& p) = 0;
     virtual bool remove_pin(channel_id channel, seq_t seq) = 0;
 
-    // Makes the message at r.channel/r.seq a resource (version 1), or
-    // stores r as its next version; the message's text becomes
-    // r.description. Both update the search index.
+    // Makes the message at r.channel/r.seq, appended unsearchable
+    // (event_record::searchable), a resource (version 1) and indexes it;
+    // or stores r as its next version, its text becoming r.description,
+    // and indexes that instead.
     virtual void insert_resource(const resource_record& r) = 0;
     virtual void update_resource(const resource_record& r) = 0;
     // After a reply: the library's "discussed" and "active" orders.

@@ -100,7 +100,14 @@ grep -q "\"text\":\"Compte rendu de l'atelier\"" "$work/history.json" ||
   fail "history lacks the piped message"
 grep -q 'Suivi en direct' "$work/tail.out" || { cat "$work/tail.out"; fail "tail missed a live message"; }
 grep -q '"kind":"direct".*"unread":1' "$work/bob.json" || { cat "$work/bob.json"; fail "bob has no unread DM"; }
-echo "== readme: history, piped send, --json, tail and dm as described"
+grep -q "Simulateur d'aides CAF  (tool ; logement)  https://www.caf.fr" "$work/quickstart.log" ||
+  fail "resources did not list the resource"
+grep -q "alice: \[Simulateur d'aides CAF\]" "$work/quickstart.log" ||
+  fail "the thread did not show its root"
+grep -q "Testé en atelier : très clair" "$work/quickstart.log" || fail "the thread lacks its reply"
+grep -q "#accueil [0-9]* \[.*\] alice: Simulateur d'aides CAF" "$work/quickstart.log" ||
+  fail "search did not find the resource"
+echo "== readme: history, piped send, --json, tail, dm, resources, thread and search as described"
 
 kill -INT "$server_pid"
 status=0

@@ -47,6 +47,7 @@ struct options {
     std::size_t per_connection = 10;
     std::size_t connections = 10000;  // idle
     std::size_t text_bytes = 0;       // fanout, rooms: pad messages to this size
+    std::size_t readable = 50;        // search: channels the searcher is in
 };
 
 struct bot {
@@ -139,5 +140,7 @@ asio::awaitable<report> idle(const options& o);
 asio::awaitable<report> durable(const options& o);
 asio::awaitable<report> catchup(const options& o);
 asio::awaitable<report> history(const options& o);
+asio::awaitable<report> search(const options& o);
+asio::awaitable<report> library(const options& o);
 
 }  // namespace relais::bench

@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
     using namespace relais::bench;
     options o;
     po::options_description d(
-        "usage: relais-bench fanout|rooms|idle|durable|catchup|history --tokens FILE [options]\n"
+        "usage: relais-bench fanout|rooms|idle|durable|catchup|history|search|library --tokens "
+        "FILE "
+        "[options]\n"
         "bots: relais-server user add-bots bench --count N --data DIR > FILE\n"
         "options");
     d.add_options()("help", "this help")("server", po::value(&o.server)->default_value(o.server),
@@ -83,7 +85,8 @@ int main(int argc, char** argv) {
         "fanout: the broadcast server's process, for CPU and RSS")(
         "text-bytes", po::value(&o.text_bytes)->default_value(o.text_bytes),
         "fanout, rooms: pad each message's text to this many bytes")(
-        "channels", po::value(&o.channels)->default_value(o.channels), "rooms: channels")(
+        "channels", po::value(&o.channels)->default_value(o.channels),
+        "rooms, search, library: channels")(
         "channel-members", po::value(&o.channel_members)->default_value(o.channel_members),
         "rooms: members per channel")("per-connection",
                                       po::value(&o.per_connection)->default_value(o.per_connection),
@@ -95,11 +98,15 @@ int main(int argc, char** argv) {
         "fanout: seconds of the same load first, not measured (server caches and "
         "allocator warm; stalled members join after it)")(
         "messages", po::value(&o.messages)->default_value(o.messages),
-        "catchup: messages missed; history: messages stored")(
+        "catchup: messages missed; history, search: messages stored; library: resources")(
+        "readable", po::value(&o.readable)->default_value(o.readable),
+        "search: how many of the channels the searcher is in")(
         "stored", po::value(&o.stored)->default_value(o.stored),
         "catchup: messages in the channel before those missed")(
-        "reads", po::value(&o.reads)->default_value(o.reads), "history: pages read")(
-        "scenario", po::value(&o.scenario), "fanout, rooms, idle, durable, catchup or history");
+        "reads", po::value(&o.reads)->default_value(o.reads),
+        "history: pages read; search: searches; library: queries")(
+        "scenario", po::value(&o.scenario),
+        "fanout, rooms, idle, durable, catchup, history, search or library");
     po::positional_options_description p;
     p.add("scenario", 1);
     try {
@@ -125,6 +132,10 @@ int main(int argc, char** argv) {
             result = asio::co_spawn(io, catchup(o), asio::use_future);
         } else if (o.scenario == "history") {
             result = asio::co_spawn(io, history(o), asio::use_future);
+        } else if (o.scenario == "search") {
+            result = asio::co_spawn(io, search(o), asio::use_future);
+        } else if (o.scenario == "library") {
+            result = asio::co_spawn(io, library(o), asio::use_future);
         } else {
             std::cerr << "relais-bench: unknown scenario '" << o.scenario << "'\n";
             return 2;

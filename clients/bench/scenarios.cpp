@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "clients/bench/bench.hpp"
 #include "clients/bench/wire.hpp"
@@ -116,6 +117,12 @@ class member {
         send->set_client_msg_id("b" + std::to_string(request_id));
         send->set_text(text);
         wire_.send(out_.SerializeAsString(), false);
+    }
+
+    // Any request whose answer comes to on_answer with its request_id.
+    void send_request(v1::ClientMessage& m, std::uint64_t request_id) {
+        m.set_request_id(request_id);
+        wire_.send(m.SerializeAsString(), false);
     }
 
     wire& connection() { return wire_; }
@@ -744,13 +751,20 @@ namespace {
 
 // Sends `count` short messages from `writer` with 256 awaiting their ack;
 // their events come back to the writer and are dropped.
-asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t count) {
+// Sends `count` requests made by make(i), 256 in flight at a time, and
+// waits for every answer; each must be `accepted`.
+template <class Make, class Accepted>
+asio::awaitable<void> pump(member& writer, std::size_t count, Make make, Accepted accepted,
+                           const char* what) {
     std::size_t sent = 0, answered = 0, refused = 0;
     std::int64_t last_id = 0;
+    std::string first_refusal;
+    v1::ClientMessage out;
     auto send_next = [&] {
         if (sent < count) {
-            writer.send_message(channel, static_cast<std::uint64_t>(next_send_id(last_id)),
-                                "message " + std::to_string(sent));
+            out.Clear();
+            make(sent, out);
+            writer.send_request(out, static_cast<std::uint64_t>(next_send_id(last_id)));
             ++sent;
         }
     };
@@ -758,7 +772,11 @@ asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t co
     writer.on_push = nullptr;
     writer.on_answer = [&](const v1::ServerMessage& m) {
         ++answered;
-        refused += m.has_sent() ? 0 : 1;
+        if (!accepted(m)) {
+            if (refused++ == 0) {
+                first_refusal = m.DebugString();
+            }
+        }
         send_next();
     };
     for (int w = 0; w < 256; ++w) {
@@ -769,9 +787,22 @@ asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t co
     }
     writer.on_answer = nullptr;
     writer.on_push = std::move(previous_push);
-    require(answered == count && refused == 0, "filling the channel: " + std::to_string(refused) +
-                                                   " refused, " + std::to_string(answered) +
-                                                   " answered of " + std::to_string(count));
+    require(answered == count && refused == 0,
+            std::string(what) + ": " + std::to_string(refused) + " refused (" + first_refusal +
+                "), " + std::to_string(answered) + " answered of " + std::to_string(count));
+}
+
+asio::awaitable<void> fill(member& writer, std::uint64_t channel, std::size_t count) {
+    std::int64_t id = 0;
+    co_await pump(
+        writer, count,
+        [&](std::size_t i, v1::ClientMessage& m) {
+            auto* send = m.mutable_send_message();
+            send->mutable_channel()->set_id(channel);
+            send->set_client_msg_id("f" + std::to_string(next_send_id(id)));
+            send->set_text("message " + std::to_string(i));
+        },
+        [](const v1::ServerMessage& m) { return m.has_sent(); }, "filling the channel");
 }
 
 asio::awaitable<v1::Events> ask_events(member& m, v1::ClientMessage request) {
@@ -859,6 +890,326 @@ asio::awaitable<report> history(const options& o) {
     r.add("page_p50_ms", latency.quantile(0.5) / 1000, "ms");
     r.add("page_p99_ms", latency.quantile(0.99) / 1000, "ms");
     co_await close_members(one);
+    co_return r;
+}
+
+namespace {
+
+// Words as mediators write them, most frequent first; the tail is made of
+// rarer words, so that word frequencies fall off as in real text (Zipf).
+const char* const common_words[] = {"le",
+                                    "la",
+                                    "de",
+                                    "et",
+                                    "pour",
+                                    "avec",
+                                    "sur",
+                                    "une",
+                                    "des",
+                                    "les",
+                                    "en",
+                                    "du",
+                                    "compte",
+                                    "démarche",
+                                    "atelier",
+                                    "usager",
+                                    "dossier",
+                                    "mot",
+                                    "passe",
+                                    "caf",
+                                    "ameli",
+                                    "impôts",
+                                    "franceconnect",
+                                    "simulateur",
+                                    "logement",
+                                    "retraite",
+                                    "emploi",
+                                    "identité",
+                                    "carte",
+                                    "vitale",
+                                    "tutoriel",
+                                    "fiche",
+                                    "smartphone",
+                                    "tablette",
+                                    "ordinateur",
+                                    "courriel",
+                                    "arnaque",
+                                    "hameçonnage",
+                                    "sécurité",
+                                    "rendez-vous",
+                                    "médiation",
+                                    "permanence",
+                                    "accompagnement",
+                                    "formulaire",
+                                    "justificatif",
+                                    "attestation",
+                                    "déclaration",
+                                    "prélèvement",
+                                    "banque",
+                                    "application",
+                                    "téléchargement",
+                                    "imprimante",
+                                    "scanner",
+                                    "photo",
+                                    "signature",
+                                    "agenda",
+                                    "France",
+                                    "Services",
+                                    "numérique",
+                                    "inclusion",
+                                    "seniors",
+                                    "jeunes",
+                                    "allocation",
+                                    "aide",
+                                    "APL",
+                                    "RSA",
+                                    "prime",
+                                    "activité",
+                                    "Pôle",
+                                    "travail",
+                                    "santé",
+                                    "mutuelle",
+                                    "ordonnance",
+                                    "Doctolib",
+                                    "visio",
+                                    "Jitsi",
+                                    "échange",
+                                    "pratiques",
+                                    "réseau",
+                                    "conseiller",
+                                    "bénévole"};
+
+struct text_maker {
+    explicit text_maker(std::uint64_t seed) : rng(seed) {
+        const std::size_t vocabulary = 50000;
+        words.assign(std::begin(common_words), std::end(common_words));
+        // The rest: words of two to four syllables, as varied as a
+        // language's (they share prefixes as French words do, not all one).
+        const char* const onsets[] = {"b", "c", "d", "f",  "g",  "l",  "m",  "n",  "p",  "r",
+                                      "s", "t", "v", "ch", "pr", "tr", "gr", "pl", "qu", ""};
+        const char* const vowels[] = {"a", "e", "i", "o", "u", "é", "ou", "ai", "on", "an"};
+        std::mt19937_64 make(5);
+        std::unordered_set<std::string> seen(words.begin(), words.end());
+        while (words.size() < vocabulary) {
+            std::string w;
+            for (std::size_t k = 0, n = 2 + make() % 3; k < n; ++k) {
+                w += onsets[make() % std::size(onsets)];
+                w += vowels[make() % std::size(vowels)];
+            }
+            if (seen.insert(w).second) {
+                words.push_back(std::move(w));
+            }
+        }
+        std::vector<double> weights(vocabulary);
+        for (std::size_t i = 0; i < vocabulary; ++i) {
+            weights[i] = 1.0 / static_cast<double>(i + 1);
+        }
+        rank = std::discrete_distribution<std::size_t>(weights.begin(), weights.end());
+    }
+    const std::string& word() { return words[rank(rng)]; }
+    std::string sentence(std::size_t count) {
+        std::string out;
+        for (std::size_t i = 0; i < count; ++i) {
+            out += (i ? " " : "") + word();
+        }
+        return out;
+    }
+    std::mt19937_64 rng;
+    std::vector<std::string> words;
+    std::discrete_distribution<std::size_t> rank;
+};
+
+asio::awaitable<void> invite(member& inviter, std::uint64_t channel, const std::string& user) {
+    v1::ClientMessage m;
+    m.mutable_invite()->mutable_channel()->set_id(channel);
+    m.mutable_invite()->set_user(user);
+    co_await inviter.request(m);
+}
+
+asio::awaitable<std::uint64_t> create_private(member& creator, const std::string& name) {
+    v1::ClientMessage create;
+    create.mutable_create_channel()->set_name(name);
+    create.mutable_create_channel()->set_private_(true);
+    auto answer = co_await creator.request(create);
+    co_return answer.channel().id();
+}
+
+}  // namespace
+
+// search: `messages` messages of ~12 words in `channels` private channels,
+// of which the searcher reads `readable`; then `reads` searches of one or
+// two words, prefixes and pieces of words, timed one at a time.
+asio::awaitable<report> search(const options& o) {
+    const auto at = co_await target_of(o.server, o);
+    auto bots = read_tokens(o.tokens, 2);
+    auto both = co_await connect_members(at, bots, 0, 2);
+    auto& searcher = *both[0];
+    auto& writer = *both[1];
+    std::vector<std::uint64_t> channels(o.channels);
+    for (std::size_t c = 0; c < o.channels; ++c) {
+        channels[c] = co_await create_private(writer, unique_name("search", c));
+        if (c < o.readable) {
+            co_await invite(writer, channels[c], bots[0].name);
+        }
+    }
+    text_maker text(42);
+    std::int64_t id = 0;
+    const auto fill_start = steady::now();
+    co_await pump(
+        writer, o.messages,
+        [&](std::size_t i, v1::ClientMessage& m) {
+            auto* send = m.mutable_send_message();
+            send->mutable_channel()->set_id(channels[i % channels.size()]);
+            send->set_client_msg_id("s" + std::to_string(next_send_id(id)));
+            send->set_text(text.sentence(8 + i % 9));
+        },
+        [](const v1::ServerMessage& m) { return m.has_sent(); }, "filling the channels");
+    const double fill_seconds = seconds_since(fill_start);
+    // What people type: a word, two words, the start of a word, a piece of one.
+    std::mt19937_64 rng(7);
+    samples latency;
+    std::uint64_t hits = 0;
+    for (std::size_t i = 0; i < o.reads; ++i) {
+        std::string query = text.word();
+        switch (i % 4) {
+            case 1:
+                query += " " + text.word();
+                break;
+            case 2:
+                // The first five characters.
+                for (std::size_t k = 0, chars = 0; k < query.size(); ++k) {
+                    if ((static_cast<unsigned char>(query[k]) & 0xC0) != 0x80 && chars++ == 5) {
+                        query.resize(k);
+                        break;
+                    }
+                }
+                break;
+            case 3:
+                if (query.size() > 6) {
+                    // Four bytes from the third, moved to whole characters.
+                    auto from = std::size_t{2}, to = std::size_t{6};
+                    auto inside = [&](std::size_t k) {
+                        return k < query.size() &&
+                               (static_cast<unsigned char>(query[k]) & 0xC0) == 0x80;
+                    };
+                    while (inside(from)) {
+                        ++from;
+                    }
+                    while (inside(to)) {
+                        ++to;
+                    }
+                    query = query.substr(from, to - from);
+                }
+                break;
+        }
+        v1::ClientMessage q;
+        q.mutable_search()->set_query(query);
+        q.mutable_search()->set_limit(20);
+        const auto t = now_ns();
+        auto answer = co_await searcher.request(q);
+        latency.add((now_ns() - t) / 1000);
+        if (getenv("SLOW") && (now_ns() - t) > 30'000'000) {
+            std::cerr << "slow: '" << query << "' " << (now_ns() - t) / 1'000'000 << " ms, "
+                      << answer.search_results().hits_size() << " hits\n";
+        }
+        hits += static_cast<std::uint64_t>(answer.search_results().hits_size());
+    }
+    report r("search");
+    r.add("stored_messages", static_cast<double>(o.messages));
+    r.add("channels", static_cast<double>(o.channels));
+    r.add("readable_channels", static_cast<double>(std::min(o.readable, o.channels)));
+    r.add("fill_per_s", static_cast<double>(o.messages) / fill_seconds, "msg/s");
+    r.add("searches", static_cast<double>(o.reads));
+    r.add("hits_per_search", static_cast<double>(hits) / static_cast<double>(o.reads));
+    r.add("search_p50_ms", latency.quantile(0.5) / 1000, "ms");
+    r.add("search_p99_ms", latency.quantile(0.99) / 1000, "ms");
+    co_await close_members(both);
+    co_return r;
+}
+
+// library: `messages` resources in `channels` public channels, with themes,
+// audiences, kinds and tags; then `reads` library queries with two filters
+// and a sort, timed one at a time.
+asio::awaitable<report> library(const options& o) {
+    const auto at = co_await target_of(o.server, o);
+    auto bots = read_tokens(o.tokens, 2);
+    auto both = co_await connect_members(at, bots, 0, 2);
+    auto& reader = *both[0];
+    auto& writer = *both[1];
+    v1::ClientMessage vocabulary_request;
+    vocabulary_request.mutable_list_vocabulary();
+    const auto vocabulary = (co_await reader.request(vocabulary_request)).vocabulary();
+    require(vocabulary.themes_size() > 0 && vocabulary.audiences_size() > 0, "no vocabulary");
+    std::vector<std::uint64_t> channels(o.channels);
+    for (std::size_t c = 0; c < o.channels; ++c) {
+        channels[c] = co_await create_channel(writer, unique_name("library", c));
+    }
+    text_maker text(43);
+    std::mt19937_64 rng(11);
+    std::int64_t id = 0;
+    const auto fill_start = steady::now();
+    co_await pump(
+        writer, o.messages,
+        [&](std::size_t i, v1::ClientMessage& m) {
+            auto* post = m.mutable_post_resource();
+            post->mutable_channel()->set_id(channels[i % channels.size()]);
+            post->set_client_msg_id("l" + std::to_string(next_send_id(id)));
+            auto* r = post->mutable_resource();
+            r->set_title(text.sentence(4));
+            r->set_description(text.sentence(20));
+            r->set_kind(static_cast<v1::ResourceKind>(1 + rng() % 6));
+            r->add_themes(
+                vocabulary.themes(static_cast<int>(rng() % vocabulary.themes_size())).slug());
+            r->add_audiences(
+                vocabulary.audiences(static_cast<int>(rng() % vocabulary.audiences_size())).slug());
+            r->add_tags("tag" + std::to_string(rng() % 200));
+            r->add_tags("tag" + std::to_string(rng() % 200));
+        },
+        [](const v1::ServerMessage& m) { return m.has_sent(); }, "posting the resources");
+    const double fill_seconds = seconds_since(fill_start);
+    samples latency;
+    std::uint64_t listed = 0;
+    for (std::size_t i = 0; i < o.reads; ++i) {
+        v1::ClientMessage q;
+        auto* l = q.mutable_list_resources();
+        // Two filters and a sort, in turn.
+        switch (i % 3) {
+            case 0:
+                l->set_theme(
+                    vocabulary.themes(static_cast<int>(rng() % vocabulary.themes_size())).slug());
+                l->set_kind(static_cast<v1::ResourceKind>(1 + rng() % 6));
+                l->set_sort(v1::ListResources::NEWEST);
+                break;
+            case 1:
+                l->set_audience(
+                    vocabulary.audiences(static_cast<int>(rng() % vocabulary.audiences_size()))
+                        .slug());
+                l->add_tags("tag" + std::to_string(rng() % 200));
+                l->set_sort(v1::ListResources::DISCUSSED);
+                break;
+            case 2:
+                l->set_theme(
+                    vocabulary.themes(static_cast<int>(rng() % vocabulary.themes_size())).slug());
+                l->set_audience(
+                    vocabulary.audiences(static_cast<int>(rng() % vocabulary.audiences_size()))
+                        .slug());
+                l->set_sort(v1::ListResources::ACTIVE);
+                break;
+        }
+        l->set_limit(50);
+        const auto t = now_ns();
+        auto answer = co_await reader.request(q);
+        latency.add((now_ns() - t) / 1000);
+        listed += static_cast<std::uint64_t>(answer.resources().resources_size());
+    }
+    report r("library");
+    r.add("resources", static_cast<double>(o.messages));
+    r.add("post_per_s", static_cast<double>(o.messages) / fill_seconds, "res/s");
+    r.add("queries", static_cast<double>(o.reads));
+    r.add("listed_per_query", static_cast<double>(listed) / static_cast<double>(o.reads));
+    r.add("query_p50_ms", latency.quantile(0.5) / 1000, "ms");
+    r.add("query_p99_ms", latency.quantile(0.99) / 1000, "ms");
+    co_await close_members(both);
     co_return r;
 }
 

@@ -43,6 +43,14 @@ struct entry {
     bool edited = false;
     bool deleted = false;
     bool system = false;
+    // A resource post, shown as a card.
+    std::optional<v1::Resource> resource;
+    // As a thread's root: its live replies and whether it is answered.
+    std::uint32_t replies = 0;
+    bool question = false;
+    std::uint64_t solved_seq = 0;
+    bool pinned = false;
+    std::map<std::string, int> reactions;  // emoji, count
 };
 
 // Entries are ordered by (seq, n): n = 0 for the server's events, and local
@@ -55,13 +63,33 @@ struct channel_view {
     std::uint64_t oldest_loaded = 0;  // 0 = no page loaded yet
     bool complete = false;            // the first event is loaded
     bool loading = false;
-    std::uint64_t mentions = 0;
+    std::uint64_t mentions = 0;  // the server's count, and each mention pushed since
     // Messages up to this seq are already in info.unread_count (the server
     // counted them in the channel list): when their events arrive they add
     // their mentions, not to the unread count.
     std::uint64_t unread_counted_through = 0;
+    // History pages carry each message's reactions as they were when the
+    // page was read, up to this seq: reaction events up to it are in them.
+    std::uint64_t reactions_through = 0;
     std::map<std::string, clock_type::time_point> typing;
     std::vector<std::string> pending;  // sent, not yet acknowledged
+};
+
+// A thread opened beside the channel (/thread SEQ): its root and replies;
+// what is typed while it is open is a reply.
+struct thread_pane {
+    std::uint64_t channel_id = 0;
+    std::uint64_t root_seq = 0;
+    std::map<entry_key, entry> entries;
+    bool following = false;
+    std::uint64_t read_through = 0;  // the user's read marker in it, as sent
+};
+
+// A listing shown in place of the conversation (/search, /resources,
+// /threads, /help...), read from the top.
+struct list_pane {
+    std::string title;
+    std::vector<std::string> lines;
 };
 
 std::string channel_label(const v1::Channel& c);
@@ -104,7 +132,18 @@ class terminal_ui {
     void spawn(asio::awaitable<void> action);
     asio::awaitable<void> load_channels();
     asio::awaitable<void> load_older(std::uint64_t channel_id);
-    asio::awaitable<void> send_text(std::uint64_t channel_id, std::string text);
+    asio::awaitable<void> send_text(std::uint64_t channel_id, std::string text,
+                                    std::uint64_t thread_seq = 0);
+    asio::awaitable<void> open_thread(std::uint64_t channel_id, std::uint64_t seq);
+    // Asks the server for the channel's counts again (unread, mentions,
+    // unread replies of followed threads).
+    asio::awaitable<void> refresh_counts(std::uint64_t channel_id);
+    void show_list(std::string title, std::vector<std::string> lines);
+    asio::awaitable<void> follow_thread(channel_view& c, const std::string& line, bool follow);
+    // Marks the open thread's question solved by `answer` (0: unsolved).
+    asio::awaitable<void> solve_open_thread(channel_view& c, std::uint64_t answer);
+    asio::awaitable<void> react_to(channel_view& c, const std::string& line, bool remove);
+    bool close_pane();
     asio::awaitable<void> run_command(std::string line);
     asio::awaitable<void> show_members();
     asio::awaitable<void> report(const failure& f);
@@ -117,6 +156,9 @@ class terminal_ui {
 
     // Model.
     void apply(const v1::Event& e);
+    // The entry of message `seq` of a channel, in the channel's view or the
+    // open thread.
+    entry* entry_at(std::uint64_t channel_id, std::uint64_t seq);
     channel_view* current();
     channel_view* find(std::uint64_t id);
 
@@ -124,6 +166,7 @@ class terminal_ui {
     void draw();
     void draw_channels(int rows, int width);
     void draw_messages(int top, int left, int rows, int width);
+    void draw_list(int top, int left, int rows, int width);
     void draw_status(int row, int width);
     void draw_input(int row, int width);
     void put(int row, int col, std::u32string_view text, int max_width);
@@ -147,6 +190,10 @@ class terminal_ui {
     std::size_t current_ = 0;
     std::set<std::string> online_;
     std::uint64_t note_counter_ = 0;
+    std::optional<thread_pane> thread_;
+    std::optional<list_pane> list_;
+    // Channels mentioned in before the channel list told about them.
+    std::set<std::uint64_t> counts_wanted_;
 
     std::u32string input_;
     std::size_t cursor_ = 0;

@@ -16,6 +16,7 @@
 
 #include <curses.h>
 
+#include "clients/cli/command_registry.hpp"
 #include "clients/cli/terminal_ui.hpp"
 #include "clients/cli/text_width.hpp"
 
@@ -83,6 +84,8 @@ void terminal_ui::note(const std::string& text) {
     if (!c) {
         return;
     }
+    // A note is there to be read: a list over the conversation gives way.
+    list_.reset();
     entry e;
     e.system = true;
     e.text = text;
@@ -114,6 +117,7 @@ asio::awaitable<void> terminal_ui::load_channels() {
             // is shown replaces it (a stale one turned '2 @1' into '1 @1').
             if (info.last_seq() >= known->info.last_seq()) {
                 known->info = info;
+                known->mentions = info.mention_count();
                 known->unread_counted_through =
                     std::max(known->unread_counted_through, info.last_seq());
             }
@@ -121,6 +125,7 @@ asio::awaitable<void> terminal_ui::load_channels() {
         }
         channel_view view;
         view.info = info;
+        view.mentions = info.mention_count();
         view.unread_counted_through = info.last_seq();
         channels_.push_back(std::move(view));
         // Everything after what the server says we read is fetched and
@@ -145,6 +150,11 @@ asio::awaitable<void> terminal_ui::load_channels() {
         }
         client_.follow(info.id(), follow_after);
     }
+    for (auto id : std::exchange(counts_wanted_, {})) {
+        if (find(id)) {
+            spawn(refresh_counts(id));
+        }
+    }
     draw();
 }
 
@@ -166,6 +176,7 @@ asio::awaitable<void> terminal_ui::load_older(std::uint64_t channel_id) {
         co_await report(page.error());
         co_return;
     }
+    c->reactions_through = std::max(c->reactions_through, page->last_seq());
     for (const auto& e : page->events()) {
         apply(e);
     }
@@ -175,6 +186,46 @@ asio::awaitable<void> terminal_ui::load_older(std::uint64_t channel_id) {
     c->complete = !page->has_more();
     draw();
 }
+
+entry* terminal_ui::entry_at(std::uint64_t channel_id, std::uint64_t seq) {
+    if (thread_ && thread_->channel_id == channel_id) {
+        if (auto it = thread_->entries.find({seq, 0}); it != thread_->entries.end()) {
+            return &it->second;
+        }
+    }
+    if (auto* c = find(channel_id)) {
+        if (auto it = c->entries.find({seq, 0}); it != c->entries.end()) {
+            return &it->second;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+
+// A message as a row: its text, and what history says about it.
+entry message_entry(const v1::Event& e) {
+    entry row;
+    row.author = e.actor().name();
+    row.at_ms = e.at_ms();
+    const auto& m = e.message();
+    row.text = m.text();
+    row.edited = m.edited_at_ms() != 0;
+    row.deleted = m.deleted();
+    if (m.has_resource()) {
+        row.resource = m.resource();
+    }
+    row.replies = m.thread().reply_count();
+    row.question = m.thread().question();
+    row.solved_seq = m.thread().solved_seq();
+    row.pinned = m.pinned();
+    for (const auto& r : m.reactions()) {
+        row.reactions[r.emoji()] = static_cast<int>(r.count());
+    }
+    return row;
+}
+
+}  // namespace
 
 void terminal_ui::apply(const v1::Event& e) {
     auto* c = find(e.channel_id());
@@ -192,34 +243,78 @@ void terminal_ui::apply(const v1::Event& e) {
     entry row;
     row.author = e.actor().name();
     row.at_ms = e.at_ms();
+    if (e.has_message() && e.message().thread_seq() != 0) {
+        // A reply lives in its thread; the channel shows its root's count.
+        const auto root = e.message().thread_seq();
+        if (thread_ && thread_->channel_id == e.channel_id() && thread_->root_seq == root) {
+            thread_->entries[key] = message_entry(e);
+        } else if (row.author != user_) {
+            spawn(refresh_counts(e.channel_id()));
+        }
+        c->typing.erase(row.author);
+        return;
+    }
     if (e.has_message()) {
-        row.text = e.message().text();
-        row.edited = e.message().edited_at_ms() != 0;
-        row.deleted = e.message().deleted();
+        row = message_entry(e);
         const bool is_new = c->entries.count(key) == 0;
         c->typing.erase(row.author);
-        if (is_new && row.author != user_ && e.seq() > c->info.last_read_seq()) {
-            if (c != current() || scroll_ != 0) {
-                if (e.seq() > c->unread_counted_through) {
-                    c->info.set_unread_count(c->info.unread_count() + 1);
-                }
-                if (row.text.find("@" + user_) != std::string::npos) {
-                    ++c->mentions;
-                }
-            }
+        if (is_new && row.author != user_ && e.seq() > c->info.last_read_seq() &&
+            (c != current() || scroll_ != 0) && e.seq() > c->unread_counted_through) {
+            c->info.set_unread_count(c->info.unread_count() + 1);
+        }
+        if (thread_ && thread_->channel_id == e.channel_id() && thread_->root_seq == e.seq()) {
+            thread_->entries[key] = row;
         }
     } else if (e.has_edited()) {
-        auto it = c->entries.find({e.edited().target_seq(), 0});
-        if (it != c->entries.end()) {
-            it->second.text = e.edited().text();
-            it->second.edited = true;
+        if (auto* target = entry_at(e.channel_id(), e.edited().target_seq())) {
+            target->text = e.edited().text();
+            target->edited = true;
+            if (e.edited().has_resource()) {
+                target->resource = e.edited().resource();
+            }
         }
         return;
     } else if (e.has_deleted()) {
-        auto it = c->entries.find({e.deleted().target_seq(), 0});
-        if (it != c->entries.end()) {
-            it->second.text.clear();
-            it->second.deleted = true;
+        for (auto* target : {entry_at(e.channel_id(), e.deleted().target_seq())}) {
+            if (target) {
+                target->text.clear();
+                target->deleted = true;
+                target->resource.reset();
+                target->reactions.clear();
+            }
+        }
+        if (thread_ && thread_->channel_id == e.channel_id()) {
+            if (auto it = c->entries.find({e.deleted().target_seq(), 0}); it != c->entries.end()) {
+                it->second.deleted = true;
+                it->second.text.clear();
+            }
+        }
+        return;
+    } else if (e.has_reaction()) {
+        if (e.seq() <= c->reactions_through) {
+            return;  // already in the counts the history page gave
+        }
+        if (auto* target = entry_at(e.channel_id(), e.reaction().target_seq())) {
+            auto& n = target->reactions[e.reaction().emoji()];
+            n += e.reaction().added() ? 1 : -1;
+            if (n <= 0) {
+                target->reactions.erase(e.reaction().emoji());
+            }
+        }
+        return;
+    } else if (e.has_pin()) {
+        if (auto* target = entry_at(e.channel_id(), e.pin().target_seq())) {
+            target->pinned = e.pin().pinned();
+        }
+        row.system = true;
+        row.text = row.author + " " +
+                   tr(e.pin().pinned() ? words{"a épinglé", "pinned"}
+                                       : words{"a désépinglé", "unpinned"}) +
+                   " " + std::to_string(e.pin().target_seq());
+    } else if (e.has_solved()) {
+        if (auto* root = entry_at(e.channel_id(), e.solved().root_seq())) {
+            root->question = true;
+            root->solved_seq = e.solved().answer_seq();
         }
         return;
     } else if (e.has_member()) {
@@ -246,18 +341,105 @@ void terminal_ui::apply(const v1::Event& e) {
     c->entries[key] = std::move(row);
 }
 
+asio::awaitable<void> terminal_ui::refresh_counts(std::uint64_t channel_id) {
+    v1::GetChannel get;
+    get.mutable_channel()->set_id(channel_id);
+    auto info = co_await client_.ask(std::move(get));
+    auto* c = find(channel_id);
+    if (!info || !c) {
+        co_return;
+    }
+    c->info.set_thread_unread_count(info->thread_unread_count());
+    c->info.set_mention_count(info->mention_count());
+    c->mentions = info->mention_count();
+    draw();
+}
+
+asio::awaitable<void> terminal_ui::open_thread(std::uint64_t channel_id, std::uint64_t seq) {
+    thread_pane pane;
+    pane.channel_id = channel_id;
+    std::uint64_t after = 0, last_read = 0;
+    for (;;) {
+        v1::GetThread get;
+        get.mutable_channel()->set_id(channel_id);
+        get.set_root_seq(seq);
+        get.set_after_seq(after == 0 ? seq : after);
+        auto page = co_await client_.ask(std::move(get));
+        if (!page) {
+            co_await report(page.error());
+            co_return;
+        }
+        pane.root_seq = page->root().seq();
+        pane.following = page->following();
+        last_read = page->last_read_seq();
+        pane.entries[{page->root().seq(), 0}] = message_entry(page->root());
+        for (const auto& e : page->replies()) {
+            pane.entries[{e.seq(), 0}] = message_entry(e);
+            after = e.seq();
+        }
+        if (!page->has_more() || page->replies().empty()) {
+            break;
+        }
+    }
+    list_.reset();
+    // What is on screen counts as read (mark_read_if_seen, on every device).
+    pane.read_through = last_read;
+    thread_ = std::move(pane);
+    scroll_ = 0;
+    draw();
+}
+
+void terminal_ui::show_list(std::string title, std::vector<std::string> lines) {
+    list_ = list_pane{std::move(title), std::move(lines)};
+    scroll_ = 0;
+    draw();
+}
+
+bool terminal_ui::close_pane() {
+    if (list_) {
+        list_.reset();
+    } else if (thread_) {
+        thread_.reset();
+    } else {
+        return false;
+    }
+    scroll_ = 0;
+    return true;
+}
+
 void terminal_ui::mark_read_if_seen() {
+    if (list_ || scroll_ != 0) {
+        return;  // the conversation is not what is on screen
+    }
+    if (thread_) {
+        const auto newest = thread_->entries.empty() ? 0 : thread_->entries.rbegin()->first.first;
+        if (newest > thread_->read_through) {
+            thread_->read_through = newest;
+            spawn([](terminal_ui& ui, client& cl, std::uint64_t id, std::uint64_t root,
+                     std::uint64_t s) -> asio::awaitable<void> {
+                v1::MarkThreadRead mark;
+                mark.mutable_channel()->set_id(id);
+                mark.set_root_seq(root);
+                mark.set_seq(s);
+                co_await cl.ask(std::move(mark));
+                co_await ui.refresh_counts(id);
+            }(*this, client_, thread_->channel_id, thread_->root_seq, newest));
+        }
+        return;
+    }
     auto* c = current();
-    if (!c || scroll_ != 0 || c->info.last_seq() <= c->info.last_read_seq()) {
+    if (!c || c->info.last_seq() <= c->info.last_read_seq()) {
         return;
     }
     const auto seq = c->info.last_seq();
     c->info.set_last_read_seq(seq);
     c->info.set_unread_count(0);
-    c->mentions = 0;
-    spawn([](client& cl, std::uint64_t id, std::uint64_t s) -> asio::awaitable<void> {
+    spawn([](terminal_ui& ui, client& cl, std::uint64_t id,
+             std::uint64_t s) -> asio::awaitable<void> {
         co_await cl.mark_read(client::by_id(id), s);
-    }(client_, c->info.id(), seq));
+        // Mentions in threads stay until their thread is read.
+        co_await ui.refresh_counts(id);
+    }(*this, client_, c->info.id(), seq));
 }
 
 void terminal_ui::switch_to(std::size_t index) {
@@ -266,6 +448,8 @@ void terminal_ui::switch_to(std::size_t index) {
     }
     current_ = index;
     scroll_ = 0;
+    thread_.reset();
+    list_.reset();
     auto& c = channels_[index];
     if (c.oldest_loaded == 0 && !c.complete) {
         spawn(load_older(c.info.id()));
@@ -313,14 +497,20 @@ std::optional<std::uint64_t> terminal_ui::last_own_message() const {
     return std::nullopt;
 }
 
-asio::awaitable<void> terminal_ui::send_text(std::uint64_t channel_id, std::string body) {
+asio::awaitable<void> terminal_ui::send_text(std::uint64_t channel_id, std::string body,
+                                             std::uint64_t thread_seq) {
     auto* c = find(channel_id);
     if (!c) {
         co_return;
     }
     c->pending.push_back(body);
     draw();
-    auto sent = co_await client_.send(client::by_id(channel_id), body);
+    v1::SendMessage send;
+    send.mutable_channel()->set_id(channel_id);
+    send.set_text(body);
+    send.set_thread_seq(thread_seq);
+    send.set_client_msg_id(client::new_message_id());
+    auto sent = co_await client_.ask(std::move(send));
     c = find(channel_id);
     if (c) {
         auto it = std::find(c->pending.begin(), c->pending.end(), body);
@@ -329,7 +519,9 @@ asio::awaitable<void> terminal_ui::send_text(std::uint64_t channel_id, std::stri
         }
         if (sent) {
             apply(sent->event());
-            c->info.set_last_read_seq(std::max(c->info.last_read_seq(), sent->event().seq()));
+            if (thread_seq == 0) {
+                c->info.set_last_read_seq(std::max(c->info.last_read_seq(), sent->event().seq()));
+            }
         }
     }
     if (!sent) {
@@ -348,6 +540,10 @@ asio::awaitable<void> terminal_ui::read_keys() {
         int kind;
         while ((kind = get_wch(&key)) != ERR) {
             on_key(key, kind == KEY_CODE_YES);
+        }
+        // Escape alone (no key came with it): closes the open thread or list.
+        if (escape_pending_ && close_pane()) {
+            escape_pending_ = false;
         }
         draw();
     }
@@ -373,6 +569,39 @@ asio::awaitable<void> terminal_ui::read_pushes() {
             if (auto* c = find(push->typing().channel_id())) {
                 c->typing[push->typing().user().name()] = clock_type::now();
             }
+        } else if (push->has_thread_update()) {
+            const auto& u = push->thread_update();
+            if (auto* root = entry_at(u.channel_id(), u.summary().root_seq())) {
+                root->replies = u.summary().reply_count();
+                root->question = u.summary().question();
+                root->solved_seq = u.summary().solved_seq();
+            }
+            if (auto* c = find(u.channel_id())) {
+                if (auto it = c->entries.find({u.summary().root_seq(), 0});
+                    it != c->entries.end()) {
+                    it->second.replies = u.summary().reply_count();
+                }
+            }
+        } else if (push->has_mention()) {
+            // Counted by the server: the list shows its number, once the
+            // channel is known.
+            const auto id = push->mention().event().channel_id();
+            if (find(id)) {
+                spawn(refresh_counts(id));
+            } else {
+                counts_wanted_.insert(id);
+            }
+        } else if (push->has_read_marker()) {
+            // Read on another device.
+            const auto& m = push->read_marker();
+            if (auto* c = find(m.channel_id());
+                c && m.root_seq() == 0 && m.seq() > c->info.last_read_seq()) {
+                c->info.set_last_read_seq(m.seq());
+                if (m.seq() >= c->info.last_seq()) {
+                    c->info.set_unread_count(0);
+                }
+            }
+            spawn(refresh_counts(m.channel_id()));
         }
         draw();
     }

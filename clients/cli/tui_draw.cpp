@@ -3,6 +3,7 @@
 
 #include <curses.h>
 
+#include "clients/cli/command_registry.hpp"
 #include "clients/cli/terminal_ui.hpp"
 #include "clients/cli/text_width.hpp"
 
@@ -43,6 +44,9 @@ void terminal_ui::draw_channels(int rows, int width) {
         if (c.mentions > 0) {
             badge.append(" @").append(std::to_string(c.mentions));
         }
+        if (c.info.thread_unread_count() > 0) {
+            badge.append(" ↳").append(std::to_string(c.info.thread_unread_count()));
+        }
         auto text = to_u32(label);
         auto badge_text = to_u32(badge);
         int room = width - column_width(badge_text);
@@ -58,8 +62,58 @@ void terminal_ui::draw_channels(int rows, int width) {
     }
 }
 
+namespace {
+
+const char* kind_label(v1::ResourceKind k) {
+    switch (k) {
+        case v1::TUTORIAL:
+            return tr(words{"tutoriel", "tutorial"});
+        case v1::PRACTICAL_SHEET:
+            return tr(words{"fiche pratique", "practical sheet"});
+        case v1::TOOL:
+            return tr(words{"outil", "tool"});
+        case v1::VIDEO:
+            return tr(words{"vidéo", "video"});
+        case v1::GUIDE:
+            return tr(words{"guide", "guide"});
+        default:
+            return tr(words{"ressource", "resource"});
+    }
+}
+
+std::string count_of(std::uint32_t n, const words& one, const words& many) {
+    return std::to_string(n) + " " + tr(n == 1 ? one : many);
+}
+
+}  // namespace
+
+void terminal_ui::draw_list(int top, int left, int rows, int width) {
+    std::vector<std::u32string> all;
+    all.push_back(to_u32(list_->title + "  " + tr(words{"(Échap : fermer)", "(Esc: close)"})));
+    for (const auto& line : list_->lines) {
+        for (auto& wrapped : wrap(to_u32(line), std::max(1, width))) {
+            all.push_back(std::move(wrapped));
+        }
+    }
+    content_rows_ = static_cast<int>(all.size());
+    // Read from the top: scroll_ counts the rows above, Page Down adds.
+    scroll_ = std::max(0, std::min(scroll_, content_rows_ - rows));
+    const int from = scroll_;
+    for (int i = 0; i < rows && from + i < content_rows_; ++i) {
+        if (from + i == 0) {
+            attron(A_BOLD);
+        }
+        put(top + i, left, all[static_cast<std::size_t>(from + i)], width);
+        attroff(A_BOLD);
+    }
+}
+
 void terminal_ui::draw_messages(int top, int left, int rows, int width) {
     pane_rows_ = rows;
+    if (list_) {
+        draw_list(top, left, rows, width);
+        return;
+    }
     auto* c = current();
     if (!c) {
         put(top, left, to_u32(tr(text::tui_no_channel)), width);
@@ -73,7 +127,18 @@ void terminal_ui::draw_messages(int top, int left, int rows, int width) {
         bool dim = false;
     };
     std::vector<row> all;
-    if (c->loading) {
+    const std::map<entry_key, entry>* entries = &c->entries;
+    if (thread_) {
+        entries = &thread_->entries;
+        std::string title = std::string(tr(words{"Fil du message", "Thread of message"})) + " " +
+                            std::to_string(thread_->root_seq) + " — " +
+                            tr(thread_->following ? words{"suivi", "followed"}
+                                                  : words{"non suivi", "not followed"}) +
+                            " · " +
+                            tr(words{"ce que vous écrivez y répond ; Échap : fermer",
+                                     "what you type replies; Esc: close"});
+        all.push_back({to_u32(title), 0, 0, true});
+    } else if (c->loading) {
         all.push_back({to_u32(tr(text::tui_loading)), 0, 0, true});
     } else if (c->complete) {
         all.push_back({to_u32(tr(text::tui_beginning)), 0, 0, true});
@@ -96,16 +161,54 @@ void terminal_ui::draw_messages(int top, int left, int rows, int width) {
             all.push_back(std::move(r));
         }
     };
-    for (const auto& [key, e] : c->entries) {
+    const std::string under = "      ";
+    for (const auto& [key, e] : *entries) {
         const std::string time =
             e.at_ms ? local_time(e.at_ms, "%H:%M") + " " : std::string("      ");
+        const std::string pin = e.pinned ? " 📌" : "";
         if (e.system) {
             add(time + "* ", "", e.text, true);
         } else if (e.deleted) {
             add(time, e.author, tr(text::deleted), true);
+        } else if (e.resource) {
+            // A card: title, what it is, then its description.
+            const auto& r = *e.resource;
+            add(time, e.author, "▌ " + r.title() + pin, false);
+            std::string what =
+                std::string("▌ ") + kind_label(r.kind()) + " · #" + std::to_string(key.first);
+            for (const auto& t : r.tags()) {
+                what += " · " + t;
+            }
+            if (!r.link().empty()) {
+                what += " · " + r.link();
+            }
+            add(under, "", what, true);
+            if (!e.text.empty()) {
+                add(under, "",
+                    "▌ " + e.text + (e.edited ? std::string(" ") + tr(text::edited) : ""), false);
+            }
         } else {
-            add(time, e.author, e.text + (e.edited ? std::string(" ") + tr(text::edited) : ""),
-                false);
+            add(time, e.author,
+                e.text + (e.edited ? std::string(" ") + tr(text::edited) : "") + pin, false);
+        }
+        if (!e.reactions.empty()) {
+            std::string shown;
+            for (const auto& [emoji, n] : e.reactions) {
+                shown += (shown.empty() ? "" : "  ") + emoji + " " + std::to_string(n);
+            }
+            add(under, "", shown, true);
+        }
+        // Under a root in the channel: its thread, and how to open it.
+        if (!thread_ && !e.system && (e.replies > 0 || e.question)) {
+            std::string thread =
+                "↳ " + count_of(e.replies, {"réponse", "reply"}, {"réponses", "replies"}) +
+                " · /thread " + std::to_string(key.first);
+            if (e.question) {
+                thread += " · ";
+                thread += e.solved_seq != 0 ? tr(words{"question résolue", "question solved"})
+                                            : tr(words{"question en attente", "question unsolved"});
+            }
+            add(under, "", thread, true);
         }
     }
     for (const auto& p : c->pending) {

@@ -13,6 +13,71 @@
 
 namespace relais::cli {
 
+// "#canal 12 anne: texte", for the lists.
+std::string listed_message(const std::string& channel, const v1::Event& e) {
+    std::string out = "#" + channel + " " + std::to_string(e.seq()) + " " + e.actor().name() + ": ";
+    if (e.message().has_resource()) {
+        out += "▌ " + e.message().resource().title() + " ";
+    }
+    out += e.message().deleted() ? tr(text::deleted) : e.message().text();
+    std::replace(out.begin(), out.end(), '\n', ' ');
+    return out;
+}
+
+asio::awaitable<void> terminal_ui::follow_thread(channel_view& c, const std::string& line,
+                                                 bool follow) {
+    const auto typed_words = split_words(line);
+    const auto typed = typed_words.size() > 1 ? parse_number(typed_words[1]) : std::nullopt;
+    if (!typed && !thread_) {
+        note(trf(text::tui_usage_of, {follow ? "/follow SEQ" : "/unfollow SEQ"}));
+        co_return;
+    }
+    v1::FollowThread f;
+    f.mutable_channel()->set_id(typed ? c.info.id() : thread_->channel_id);
+    f.set_root_seq(typed ? *typed : thread_->root_seq);
+    f.set_follow(follow);
+    auto done = co_await client_.ask(std::move(f));
+    if (!done) {
+        co_await report(done.error());
+        co_return;
+    }
+    if (thread_ && thread_->root_seq == f.root_seq() && thread_->channel_id == f.channel().id()) {
+        thread_->following = follow;
+    }
+    note(tr(follow ? words{"fil suivi", "thread followed"}
+                   : words{"fil plus suivi", "thread no longer followed"}));
+    co_await refresh_counts(f.channel().id());
+}
+
+asio::awaitable<void> terminal_ui::solve_open_thread(channel_view&, std::uint64_t answer) {
+    if (!thread_) {
+        note(tr(words{"ouvrez d'abord le fil de la question : /thread SEQ",
+                      "open the question's thread first: /thread SEQ"}));
+        co_return;
+    }
+    v1::SolveQuestion s;
+    s.mutable_channel()->set_id(thread_->channel_id);
+    s.set_root_seq(thread_->root_seq);
+    s.set_answer_seq(answer);
+    auto done = co_await client_.ask(std::move(s));
+    if (!done) {
+        co_await report(done.error());
+    }
+}
+
+asio::awaitable<void> terminal_ui::react_to(channel_view& c, const std::string& line, bool remove) {
+    const auto typed_words = split_words(line);
+    v1::React r;
+    r.mutable_channel()->set_id(thread_ ? thread_->channel_id : c.info.id());
+    r.set_seq(*parse_number(typed_words[1]));
+    r.set_emoji(typed_words[2]);
+    r.set_remove(remove);
+    auto done = co_await client_.ask(std::move(r));
+    if (!done) {
+        co_await report(done.error());
+    }
+}
+
 // What each command of the registry (command_registry.hpp) does here, by
 // its name there. Its arguments have been checked against the registry.
 std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
@@ -37,18 +102,23 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
              auto words = split_words(line);
              const std::string wanted =
                  words.size() > 1 ? (words[1][0] == '/' ? words[1].substr(1) : words[1]) : "";
-             if (wanted.empty()) {
-                 note(tr(text::tui_help_intro));
-             }
+             std::vector<std::string> lines;
              for (const auto& cmd : cli::commands()) {
                  if (static_cast<unsigned>(cmd.where) & static_cast<unsigned>(front::tui) &&
                      (wanted.empty() || wanted == cmd.name_in(front::tui))) {
-                     note("  " + synopsis(cmd, front::tui) + " — " + tr(cmd.help_in(front::tui)));
+                     lines.push_back("  " + synopsis(cmd, front::tui) + " — " +
+                                     tr(cmd.help_in(front::tui)));
                  }
              }
-             if (wanted.empty()) {
-                 note(tr(text::tui_help_keys));
+             if (!wanted.empty()) {
+                 for (const auto& l : lines) {
+                     note(l);
+                 }
+                 co_return;
              }
+             // The whole list, from its top (Page Down for more).
+             lines.push_back(tr(text::tui_help_keys));
+             show_list(tr(text::tui_help_intro), std::move(lines));
              co_return;
          }},
         {"channel",
@@ -202,6 +272,199 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
              }
              co_await check(co_await client_.erase(client::by_id(c.info.id()), *seq));
          })},
+        {"thread",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await open_thread(c.info.id(), *parse_number(split_words(line)[1]));
+         })},
+        {"close",
+         [this](const std::string&) -> asio::awaitable<void> {
+             close_pane();
+             co_return;
+         }},
+        {"follow",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await follow_thread(c, line, true);
+         })},
+        {"unfollow",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await follow_thread(c, line, false);
+         })},
+        {"solve",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await solve_open_thread(c, *parse_number(split_words(line)[1]));
+         })},
+        {"unsolve",
+         with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
+             co_await solve_open_thread(c, 0);
+         })},
+        {"react",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await react_to(c, line, false);
+         })},
+        {"unreact",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             co_await react_to(c, line, true);
+         })},
+        {"pin", with_channel([this, check](channel_view& c,
+                                           const std::string& line) -> asio::awaitable<void> {
+             v1::Pin pin;
+             pin.mutable_channel()->set_id(c.info.id());
+             pin.set_seq(*parse_number(split_words(line)[1]));
+             auto done = co_await client_.ask(std::move(pin));
+             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
+         })},
+        {"unpin", with_channel([this, check](channel_view& c,
+                                             const std::string& line) -> asio::awaitable<void> {
+             v1::Pin pin;
+             pin.mutable_channel()->set_id(c.info.id());
+             pin.set_seq(*parse_number(split_words(line)[1]));
+             pin.set_unpin(true);
+             auto done = co_await client_.ask(std::move(pin));
+             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
+         })},
+        {"pins", with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
+             v1::ListPins list;
+             list.mutable_channel()->set_id(c.info.id());
+             auto pins = co_await client_.ask(std::move(list));
+             if (!pins) {
+                 co_await report(pins.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& p : pins->pins()) {
+                 lines.push_back(listed_message(c.info.name(), p.event()) + "  (" +
+                                 tr(words{"épinglé par", "pinned by"}) + " " +
+                                 p.pinned_by().name() + ")");
+             }
+             show_list(tr(words{"Messages épinglés de", "Pinned messages of"}) + std::string(" ") +
+                           channel_label(c.info),
+                       std::move(lines));
+         })},
+        {"search",
+         [this](const std::string& line) -> asio::awaitable<void> {
+             v1::Search q;
+             q.set_query(after_words(line, 1));
+             q.set_limit(50);
+             auto found = co_await client_.ask(std::move(q));
+             if (!found) {
+                 co_await report(found.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& hit : found->hits()) {
+                 std::string shown = hit.snippet();
+                 std::replace(shown.begin(), shown.end(), '\n', ' ');
+                 lines.push_back("#" + hit.channel_name() + " " + std::to_string(hit.seq()) +
+                                 (hit.thread_seq() ? " (↳ " + std::to_string(hit.thread_seq()) + ")"
+                                                   : std::string()) +
+                                 " " + local_time(hit.at_ms(), "%d/%m %H:%M") + " " +
+                                 hit.author().name() + ": " + shown);
+             }
+             if (lines.empty()) {
+                 lines.push_back(tr(words{"aucun résultat", "nothing found"}));
+             }
+             show_list(
+                 tr(words{"Recherche :", "Search:"}) + std::string(" ") + after_words(line, 1),
+                 std::move(lines));
+         }},
+        {"resources",
+         [this](const std::string&) -> asio::awaitable<void> {
+             v1::ListResources q;
+             q.set_limit(100);
+             auto list = co_await client_.ask(std::move(q));
+             if (!list) {
+                 co_await report(list.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& e : list->resources()) {
+                 const auto& r = e.message().resource();
+                 auto name = list->channel_names().contains(e.channel_id())
+                                 ? list->channel_names().at(e.channel_id())
+                                 : std::string();
+                 std::string card = "▌ " + r.title() + "  — #" + name + " " +
+                                    std::to_string(e.seq()) + ", " + e.actor().name() + ", " +
+                                    std::to_string(e.message().thread().reply_count()) + " ↳";
+                 lines.push_back(card);
+                 std::string what = "  ";
+                 for (const auto& t : r.tags()) {
+                     what += t + " · ";
+                 }
+                 what += r.link();
+                 lines.push_back(what);
+             }
+             if (lines.empty()) {
+                 lines.push_back(tr(words{"aucune ressource", "no resource"}));
+             }
+             show_list(
+                 tr(words{"Ressources (les plus récentes d'abord)", "Resources (newest first)"}),
+                 std::move(lines));
+         }},
+        {"threads",
+         [this](const std::string&) -> asio::awaitable<void> {
+             auto list = co_await client_.ask(v1::ListThreads{});
+             if (!list) {
+                 co_await report(list.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& t : list->threads()) {
+                 std::string l = listed_message(t.channel_name(), t.root()) + "  — " +
+                                 std::to_string(t.root().message().thread().reply_count()) + " ↳";
+                 if (t.unread_count() > 0) {
+                     l += ", " + std::to_string(t.unread_count()) + " " + tr(text::unread_word);
+                 }
+                 lines.push_back(l);
+             }
+             if (lines.empty()) {
+                 lines.push_back(tr(words{"aucun fil suivi", "no followed thread"}));
+             }
+             show_list(tr(words{"Fils suivis, non lus d'abord (/thread SEQ dans leur canal)",
+                                "Followed threads, unread first (/thread SEQ in their channel)"}),
+                       std::move(lines));
+         }},
+        {"mentions",
+         [this](const std::string&) -> asio::awaitable<void> {
+             auto list = co_await client_.ask(v1::ListMentions{});
+             if (!list) {
+                 co_await report(list.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& m : list->mentions()) {
+                 lines.push_back(listed_message(m.channel_name(), m.event()) +
+                                 (m.unread() ? std::string("  ●") : std::string()));
+             }
+             if (lines.empty()) {
+                 lines.push_back(tr(words{"aucune mention", "no mention"}));
+             }
+             show_list(tr(words{"Vos mentions", "Your mentions"}), std::move(lines));
+         }},
+        {"questions",
+         with_channel([this](channel_view& c, const std::string& line) -> asio::awaitable<void> {
+             v1::ListQuestions q;
+             q.mutable_channel()->set_id(c.info.id());
+             q.set_unsolved_only(line.find("--unsolved") != std::string::npos);
+             auto list = co_await client_.ask(std::move(q));
+             if (!list) {
+                 co_await report(list.error());
+                 co_return;
+             }
+             std::vector<std::string> lines;
+             for (const auto& t : list->threads()) {
+                 const auto& summary = t.root().message().thread();
+                 lines.push_back(listed_message(c.info.name(), t.root()) + "  — " +
+                                 (summary.solved_seq() != 0 ? tr(words{"résolue", "solved"})
+                                                            : tr(words{"en attente", "unsolved"})) +
+                                 ", " + std::to_string(summary.reply_count()) + " ↳");
+             }
+             if (lines.empty()) {
+                 lines.push_back(tr(words{"aucune question", "no question"}));
+             }
+             show_list(tr(words{"Questions de", "Questions of"}) + std::string(" ") +
+                           channel_label(c.info),
+                       std::move(lines));
+         })},
         {"quit",
          [this](const std::string&) -> asio::awaitable<void> {
              quit_ = true;
@@ -262,7 +525,13 @@ void terminal_ui::submit() {
         return;
     }
     // "//" at the start sends a message that begins with a slash.
-    spawn(send_text(c->info.id(), text_line.rfind("//", 0) == 0 ? text_line.substr(1) : text_line));
+    auto body = text_line.rfind("//", 0) == 0 ? text_line.substr(1) : text_line;
+    if (thread_) {
+        spawn(send_text(thread_->channel_id, std::move(body), thread_->root_seq));
+    } else {
+        list_.reset();
+        spawn(send_text(c->info.id(), std::move(body)));
+    }
     scroll_ = 0;
 }
 
@@ -379,6 +648,10 @@ void terminal_ui::on_key(wint_t key, bool function_key) {
                 }
                 break;
             case KEY_PPAGE: {
+                if (list_) {
+                    scroll_ = std::max(0, scroll_ - std::max(1, pane_rows_ - 1));
+                    break;
+                }
                 scroll_ += std::max(1, pane_rows_ - 1);
                 if (auto* c = current(); c && scroll_ + pane_rows_ >= content_rows_) {
                     scroll_ = std::max(0, std::min(scroll_, content_rows_ - pane_rows_));
@@ -388,6 +661,10 @@ void terminal_ui::on_key(wint_t key, bool function_key) {
                 break;
             }
             case KEY_NPAGE:
+                if (list_) {
+                    scroll_ += std::max(1, pane_rows_ - 1);
+                    break;
+                }
                 scroll_ = std::max(0, scroll_ - std::max(1, pane_rows_ - 1));
                 break;
             case KEY_ENTER:

@@ -159,14 +159,25 @@ constexpr const char* migrations[] = {
     CREATE INDEX resources_discussed ON resources(reply_count, created_at_ms);
     CREATE INDEX resources_active ON resources(last_activity_ms);
     CREATE INDEX resources_by_author ON resources(author_id, created_at_ms);
-    -- One row per tag (1), theme (2) and audience (3) of a resource.
+    -- One row per tag (1), theme (2) and audience (3) of a resource, with
+    -- what the library filters and sorts on: a query with a label walks
+    -- that label's rows in the order asked and stops at its page.
     CREATE TABLE resource_labels(
         list INTEGER NOT NULL,
         value TEXT NOT NULL,
         channel_id INTEGER NOT NULL,
         seq INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        author_id INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        reply_count INTEGER NOT NULL,
+        last_activity_ms INTEGER NOT NULL,
         PRIMARY KEY(list, value, channel_id, seq)) WITHOUT ROWID;
     CREATE INDEX resource_labels_by_resource ON resource_labels(channel_id, seq);
+    CREATE INDEX resource_labels_newest ON resource_labels(list, value, created_at_ms);
+    CREATE INDEX resource_labels_discussed
+        ON resource_labels(list, value, reply_count, created_at_ms);
+    CREATE INDEX resource_labels_active ON resource_labels(list, value, last_activity_ms);
     -- Every version of every resource, the current one included.
     CREATE TABLE resource_versions(
         channel_id INTEGER NOT NULL,
@@ -223,23 +234,24 @@ constexpr const char* migrations[] = {
         ('audience', 'handicap', 'Personnes en situation de handicap', 'People with disabilities', 5),
         ('audience', 'illettrisme', 'Personnes en situation d''illettrisme', 'People with low literacy', 6),
         ('audience', 'familles', 'Familles', 'Families', 7);
-    -- Full-text search. Both indexes hold no text of their own (the events
-    -- do): a document's rowid is (channel_id << 40) | seq, and removing one
-    -- gives back exactly what was indexed (sql_access::unindex). Words:
-    -- case and accents folded by the tokenizer; trigrams: for words inside
-    -- longer ones, over a folded copy (3.40's trigram tokenizer keeps
-    -- accents).
+    -- Full-text search. Each message has a document number, given in the
+    -- order messages are written (never reused, kept by VACUUM), so that
+    -- the newest matches come first without sorting. Both indexes hold no
+    -- text of their own (the events do), and removing a document gives
+    -- back exactly what was indexed (sql_access::unindex). Words: case and
+    -- accents folded by the tokenizer; trigrams: for words inside longer
+    -- ones, over a folded copy (3.40's trigram tokenizer keeps accents).
+    ALTER TABLE events ADD COLUMN doc INTEGER;
+    UPDATE events SET doc = rowid WHERE kind = 1;
+    CREATE UNIQUE INDEX events_by_doc ON events(doc) WHERE doc IS NOT NULL;
     CREATE VIRTUAL TABLE search_words USING fts5(
         body, content='', tokenize='unicode61 remove_diacritics 2');
-    CREATE VIRTUAL TABLE search_trigram USING fts5(body, content='', tokenize='trigram');
+    CREATE VIRTUAL TABLE search_trigram USING fts5(
+        body, content='', columnsize=0, tokenize='trigram');
     INSERT INTO search_words(rowid, body)
-        SELECT (channel_id << 40) | seq, text FROM events
-        WHERE kind = 1 AND deleted = 0 AND text != '' AND channel_id < 8388608
-            AND seq < 1099511627776;
+        SELECT doc, text FROM events WHERE kind = 1 AND deleted = 0 AND text != '';
     INSERT INTO search_trigram(rowid, body)
-        SELECT (channel_id << 40) | seq, relais_fold(text) FROM events
-        WHERE kind = 1 AND deleted = 0 AND text != '' AND channel_id < 8388608
-            AND seq < 1099511627776;
+        SELECT doc, relais_fold(text) FROM events WHERE kind = 1 AND deleted = 0 AND text != '';
     )sql",
 };
 
@@ -385,18 +397,6 @@ resource_record read_resource(const statement& st) {
     r.last_activity_ms = st.int64(17);
     return r;
 }
-
-// A message's document in the search indexes: (channel_id << 40) | seq,
-// for channels and seqs that fit (all of them in practice; one that does
-// not is simply not searchable).
-std::optional<std::int64_t> document_id(channel_id channel, seq_t seq) {
-    if (channel >= (std::uint64_t{1} << 23) || seq >= (std::uint64_t{1} << 40)) {
-        return std::nullopt;
-    }
-    return static_cast<std::int64_t>((channel << 40) | seq);
-}
-
-constexpr std::int64_t document_seq_mask = (std::int64_t{1} << 40) - 1;
 
 // A word as an FTS5 string: whatever it holds is searched as itself.
 std::string fts_string(std::string_view word) {
@@ -697,49 +697,84 @@ class sql_access final : public writer {
         return one_row<resource_record>(st, read_resource);
     }
     std::vector<resource_record> list_resources(const resource_query& q) override {
-        // Built from the filters given, so that SQLite plans each shape with
-        // the indexes that fit it; cached by shape (prepare_built).
-        std::string sql = "SELECT " RELAIS_RESOURCE_COLUMNS
-                          " FROM resources r JOIN events e ON e.channel_id = r.channel_id AND "
-                          "e.seq = r.seq WHERE r.channel_id IN (SELECT value FROM json_each(?))";
-        if (q.kind != 0) {
-            sql += " AND r.kind = ?";
-        }
-        if (q.author != 0) {
-            sql += " AND r.author_id = ?";
-        }
-        if (q.since_ms != 0) {
-            sql += " AND r.created_at_ms >= ?";
-        }
-        if (q.until_ms != 0) {
-            sql += " AND r.created_at_ms < ?";
-        }
-        const auto labelled =
-            " AND (r.channel_id, r.seq) IN (SELECT channel_id, seq FROM resource_labels "
-            "WHERE list = ? AND value = ?)";
-        for (std::size_t i = 0; i < q.tags.size(); ++i) {
-            sql += labelled;
+        // Built from the filters given, and cached by shape (prepare_built).
+        // With a label, the query walks the rarest label's rows in the
+        // order asked (resource_labels carries the sort keys) and stops at
+        // the page; without, the resources' own indexes do.
+        struct label {
+            label_list list;
+            std::string value;
+        };
+        std::vector<label> labels;
+        for (const auto& tag : q.tags) {
+            labels.push_back({tag_label, tag});
         }
         if (!q.theme.empty()) {
-            sql += labelled;
+            labels.push_back({theme_label, q.theme});
         }
         if (!q.audience.empty()) {
-            sql += labelled;
+            labels.push_back({audience_label, q.audience});
         }
-        switch (q.sort) {
-            case resource_sort::newest:
-                sql += " ORDER BY r.created_at_ms DESC, r.channel_id DESC, r.seq DESC";
-                break;
-            case resource_sort::discussed:
-                sql += " ORDER BY r.reply_count DESC, r.created_at_ms DESC, r.seq DESC";
-                break;
-            case resource_sort::active:
-                sql += " ORDER BY r.last_activity_ms DESC, r.channel_id DESC, r.seq DESC";
-                break;
+        std::size_t driver = 0;
+        std::int64_t fewest = -1;
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            auto st =
+                db_.prepare("SELECT count(*) FROM resource_labels WHERE list = ? AND value = ?");
+            st.bind(1, static_cast<int>(labels[i].list)).bind(2, labels[i].value);
+            const auto n = st.step() ? st.int64(0) : 0;
+            if (fewest < 0 || n < fewest) {
+                fewest = n;
+                driver = i;
+            }
         }
-        sql += " LIMIT ? OFFSET ?";
-        auto st = db_.prepare_built(sql);
+        const char* order = q.sort == resource_sort::discussed
+                                ? " ORDER BY x.reply_count DESC, x.created_at_ms DESC, "
+                                  "x.channel_id DESC, x.seq DESC"
+                            : q.sort == resource_sort::active
+                                ? " ORDER BY x.last_activity_ms DESC, x.channel_id DESC, x.seq DESC"
+                                : " ORDER BY x.created_at_ms DESC, x.channel_id DESC, x.seq DESC";
+        std::string keys;
+        if (labels.empty()) {
+            keys = "SELECT x.channel_id, x.seq FROM resources x WHERE ";
+        } else {
+            const char* index = q.sort == resource_sort::discussed ? "resource_labels_discussed"
+                                : q.sort == resource_sort::active  ? "resource_labels_active"
+                                                                   : "resource_labels_newest";
+            keys = std::string("SELECT x.channel_id, x.seq FROM resource_labels x INDEXED BY ") +
+                   index + " WHERE x.list = ? AND x.value = ? AND ";
+        }
+        keys += "x.channel_id IN (SELECT value FROM json_each(?))";
+        if (q.kind != 0) {
+            keys += " AND x.kind = ?";
+        }
+        if (q.author != 0) {
+            keys += " AND x.author_id = ?";
+        }
+        if (q.since_ms != 0) {
+            keys += " AND x.created_at_ms >= ?";
+        }
+        if (q.until_ms != 0) {
+            keys += " AND x.created_at_ms < ?";
+        }
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            if (i != driver) {
+                keys +=
+                    " AND EXISTS (SELECT 1 FROM resource_labels o WHERE o.list = ? AND o.value = ? "
+                    "AND o.channel_id = x.channel_id AND o.seq = x.seq)";
+            }
+        }
+        keys += order;
+        keys += " LIMIT ? OFFSET ?";
+        auto st = db_.prepare_built(keys);
         int at = 1;
+        auto bind_label = [&](const label& l) {
+            st.bind(at, static_cast<int>(l.list));
+            st.bind(at + 1, l.value);
+            at += 2;
+        };
+        if (!labels.empty()) {
+            bind_label(labels[driver]);
+        }
         st.bind(at++, channel_list_json(q.channels));
         if (q.kind != 0) {
             st.bind(at++, q.kind);
@@ -753,23 +788,25 @@ class sql_access final : public writer {
         if (q.until_ms != 0) {
             st.bind(at++, q.until_ms);
         }
-        auto bind_label = [&](label_list list, const std::string& value) {
-            st.bind(at, static_cast<int>(list));
-            st.bind(at + 1, value);
-            at += 2;
-        };
-        for (const auto& tag : q.tags) {
-            bind_label(tag_label, tag);
-        }
-        if (!q.theme.empty()) {
-            bind_label(theme_label, q.theme);
-        }
-        if (!q.audience.empty()) {
-            bind_label(audience_label, q.audience);
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+            if (i != driver) {
+                bind_label(labels[i]);
+            }
         }
         st.bind(at++, static_cast<std::int64_t>(q.limit) + 1);
         st.bind(at++, static_cast<std::int64_t>(q.offset));
-        return all_rows<resource_record>(st, read_resource);
+        std::vector<std::pair<channel_id, seq_t>> page;
+        while (st.step()) {
+            page.emplace_back(st.uint64(0), st.uint64(1));
+        }
+        // Then the page's rows, whole.
+        std::vector<resource_record> rows;
+        for (const auto& [channel, seq] : page) {
+            if (auto r = find_resource(channel, seq)) {
+                rows.push_back(std::move(*r));
+            }
+        }
+        return rows;
     }
     std::vector<vocabulary_term> vocabulary() override {
         auto st = db_.prepare(
@@ -797,11 +834,55 @@ class sql_access final : public writer {
             words_match +=
                 (words_match.empty() ? "" : " ") + fts_string(w) + (letters >= 3 ? "*" : "");
         }
-        auto add = [&](statement& st) {
+        // Ranked among the newest matches: a common word matches much of
+        // the history, and ranking all of it would take as long as the
+        // history is. The newest `candidates` come in document order (no
+        // sort), and bm25 orders them.
+        const std::int64_t candidates = std::max<std::int64_t>(500, 10 * q.limit);
+        struct candidate {
+            search_row row;
+            double rank = 0;
+        };
+        std::vector<candidate> ranked;
+        {
+            auto st = db_.prepare(
+                "SELECT e.channel_id, e.seq, bm25(search_words) FROM search_words "
+                "JOIN events e ON e.doc = search_words.rowid "
+                "WHERE search_words MATCH ?1 "
+                "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
+                "ORDER BY search_words.rowid DESC LIMIT ?3");
+            st.bind(1, words_match).bind(2, channels).bind(3, candidates);
+            while (st.step()) {
+                ranked.push_back(
+                    {{st.uint64(0), st.uint64(1)}, sqlite3_column_double(st.handle(), 2)});
+            }
+        }
+        // bm25: lower is better; the newer first among equals.
+        std::stable_sort(ranked.begin(), ranked.end(),
+                         [](const candidate& a, const candidate& b) { return a.rank < b.rank; });
+        for (const auto& c : ranked) {
+            if (rows.size() == q.limit) {
+                break;
+            }
+            rows.push_back(c.row);
+        }
+        if (all_long && rows.size() < q.limit) {
+            // Inside longer words, newest first.
+            std::string trigram_match;
+            for (const auto& w : q.words) {
+                trigram_match += (trigram_match.empty() ? "" : " AND ") + fts_string(w);
+            }
+            auto st = db_.prepare(
+                "SELECT e.channel_id, e.seq FROM search_trigram "
+                "JOIN events e ON e.doc = search_trigram.rowid "
+                "WHERE search_trigram MATCH ?1 "
+                "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
+                "ORDER BY search_trigram.rowid DESC LIMIT ?3");
+            st.bind(1, trigram_match)
+                .bind(2, channels)
+                .bind(3, static_cast<std::int64_t>(q.limit + rows.size()));
             while (st.step() && rows.size() < q.limit) {
-                const auto id = st.int64(0);
-                search_row row{static_cast<channel_id>(id >> 40),
-                               static_cast<seq_t>(id & document_seq_mask)};
+                search_row row{st.uint64(0), st.uint64(1)};
                 const bool seen = std::any_of(rows.begin(), rows.end(), [&](const search_row& r) {
                     return r.channel == row.channel && r.seq == row.seq;
                 });
@@ -809,31 +890,6 @@ class sql_access final : public writer {
                     rows.push_back(row);
                 }
             }
-        };
-        {
-            auto st = db_.prepare(
-                "SELECT rowid FROM search_words WHERE search_words MATCH ?1 "
-                "AND (rowid >> 40) IN (SELECT value FROM json_each(?2)) "
-                "ORDER BY bm25(search_words) LIMIT ?3");
-            st.bind(1, words_match).bind(2, channels).bind(3, static_cast<std::int64_t>(q.limit));
-            add(st);
-        }
-        if (all_long && rows.size() < q.limit) {
-            std::string trigram_match;
-            for (const auto& w : q.words) {
-                trigram_match += (trigram_match.empty() ? "" : " AND ") + fts_string(w);
-            }
-            auto st = db_.prepare(
-                "SELECT search_trigram.rowid FROM search_trigram JOIN events e "
-                "ON e.channel_id = (search_trigram.rowid >> 40) "
-                "AND e.seq = (search_trigram.rowid & 1099511627775) "
-                "WHERE search_trigram MATCH ?1 "
-                "AND (search_trigram.rowid >> 40) IN (SELECT value FROM json_each(?2)) "
-                "ORDER BY e.at_ms DESC LIMIT ?3");
-            st.bind(1, trigram_match)
-                .bind(2, channels)
-                .bind(3, static_cast<std::int64_t>(q.limit + rows.size()));
-            add(st);
         }
         return rows;
     }
@@ -942,8 +998,11 @@ class sql_access final : public writer {
             }
             e.seq = st.uint64(0);
         }
+        // A message's document number follows the last one given.
         auto st = db_.prepare("INSERT INTO events(" RELAIS_EVENT_COLUMNS
-                              ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                              ", doc) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                              "CASE WHEN ?3 = 1 THEN (SELECT coalesce(max(doc), 0) + 1 FROM "
+                              "events WHERE doc IS NOT NULL) END)");
         st.bind(1, e.channel)
             .bind(2, e.seq)
             .bind(3, static_cast<int>(e.kind))
@@ -963,7 +1022,7 @@ class sql_access final : public writer {
             .bind(13, e.deleted)
             .bind(14, e.thread_seq);
         st.run();
-        if (e.kind == event_kind::message && !e.deleted) {
+        if (e.kind == event_kind::message && !e.deleted && e.searchable) {
             index(e.channel, e.seq, e.text);
         }
         return e.seq;
@@ -1127,7 +1186,6 @@ class sql_access final : public writer {
         return sqlite3_changes(db_.handle()) > 0;
     }
     void insert_resource(const resource_record& r) override {
-        unindex(r.channel, r.seq);
         auto st = db_.prepare(
             "INSERT INTO resources(channel_id, seq, author_id, created_at_ms, title, link, kind, "
             "licence, tags, themes, audiences, version, version_at_ms, editor_id, event_seq, "
@@ -1191,14 +1249,18 @@ class sql_access final : public writer {
     }
     void set_resource_activity(channel_id channel, seq_t seq, std::uint32_t reply_count,
                                std::int64_t last_activity_ms) override {
-        auto st = db_.prepare(
-            "UPDATE resources SET reply_count = ?, last_activity_ms = max(created_at_ms, ?) "
-            "WHERE channel_id = ? AND seq = ?");
-        st.bind(1, static_cast<std::int64_t>(reply_count))
-            .bind(2, last_activity_ms)
-            .bind(3, channel)
-            .bind(4, seq);
-        st.run();
+        for (const char* sql :
+             {"UPDATE resources SET reply_count = ?, last_activity_ms = max(created_at_ms, ?) "
+              "WHERE channel_id = ? AND seq = ?",
+              "UPDATE resource_labels SET reply_count = ?, last_activity_ms = "
+              "max(created_at_ms, ?) WHERE channel_id = ? AND seq = ?"}) {
+            auto st = db_.prepare(sql);
+            st.bind(1, static_cast<std::int64_t>(reply_count))
+                .bind(2, last_activity_ms)
+                .bind(3, channel)
+                .bind(4, seq);
+            st.run();
+        }
     }
     void add_vocabulary_term(const vocabulary_term& t) override {
         auto st = db_.prepare(
@@ -1234,11 +1296,14 @@ class sql_access final : public writer {
                 .bind(14, r.event_seq);
             st.run();
         }
+        // With the resource's sort keys as its row holds them.
         auto label = [&](label_list list, const std::vector<std::string>& values) {
             for (const auto& value : values) {
                 auto st = db_.prepare(
-                    "INSERT OR IGNORE INTO resource_labels(list, value, channel_id, seq) "
-                    "VALUES(?, ?, ?, ?)");
+                    "INSERT OR IGNORE INTO resource_labels(list, value, channel_id, seq, kind, "
+                    "author_id, created_at_ms, reply_count, last_activity_ms) SELECT ?, ?, "
+                    "channel_id, seq, kind, author_id, created_at_ms, reply_count, "
+                    "last_activity_ms FROM resources WHERE channel_id = ? AND seq = ?");
                 st.bind(1, static_cast<int>(list)).bind(2, value).bind(3, r.channel).bind(4, r.seq);
                 st.run();
             }
@@ -1272,9 +1337,18 @@ class sql_access final : public writer {
             index(channel, seq, *body);
         }
     }
+    // The message's document number, if it is a message.
+    std::optional<std::int64_t> document_id(channel_id channel, seq_t seq) {
+        auto st = db_.prepare("SELECT doc FROM events WHERE channel_id = ? AND seq = ?");
+        st.bind(1, channel).bind(2, seq);
+        if (!st.step() || st.is_null(0)) {
+            return std::nullopt;
+        }
+        return st.int64(0);
+    }
     void index(channel_id channel, seq_t seq, std::string_view body) {
-        const auto id = document_id(channel, seq);
-        if (!id || body.empty()) {
+        const auto id = body.empty() ? std::nullopt : document_id(channel, seq);
+        if (!id) {
             return;
         }
         auto words = db_.prepare("INSERT INTO search_words(rowid, body) VALUES(?, ?)");

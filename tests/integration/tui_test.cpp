@@ -234,5 +234,92 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     EXPECT_EQ(rows, 24);
 }
 
+TEST(tui, shows_resources_as_cards_and_threads_in_a_pane_with_search_and_reactions) {
+    server_process server({"--send-rate", "1000", "--send-burst", "1000"});
+    server.add_user("alice");
+    server.add_user("bob");
+    server.start();
+    std::uint64_t resource = 0, question = 0;
+    as(server, "bob", [&](client& c) -> asio::awaitable<int> {
+        require(co_await c.create_channel("outils", "", false), "create");
+        v1::PostResource post;
+        *post.mutable_channel() = client::by_name("outils");
+        post.set_client_msg_id("res-1");
+        post.mutable_resource()->set_title("Simulateur CAF");
+        post.mutable_resource()->set_link("https://www.caf.fr");
+        post.mutable_resource()->set_kind(v1::TOOL);
+        post.mutable_resource()->add_tags("logement");
+        post.mutable_resource()->set_description("Pour estimer l'APL");
+        auto sent = co_await c.ask(post);
+        require(sent, "post");
+        resource = sent->event().seq();
+        auto asked = co_await c.send(client::by_name("outils"), "Qui l'a essayé ?");
+        require(asked, "send");
+        question = asked->event().seq();
+        co_return 0;
+    });
+    terminal term(server, tui_command(server, "alice", "fr_FR.UTF-8"), 100, 30);
+    ASSERT_TRUE(term.shows("[connecté] alice"));
+    term.type("/join outils");
+    term.press("Enter");
+    // A card: title, kind, tags, link, description.
+    ASSERT_TRUE(term.shows("bob: ▌ Simulateur CAF"));
+    EXPECT_TRUE(
+        term.shows("▌ outil · #" + std::to_string(resource) + " · logement · https://www.caf.fr"));
+    EXPECT_TRUE(term.shows("▌ Pour estimer l'APL"));
+
+    // The thread opens in the pane; what is typed there is a reply.
+    term.type("/thread " + std::to_string(question));
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("Fil du message " + std::to_string(question)));
+    term.type("Moi, en atelier @bob");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("alice: Moi, en atelier @bob"));
+    term.press("Escape");
+    EXPECT_TRUE(term.shows("↳ 1 réponse · /thread " + std::to_string(question)));
+    std::uint64_t reply_seq = 0;
+    as(server, "bob", [&](client& c) -> asio::awaitable<int> {
+        v1::GetThread get;
+        *get.mutable_channel() = client::by_name("outils");
+        get.set_root_seq(question);
+        auto thread = co_await c.ask(get);
+        require(thread, "thread");
+        require_eq(thread->replies_size(), 1, "one reply stored in the thread");
+        reply_seq = thread->replies(0).seq();
+        // Bob answers in the thread: alice follows it since she replied.
+        v1::SendMessage again;
+        *again.mutable_channel() = client::by_name("outils");
+        again.set_text("Merci Alice");
+        again.set_thread_seq(question);
+        again.set_client_msg_id("reply-2");
+        require(co_await c.ask(again), "reply");
+        co_return 0;
+    });
+    EXPECT_TRUE(term.shows("↳ 2 réponses"));
+    EXPECT_TRUE(term.shows("#outils") && term.shows("↳1"));  // unread in a followed thread
+
+    // Reactions show under the message.
+    term.type("/react " + std::to_string(resource) + " 👍");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("👍 1"));
+
+    // Search and the library open as lists; Escape goes back.
+    term.type("/search simul");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("Recherche : simul"));
+    EXPECT_TRUE(term.shows("#outils " + std::to_string(resource)));
+    term.press("Escape");
+    term.type("/resources");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("▌ Simulateur CAF  — #outils " + std::to_string(resource)));
+    term.press("Escape");
+    term.type("/threads");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("Fils suivis"));
+    EXPECT_TRUE(term.shows("#outils " + std::to_string(question) + " bob: Qui l'a essayé ?"));
+    term.press("Escape");
+    EXPECT_GT(reply_seq, 0u);
+}
+
 }  // namespace
 }  // namespace relais::testing
