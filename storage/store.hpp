@@ -92,9 +92,6 @@ struct event_record {
     std::int64_t edited_at_ms = 0;
     bool deleted = false;
     seq_t thread_seq = 0;
-    // Not stored: false leaves a message out of the search indexes when it
-    // is appended, for insert_resource to index it whole.
-    bool searchable = true;
 };
 
 // A thread's summary, kept up to date by refresh_thread.
@@ -313,8 +310,10 @@ class writer : public reader {
 
     // Assigns the channel's next seq to `e`, stores it and returns the seq.
     virtual seq_t append_event(event_record& e) = 0;
-    // Changes a message's text (and its search index entry); a deleted one
-    // leaves the library and loses its reactions, pin and mentions.
+    // Changes a message's text; a deleted one leaves the library and loses
+    // its reactions, pin and mentions. Search sees every change at once:
+    // the indexes catch up a moment later, in batches (flush_search), and a
+    // search matches what they have not caught up with by itself.
     virtual void update_message(channel_id channel, seq_t seq, std::string_view text,
                                 std::int64_t edited_at_ms, bool deleted) = 0;
 
@@ -339,10 +338,8 @@ class writer : public reader {
     virtual bool add_pin(channel_id channel, const pin_record& p) = 0;
     virtual bool remove_pin(channel_id channel, seq_t seq) = 0;
 
-    // Makes the message at r.channel/r.seq, appended unsearchable
-    // (event_record::searchable), a resource (version 1) and indexes it;
-    // or stores r as its next version, its text becoming r.description,
-    // and indexes that instead.
+    // Makes the message at r.channel/r.seq a resource (version 1), or
+    // stores r as its next version, its text becoming r.description.
     virtual void insert_resource(const resource_record& r) = 0;
     virtual void update_resource(const resource_record& r) = 0;
     // After a reply: the library's "discussed" and "active" orders.

@@ -86,8 +86,6 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     e.text = m.text;
     e.client_msg_id = m.client_msg_id;
     e.thread_seq = root;
-    // A resource is indexed with its title and tags by insert_resource.
-    e.searchable = !m.resource;
     auto event = append(w, std::move(e));
     effects done;
     if (m.resource) {

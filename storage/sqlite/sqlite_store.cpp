@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include "storage/text/search_text.hpp"
@@ -238,7 +239,7 @@ constexpr const char* migrations[] = {
     -- order messages are written (never reused, kept by VACUUM), so that
     -- the newest matches come first without sorting. Both indexes hold no
     -- text of their own (the events do), and removing a document gives
-    -- back exactly what was indexed (sql_access::unindex). Words: case and
+    -- back exactly what was indexed (search_pending.indexed). Words: case and
     -- accents folded by the tokenizer; trigrams: for words inside longer
     -- ones, over a folded copy (3.40's trigram tokenizer keeps accents).
     ALTER TABLE events ADD COLUMN doc INTEGER;
@@ -248,6 +249,11 @@ constexpr const char* migrations[] = {
         body, content='', tokenize='unicode61 remove_diacritics 2');
     CREATE VIRTUAL TABLE search_trigram USING fts5(
         body, content='', columnsize=0, tokenize='trigram');
+    -- Documents whose index entries are behind their message: written in
+    -- the message's own transaction, indexed by the writer a moment later
+    -- in batches (one FTS5 segment for many messages instead of one each).
+    -- `indexed` is what the indexes hold for it meanwhile (NULL: nothing).
+    CREATE TABLE search_pending(doc INTEGER PRIMARY KEY, indexed TEXT);
     INSERT INTO search_words(rowid, body)
         SELECT doc, text FROM events WHERE kind = 1 AND deleted = 0 AND text != '';
     INSERT INTO search_trigram(rowid, body)
@@ -834,6 +840,35 @@ class sql_access final : public writer {
             words_match +=
                 (words_match.empty() ? "" : " ") + fts_string(w) + (letters >= 3 ? "*" : "");
         }
+        auto seen = [&](const search_row& row) {
+            return std::any_of(rows.begin(), rows.end(), [&](const search_row& r) {
+                return r.channel == row.channel && r.seq == row.seq;
+            });
+        };
+        // Messages written or changed a moment ago are not in the indexes
+        // yet (search_pending): matched here on their text as it is now,
+        // newest first, so that a search never misses nor shows a message
+        // for that moment.
+        {
+            auto st = db_.prepare(
+                "SELECT e.channel_id, e.seq FROM search_pending p JOIN events e ON e.doc = p.doc "
+                "WHERE e.channel_id IN (SELECT value FROM json_each(?)) ORDER BY p.doc DESC "
+                "LIMIT 10000");
+            st.bind(1, channels);
+            std::vector<search_row> pending;
+            while (st.step()) {
+                pending.push_back({st.uint64(0), st.uint64(1)});
+            }
+            for (const auto& row : pending) {
+                if (rows.size() == q.limit) {
+                    break;
+                }
+                auto body = indexed_body(row.channel, row.seq);
+                if (body && search_text::matches(*body, q.words)) {
+                    rows.push_back(row);
+                }
+            }
+        }
         // Ranked among the newest matches: a common word matches much of
         // the history, and ranking all of it would take as long as the
         // history is. The newest `candidates` come in document order (no
@@ -850,6 +885,7 @@ class sql_access final : public writer {
                 "JOIN events e ON e.doc = search_words.rowid "
                 "WHERE search_words MATCH ?1 "
                 "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
+                "AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.doc = search_words.rowid) "
                 "ORDER BY search_words.rowid DESC LIMIT ?3");
             st.bind(1, words_match).bind(2, channels).bind(3, candidates);
             while (st.step()) {
@@ -864,7 +900,9 @@ class sql_access final : public writer {
             if (rows.size() == q.limit) {
                 break;
             }
-            rows.push_back(c.row);
+            if (!seen(c.row)) {
+                rows.push_back(c.row);
+            }
         }
         if (all_long && rows.size() < q.limit) {
             // Inside longer words, newest first.
@@ -877,16 +915,15 @@ class sql_access final : public writer {
                 "JOIN events e ON e.doc = search_trigram.rowid "
                 "WHERE search_trigram MATCH ?1 "
                 "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
+                "AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.doc = "
+                "search_trigram.rowid) "
                 "ORDER BY search_trigram.rowid DESC LIMIT ?3");
             st.bind(1, trigram_match)
                 .bind(2, channels)
                 .bind(3, static_cast<std::int64_t>(q.limit + rows.size()));
             while (st.step() && rows.size() < q.limit) {
                 search_row row{st.uint64(0), st.uint64(1)};
-                const bool seen = std::any_of(rows.begin(), rows.end(), [&](const search_row& r) {
-                    return r.channel == row.channel && r.seq == row.seq;
-                });
-                if (!seen) {
+                if (!seen(row)) {
                     rows.push_back(row);
                 }
             }
@@ -1022,14 +1059,19 @@ class sql_access final : public writer {
             .bind(13, e.deleted)
             .bind(14, e.thread_seq);
         st.run();
-        if (e.kind == event_kind::message && !e.deleted && e.searchable) {
-            index(e.channel, e.seq, e.text);
+        if (e.kind == event_kind::message) {
+            // New: nothing indexed yet; the next flush indexes it.
+            auto pending = db_.prepare(
+                "INSERT OR IGNORE INTO search_pending(doc, indexed) "
+                "SELECT doc, NULL FROM events WHERE channel_id = ? AND seq = ?");
+            pending.bind(1, e.channel).bind(2, e.seq);
+            pending.run();
         }
         return e.seq;
     }
     void update_message(channel_id channel, seq_t seq, std::string_view text,
                         std::int64_t edited_at_ms, bool deleted) override {
-        unindex(channel, seq);
+        mark_stale(channel, seq);
         {
             auto st = db_.prepare(
                 "UPDATE events SET text = ?, edited_at_ms = ?, deleted = ? "
@@ -1052,9 +1094,7 @@ class sql_access final : public writer {
                 st.bind(1, channel).bind(2, seq);
                 st.run();
             }
-            return;
         }
-        index(channel, seq);
     }
 
     thread_record refresh_thread(channel_id channel, seq_t root) override {
@@ -1209,10 +1249,10 @@ class sql_access final : public writer {
             .bind(16, r.created_at_ms);
         st.run();
         store_version(r);
-        index(r.channel, r.seq);
+        mark_stale(r.channel, r.seq);
     }
     void update_resource(const resource_record& r) override {
-        unindex(r.channel, r.seq);
+        mark_stale(r.channel, r.seq);
         {
             auto st = db_.prepare(
                 "UPDATE resources SET title = ?, link = ?, kind = ?, licence = ?, tags = ?, "
@@ -1245,7 +1285,6 @@ class sql_access final : public writer {
             st.run();
         }
         store_version(r);
-        index(r.channel, r.seq);
     }
     void set_resource_activity(channel_id channel, seq_t seq, std::uint32_t reply_count,
                                std::int64_t last_activity_ms) override {
@@ -1313,11 +1352,84 @@ class sql_access final : public writer {
         label(audience_label, r.audiences);
     }
 
-    // What the search indexes hold for a message now: its text, or a
-    // resource's title, description and tags; nothing for a deleted one.
-    // Every change to what this reads goes through unindex before it and
-    // index after it, so that unindex gives back exactly what was indexed
-    // (a contentless FTS5 table trusts the caller on that).
+    // Before a message, its resource or its deletion changes: records what
+    // the indexes hold for it (its body as it is now, unless it is pending
+    // already, and then they still hold what the pending row says).
+    void mark_stale(channel_id channel, seq_t seq) {
+        std::optional<std::int64_t> doc;
+        {
+            auto st = db_.prepare(
+                "SELECT e.doc, p.doc IS NOT NULL FROM events e LEFT JOIN search_pending p "
+                "ON p.doc = e.doc WHERE e.channel_id = ? AND e.seq = ? AND e.doc IS NOT NULL");
+            st.bind(1, channel).bind(2, seq);
+            if (!st.step() || st.integer(1) != 0) {
+                return;  // not a message, or pending already
+            }
+            doc = st.int64(0);
+        }
+        auto body = indexed_body(channel, seq);
+        auto st = db_.prepare("INSERT INTO search_pending(doc, indexed) VALUES(?, ?)");
+        st.bind(1, *doc);
+        if (body && !body->empty()) {
+            st.bind(2, *body);
+        } else {
+            st.bind_null(2);
+        }
+        st.run();
+    }
+
+  public:
+    // Brings up to `limit` pending documents' index entries up to date;
+    // returns how many it did.
+    std::size_t flush_search(std::size_t limit) {
+        struct stale {
+            std::int64_t doc;
+            std::optional<std::string> indexed;
+            channel_id channel;
+            seq_t seq;
+        };
+        std::vector<stale> batch;
+        {
+            auto st = db_.prepare(
+                "SELECT p.doc, p.indexed, e.channel_id, e.seq FROM search_pending p "
+                "JOIN events e ON e.doc = p.doc ORDER BY p.doc LIMIT ?");
+            st.bind(1, static_cast<std::int64_t>(limit));
+            while (st.step()) {
+                batch.push_back({st.int64(0),
+                                 st.is_null(1) ? std::nullopt : std::optional(st.text(1)),
+                                 st.uint64(2), st.uint64(3)});
+            }
+        }
+        for (const auto& d : batch) {
+            if (d.indexed) {
+                auto words = db_.prepare(
+                    "INSERT INTO search_words(search_words, rowid, body) VALUES('delete', ?, ?)");
+                words.bind(1, d.doc).bind(2, *d.indexed);
+                words.run();
+                auto trigrams = db_.prepare(
+                    "INSERT INTO search_trigram(search_trigram, rowid, body) "
+                    "VALUES('delete', ?, ?)");
+                trigrams.bind(1, d.doc).bind(2, search_text::fold(*d.indexed));
+                trigrams.run();
+            }
+            if (auto body = indexed_body(d.channel, d.seq); body && !body->empty()) {
+                auto words = db_.prepare("INSERT INTO search_words(rowid, body) VALUES(?, ?)");
+                words.bind(1, d.doc).bind(2, *body);
+                words.run();
+                auto trigrams = db_.prepare("INSERT INTO search_trigram(rowid, body) VALUES(?, ?)");
+                trigrams.bind(1, d.doc).bind(2, search_text::fold(*body));
+                trigrams.run();
+            }
+            auto done = db_.prepare("DELETE FROM search_pending WHERE doc = ?");
+            done.bind(1, d.doc);
+            done.run();
+        }
+        return batch.size();
+    }
+
+  private:
+    // What the search indexes are to hold for a message now: its text, or
+    // a resource's title, description and tags; nothing for a deleted one.
     std::optional<std::string> indexed_body(channel_id channel, seq_t seq) {
         auto st = db_.prepare(
             "SELECT e.text, r.title, r.tags, r.seq IS NOT NULL FROM events e "
@@ -1331,47 +1443,6 @@ class sql_access final : public writer {
             return search_text::resource_body(st.text(1), st.text(0), split_lines(st.text(2)));
         }
         return st.text(0);
-    }
-    void index(channel_id channel, seq_t seq) {
-        if (auto body = indexed_body(channel, seq)) {
-            index(channel, seq, *body);
-        }
-    }
-    // The message's document number, if it is a message.
-    std::optional<std::int64_t> document_id(channel_id channel, seq_t seq) {
-        auto st = db_.prepare("SELECT doc FROM events WHERE channel_id = ? AND seq = ?");
-        st.bind(1, channel).bind(2, seq);
-        if (!st.step() || st.is_null(0)) {
-            return std::nullopt;
-        }
-        return st.int64(0);
-    }
-    void index(channel_id channel, seq_t seq, std::string_view body) {
-        const auto id = body.empty() ? std::nullopt : document_id(channel, seq);
-        if (!id) {
-            return;
-        }
-        auto words = db_.prepare("INSERT INTO search_words(rowid, body) VALUES(?, ?)");
-        words.bind(1, *id).bind(2, body);
-        words.run();
-        auto trigrams = db_.prepare("INSERT INTO search_trigram(rowid, body) VALUES(?, ?)");
-        trigrams.bind(1, *id).bind(2, search_text::fold(body));
-        trigrams.run();
-    }
-    void unindex(channel_id channel, seq_t seq) {
-        const auto id = document_id(channel, seq);
-        auto body = indexed_body(channel, seq);
-        if (!id || !body || body->empty()) {
-            return;
-        }
-        auto words = db_.prepare(
-            "INSERT INTO search_words(search_words, rowid, body) VALUES('delete', ?, ?)");
-        words.bind(1, *id).bind(2, *body);
-        words.run();
-        auto trigrams = db_.prepare(
-            "INSERT INTO search_trigram(search_trigram, rowid, body) VALUES('delete', ?, ?)");
-        trigrams.bind(1, *id).bind(2, search_text::fold(*body));
-        trigrams.run();
     }
 
     connection& db_;
@@ -1624,7 +1695,21 @@ void sqlite_store::in_callback_scope(const std::function<void()>& callbacks) {
 
 void sqlite_store::writer_loop() {
     std::vector<write_job> group;
+    auto last_flush = std::chrono::steady_clock::now();
+    bool search_behind = true;  // what an earlier run left, too
     for (;;) {
+        // The search indexes catch up while the writer has nothing else to
+        // do, and every so often under a load that never pauses.
+        bool idle = false;
+        {
+            std::lock_guard lock(mu_);
+            idle = write_queue_.empty();
+        }
+        if (search_behind &&
+            (idle || std::chrono::steady_clock::now() - last_flush > search_flush_every)) {
+            search_behind = flush_search(idle);
+            last_flush = std::chrono::steady_clock::now();
+        }
         {
             std::unique_lock lock(mu_);
             write_cv_.wait(lock, [&] { return stopping_ || !write_queue_.empty(); });
@@ -1640,6 +1725,44 @@ void sqlite_store::writer_loop() {
         }
         commit_group(group);
         group.clear();
+        search_behind = true;
+    }
+}
+
+bool sqlite_store::flush_search(bool idle) {
+    connection& db = *writer_db_;
+    sql_access access(db);
+    for (;;) {
+        std::size_t done = 0;
+        try {
+            // What is flushed can be flushed again: a crash that loses this
+            // transaction leaves its documents pending, so it need not wait
+            // for the disk (the next commit's sync takes it along).
+            db.exec("PRAGMA synchronous=NORMAL");
+            db.prepare("BEGIN IMMEDIATE").run();
+            done = access.flush_search(search_flush_batch);
+            db.prepare("COMMIT").run();
+        } catch (...) {
+            report_current_exception("storage_search_flush_failed");
+            try {
+                db.exec("ROLLBACK");
+            } catch (...) {
+            }
+        }
+        try {
+            db.exec(opts_.durability == connection::durability::full ? "PRAGMA synchronous=FULL"
+                                                                     : "PRAGMA synchronous=NORMAL");
+        } catch (...) {
+            report_current_exception("storage_search_flush_failed");
+        }
+        if (done < search_flush_batch) {
+            return false;
+        }
+        // More to do: on while nobody waits, else after the next group.
+        std::lock_guard lock(mu_);
+        if (!idle || !write_queue_.empty() || stopping_) {
+            return true;
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -73,6 +74,12 @@ class sqlite_store final : public store {
     void writer_loop();
     void reader_loop(std::size_t index);
     void commit_group(std::vector<write_job>& group);
+    // Indexes documents written since the last flush, in batches of their
+    // own transactions; when `idle`, until none is left or a job comes.
+    // Returns whether some are left.
+    bool flush_search(bool idle);
+    static constexpr std::size_t search_flush_batch = 1000;
+    static constexpr auto search_flush_every = std::chrono::milliseconds(25);
     void in_callback_scope(const std::function<void()>& callbacks);
     void checkpoint_loop();
     void report_error(std::string_view event, std::string_view detail) const;

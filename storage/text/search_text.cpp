@@ -114,6 +114,32 @@ std::size_t length(std::string_view word) {
     return n;
 }
 
+bool matches(std::string_view text, const std::vector<std::string>& wanted) {
+    const auto folded = fold(text);
+    std::vector<std::string> tokens;
+    bool tokens_read = false;
+    for (const auto& w : wanted) {
+        const auto letters = length(w);
+        if (letters == 1 && wanted.size() > 1) {
+            continue;
+        }
+        if (letters >= 3) {
+            if (folded.find(w) == std::string::npos) {
+                return false;
+            }
+            continue;
+        }
+        if (!tokens_read) {
+            tokens = words(text);
+            tokens_read = true;
+        }
+        if (std::find(tokens.begin(), tokens.end(), w) == tokens.end()) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string resource_body(std::string_view title, std::string_view description,
                           const std::vector<std::string>& tags) {
     std::string body(title);

@@ -24,6 +24,11 @@ std::vector<std::string> words(std::string_view text);
 // The number of characters (code points) of a folded word.
 std::size_t length(std::string_view word);
 
+// Whether `text` matches every one of `words` (folded) as a search does:
+// a word of three letters or more anywhere, even inside a longer word;
+// a shorter one as a whole word; a one-letter word only when it is alone.
+bool matches(std::string_view text, const std::vector<std::string>& words);
+
 // What the index holds for a resource: its title, description and tags.
 std::string resource_body(std::string_view title, std::string_view description,
                           const std::vector<std::string>& tags);

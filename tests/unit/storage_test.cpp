@@ -130,6 +130,16 @@ class held_sync_vfs {
 };
 
 // A channel with one member, the way core sets it up.
+// About `bytes` of words that vary from one message to the next, as people
+// write: the search indexes grow with them as they would in use.
+std::string varied_text(int i, std::size_t bytes) {
+    std::string text = "message " + std::to_string(i);
+    for (int k = 0; text.size() < bytes; ++k) {
+        text += " mot" + std::to_string((i * 131 + k * 7919) % 5000);
+    }
+    return text;
+}
+
 std::pair<channel_id, user_id> seed(store& s) {
     channel_id channel = 0;
     user_id user = 0;
@@ -227,6 +237,74 @@ TEST(sqlite_store, refuses_a_database_newer_than_itself) {
         db.exec("PRAGMA user_version = 999");
     }
     EXPECT_THROW(sqlite_store s(at(dir)), sqlite_error);
+}
+
+// Search sees every change at once: before the writer has brought the
+// indexes up to date (the documents are pending, matched on their text)
+// and after (matched by the indexes), the answers are the same.
+TEST(sqlite_store, search_sees_each_change_at_once_before_and_after_the_indexes_catch_up) {
+    temp_dir dir;
+    sqlite_store s(at(dir));
+    auto [channel, user] = seed(s);
+    auto found = [&](const std::string& word) {
+        return read_now(s, [&](reader& r) {
+            search_query q;
+            q.channels = {channel};
+            q.words = {word};
+            std::vector<seq_t> seqs;
+            for (const auto& row : r.search(q)) {
+                seqs.push_back(row.seq);
+            }
+            return seqs;
+        });
+    };
+    connection look(sqlite_store::database_path(dir.path()).string(), connection::durability::full);
+    auto caught_up = [&] {
+        for (int i = 0; i < 1000; ++i) {
+            auto st = look.prepare("SELECT count(*) FROM search_pending");
+            if (st.step() && st.int64(0) == 0) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    };
+    // More than one batch of the writer's, so that it catches up in steps.
+    seq_t seq = 0;
+    ASSERT_TRUE(write_now(s, [&](writer& w) {
+        for (int i = 0; i < 2500; ++i) {
+            auto e = message(channel, user, varied_text(i, 60));
+            w.append_event(e);
+        }
+        auto e = message(channel, user, "alpha bravo");
+        seq = w.append_event(e);
+        return true;
+    }));
+    const std::vector<seq_t> one{seq}, none;
+    EXPECT_EQ(found("alpha"), one);
+    EXPECT_EQ(found("ravo"), one);
+    ASSERT_TRUE(caught_up());
+    EXPECT_EQ(found("alpha"), one);
+    EXPECT_EQ(found("ravo"), one);
+    EXPECT_EQ(found("mot42").size(), 20u);  // the older ones are indexed too
+
+    ASSERT_TRUE(write_now(s, [&](writer& w) {
+        w.update_message(channel, seq, "charlie", 9, false);
+        return true;
+    }));
+    EXPECT_EQ(found("alpha"), none);
+    EXPECT_EQ(found("charlie"), one);
+    ASSERT_TRUE(caught_up());
+    EXPECT_EQ(found("alpha"), none);
+    EXPECT_EQ(found("charlie"), one);
+
+    ASSERT_TRUE(write_now(s, [&](writer& w) {
+        w.update_message(channel, seq, "", 9, true);
+        return true;
+    }));
+    EXPECT_EQ(found("charlie"), none);
+    ASSERT_TRUE(caught_up());
+    EXPECT_EQ(found("charlie"), none);
 }
 
 TEST(sqlite_store, seq_is_gapless_per_channel) {
@@ -490,16 +568,6 @@ TEST(sqlite_store, auth_changes_count_ended_sessions_and_disabled_accounts_from_
         return true;
     });
     EXPECT_EQ(changes(), start + 4);
-}
-
-// About `bytes` of words that vary from one message to the next, as people
-// write: the search indexes grow with them as they would in use.
-std::string varied_text(int i, std::size_t bytes) {
-    std::string text = "message " + std::to_string(i);
-    for (int k = 0; text.size() < bytes; ++k) {
-        text += " mot" + std::to_string((i * 131 + k * 7919) % 5000);
-    }
-    return text;
 }
 
 // A checkpoint first flushes the WAL. While that flush waits for a slow
