@@ -17,6 +17,7 @@
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
 #include "server/core/service.hpp"
+#include "server/core/validation.hpp"
 #include "server/net/delivery_batch.hpp"
 #include "server/net/server.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
@@ -40,6 +41,10 @@ int usage(std::ostream& out, int code) {
            "  relais-server user passwd NAME [--data DIR]   (password on stdin, one line)\n"
            "  relais-server user add-bots PREFIX --count N [--data DIR]\n"
            "                      (accounts for bots and load tests: prints NAME TOKEN lines)\n"
+           "  relais-server vocabulary list [--data DIR]\n"
+           "  relais-server vocabulary add theme|audience SLUG --fr LABEL [--en LABEL] [--data "
+           "DIR]\n"
+           "                      (the themes and audiences resources may carry)\n"
            "  relais-server serve --help                    (every server option)\n";
     return code;
 }
@@ -335,6 +340,63 @@ int user_command(int argc, char** argv) {
     return usage(std::cerr, 2);
 }
 
+// The themes and audiences resources may carry: data in the database, which
+// an admin extends (a term added again gets the new labels).
+int vocabulary_command(int argc, char** argv) {
+    std::string action, list, slug, data = "data", label_fr, label_en;
+    po::options_description d("relais-server vocabulary options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "fr", po::value(&label_fr), "the label in French")(
+        "en", po::value(&label_en), "the label in English (the French one if not given)")(
+        "action", po::value(&action), "list or add")("list", po::value(&list), "theme or audience")(
+        "slug", po::value(&slug), "what resources carry: lowercase ASCII, digits, '-'");
+    po::positional_options_description p;
+    p.add("action", 1).add("list", 1).add("slug", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
+    po::notify(vm);
+    if (action == "list" && list.empty()) {
+        relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+        for (const auto& t : relais::storage::read_now(
+                 store, [](relais::storage::reader& r) { return r.vocabulary(); })) {
+            std::cout << t.list << "\t" << t.slug << "\t" << t.label_fr << "\t" << t.label_en
+                      << "\n";
+        }
+        return 0;
+    }
+    if (action != "add" || (list != "theme" && list != "audience") || slug.empty() ||
+        label_fr.empty()) {
+        return usage(std::cerr, 2);
+    }
+    const relais::protocol::limits limits;
+    if (auto ok = relais::core::check_vocabulary_slug(slug, limits); !ok) {
+        std::cerr << "relais-server: " << ok.error().message << "\n";
+        return 2;
+    }
+    auto fr = relais::core::visible_name("label", label_fr, limits.max_title_bytes);
+    auto en = relais::core::visible_name("label", label_en.empty() ? label_fr : label_en,
+                                         limits.max_title_bytes);
+    for (const auto* label : {&fr, &en}) {
+        if (!*label || (*label)->empty()) {
+            std::cerr << "relais-server: "
+                      << (*label ? std::string("a label is empty") : label->error().message)
+                      << "\n";
+            return 2;
+        }
+    }
+    relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+    const bool stored = relais::storage::write_now(store, [&](relais::storage::writer& w) {
+        w.add_vocabulary_term({list, slug, *fr, *en});
+        return true;
+    });
+    if (!stored) {
+        std::cerr << "relais-server: the term could not be saved\n";
+        return 1;
+    }
+    std::cout << list << " " << slug << " saved\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -348,6 +410,9 @@ int main(int argc, char** argv) {
         }
         if (command == "user") {
             return user_command(argc - 1, argv + 1);
+        }
+        if (command == "vocabulary") {
+            return vocabulary_command(argc - 1, argv + 1);
         }
         if (command == "--version") {
             std::cout << version << "\n";

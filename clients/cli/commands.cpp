@@ -247,6 +247,13 @@ int ok_or_report(const outcome<void>& r) {
     return r ? 0 : report(r.error());
 }
 
+// Sends a request whose answer says nothing but that it was done.
+template <class Request>
+asio::awaitable<int> ask_done(client& c, Request body) {
+    auto done = co_await c.ask(std::move(body));
+    co_return done ? 0 : report(done.error());
+}
+
 v1::ChannelRef ref(const arguments& a, std::size_t i) {
     return client::by_name(a.words.at(i));
 }
@@ -332,16 +339,14 @@ asio::awaitable<int> topic(client& c, const arguments& a) {
 asio::awaitable<int> options(client& c, const arguments& a) {
     auto set = options_request(a.words[2], a.words[3]);
     *set.mutable_channel() = ref(a, 1);
-    auto done = co_await c.ask(std::move(set));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(set));
 }
 
 asio::awaitable<int> rename(client& c, const arguments& a) {
     v1::SetDisplayName set;
     *set.mutable_channel() = ref(a, 1);
     set.set_display_name(joined_words(a.words, 2));
-    auto done = co_await c.ask(std::move(set));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(set));
 }
 
 asio::awaitable<int> members(client& c, const arguments& a) {
@@ -785,8 +790,7 @@ asio::awaitable<int> follow_thread(client& c, const arguments& a, bool follow) {
     *f.mutable_channel() = ref(a, 1);
     f.set_root_seq(to_number(a.words[2]));
     f.set_follow(follow);
-    auto done = co_await c.ask(std::move(f));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(f));
 }
 
 asio::awaitable<int> follow(client& c, const arguments& a) {
@@ -839,8 +843,7 @@ asio::awaitable<int> react_to(client& c, const arguments& a, bool remove) {
     r.set_seq(to_number(a.words[2]));
     r.set_emoji(a.words[3]);
     r.set_remove(remove);
-    auto done = co_await c.ask(std::move(r));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(r));
 }
 
 asio::awaitable<int> react(client& c, const arguments& a) {
@@ -856,8 +859,7 @@ asio::awaitable<int> pin_message(client& c, const arguments& a, bool unpin) {
     *p.mutable_channel() = ref(a, 1);
     p.set_seq(to_number(a.words[2]));
     p.set_unpin(unpin);
-    auto done = co_await c.ask(std::move(p));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(p));
 }
 
 asio::awaitable<int> pin(client& c, const arguments& a) {
@@ -928,8 +930,7 @@ asio::awaitable<int> mark_solved(client& c, const arguments& a, std::uint64_t an
     *s.mutable_channel() = ref(a, 1);
     s.set_root_seq(to_number(a.words[2]));
     s.set_answer_seq(answer);
-    auto done = co_await c.ask(std::move(s));
-    co_return done ? 0 : report(done.error());
+    co_return co_await ask_done(c, std::move(s));
 }
 
 asio::awaitable<int> solve(client& c, const arguments& a) {

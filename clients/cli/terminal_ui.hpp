@@ -143,6 +143,8 @@ class terminal_ui {
     // Marks the open thread's question solved by `answer` (0: unsolved).
     asio::awaitable<void> solve_open_thread(channel_view& c, std::uint64_t answer);
     asio::awaitable<void> react_to(channel_view& c, const std::string& line, bool remove);
+    asio::awaitable<outcome<void>> pin_message(channel_view& c, const std::string& line,
+                                               bool unpin);
     bool close_pane();
     asio::awaitable<void> run_command(std::string line);
     asio::awaitable<void> show_members();

@@ -65,6 +65,16 @@ asio::awaitable<void> terminal_ui::solve_open_thread(channel_view&, std::uint64_
     }
 }
 
+asio::awaitable<outcome<void>> terminal_ui::pin_message(channel_view& c, const std::string& line,
+                                                        bool unpin) {
+    v1::Pin pin;
+    pin.mutable_channel()->set_id(c.info.id());
+    pin.set_seq(*parse_number(split_words(line)[1]));
+    pin.set_unpin(unpin);
+    auto done = co_await client_.ask(std::move(pin));
+    co_return done ? outcome<void>{} : outcome<void>{done.error()};
+}
+
 asio::awaitable<void> terminal_ui::react_to(channel_view& c, const std::string& line, bool remove) {
     const auto typed_words = split_words(line);
     v1::React r;
@@ -307,20 +317,11 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
          })},
         {"pin", with_channel([this, check](channel_view& c,
                                            const std::string& line) -> asio::awaitable<void> {
-             v1::Pin pin;
-             pin.mutable_channel()->set_id(c.info.id());
-             pin.set_seq(*parse_number(split_words(line)[1]));
-             auto done = co_await client_.ask(std::move(pin));
-             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
+             co_await check(co_await pin_message(c, line, false));
          })},
         {"unpin", with_channel([this, check](channel_view& c,
                                              const std::string& line) -> asio::awaitable<void> {
-             v1::Pin pin;
-             pin.mutable_channel()->set_id(c.info.id());
-             pin.set_seq(*parse_number(split_words(line)[1]));
-             pin.set_unpin(true);
-             auto done = co_await client_.ask(std::move(pin));
-             co_await check(done ? outcome<void>{} : outcome<void>{done.error()});
+             co_await check(co_await pin_message(c, line, true));
          })},
         {"pins", with_channel([this](channel_view& c, const std::string&) -> asio::awaitable<void> {
              v1::ListPins list;

@@ -288,6 +288,10 @@ class service {
     outcome<storage::event_record> find_message(storage::reader& r,
                                                 const storage::channel_record& channel,
                                                 storage::seq_t seq);
+    // As find_message, and NOT_FOUND ("was deleted") for a tombstone.
+    outcome<storage::event_record> find_live_message(storage::reader& r,
+                                                     const storage::channel_record& channel,
+                                                     storage::seq_t seq);
     // What a message read from history carries besides itself: its thread
     // summary, reactions, pin and resource (and the resource version an
     // edit made). For the events of one channel, in few queries.

@@ -62,13 +62,9 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     storage::seq_t root = 0;
     std::optional<storage::event_record> root_event;
     if (m.thread_seq != 0) {
-        auto target = find_message(w, v->channel, m.thread_seq);
+        auto target = find_live_message(w, v->channel, m.thread_seq);
         if (!target) {
             return target.error();
-        }
-        if (target->deleted) {
-            return fail(errc::not_found,
-                        "message " + std::to_string(m.thread_seq) + " was deleted");
         }
         root = target->thread_seq != 0 ? target->thread_seq : target->seq;
         root_event =
@@ -140,6 +136,16 @@ outcome<storage::event_record> service::find_message(storage::reader& r,
     return *target;
 }
 
+outcome<storage::event_record> service::find_live_message(storage::reader& r,
+                                                          const storage::channel_record& channel,
+                                                          storage::seq_t seq) {
+    auto target = find_message(r, channel, seq);
+    if (target && target->deleted) {
+        return fail(errc::not_found, "message " + std::to_string(seq) + " was deleted");
+    }
+    return target;
+}
+
 service::handled service::on_edit(const request& rq, const v1::ClientMessage& msg) {
     const auto& edit = msg.edit_message();
     if (auto ok = check_text(edit.text(), config_.limits); !ok) {
@@ -151,11 +157,9 @@ service::handled service::on_edit(const request& rq, const v1::ClientMessage& ms
         if (!v) {
             return v.error();
         }
-        auto target = find_message(w, v->channel, edit.seq());
-        if (!target || target->deleted) {
-            return target ? fail(errc::not_found,
-                                 "message " + std::to_string(edit.seq()) + " was deleted")
-                          : target.error();
+        auto target = find_live_message(w, v->channel, edit.seq());
+        if (!target) {
+            return target.error();
         }
         if (target->actor != user) {
             return fail(errc::forbidden, "only the author can edit a message");

@@ -15,12 +15,9 @@ service::handled service::on_react(const request& rq, const v1::ClientMessage& m
         if (!v) {
             return v.error();
         }
-        auto target = find_message(w, v->channel, react.seq());
+        auto target = find_live_message(w, v->channel, react.seq());
         if (!target) {
             return target.error();
-        }
-        if (target->deleted) {
-            return fail(errc::not_found, "message " + std::to_string(react.seq()) + " was deleted");
         }
         const auto now = clock_.now_ms();
         const bool changed =
@@ -52,12 +49,9 @@ service::handled service::on_pin(const request& rq, const v1::ClientMessage& msg
         if (v->membership->role != v1::MODERATOR && v->membership->role != v1::OWNER) {
             return fail(errc::forbidden, "only moderators can pin or unpin messages");
         }
-        auto target = find_message(w, v->channel, pin.seq());
+        auto target = find_live_message(w, v->channel, pin.seq());
         if (!target) {
             return target.error();
-        }
-        if (target->deleted) {
-            return fail(errc::not_found, "message " + std::to_string(pin.seq()) + " was deleted");
         }
         const bool changed = pin.unpin()
                                  ? w.remove_pin(v->channel.id, pin.seq())

@@ -68,6 +68,10 @@ outcome<void> check_user_name(std::string_view name, const protocol::limits& l) 
     return check_name("user name", name, l.max_name_bytes);
 }
 
+outcome<void> check_vocabulary_slug(std::string_view slug, const protocol::limits& l) {
+    return check_name("slug", slug, l.max_name_bytes);
+}
+
 outcome<std::string> visible_name(std::string_view what, std::string_view text, std::size_t max) {
     // Before normalising: a text far too long is refused without the work.
     if (text.size() > 4 * max) {

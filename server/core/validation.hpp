@@ -14,6 +14,8 @@ namespace relais::core {
 // (errc::too_large for a length over its limit) saying what is wrong.
 outcome<void> check_channel_name(std::string_view name, const protocol::limits& l);
 outcome<void> check_user_name(std::string_view name, const protocol::limits& l);
+// A theme's or an audience's slug: the same rule as a channel's name.
+outcome<void> check_vocabulary_slug(std::string_view slug, const protocol::limits& l);
 // A text a person reads as a name (a user's or a channel's display name;
 // later tags and titles): NFC-normalised, spaces at either end trimmed, and
 // refused (BAD_REQUEST) with a control, format or invisible character

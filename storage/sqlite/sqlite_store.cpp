@@ -848,10 +848,14 @@ class sql_access final : public writer {
         // Messages written or changed a moment ago are not in the indexes
         // yet (search_pending): matched here on their text as it is now,
         // newest first, so that a search never misses nor shows a message
-        // for that moment.
+        // for that moment. Every join here is CROSS: the small side first
+        // (the pending rows, the index's matches), never the events of the
+        // readable channels, which SQLite would otherwise pick when it
+        // cannot tell that the pending rows are few.
         {
             auto st = db_.prepare(
-                "SELECT e.channel_id, e.seq FROM search_pending p JOIN events e ON e.doc = p.doc "
+                "SELECT e.channel_id, e.seq FROM search_pending p CROSS JOIN events e "
+                "ON e.doc = p.doc "
                 "WHERE e.channel_id IN (SELECT value FROM json_each(?)) ORDER BY p.doc DESC "
                 "LIMIT 10000");
             st.bind(1, channels);
@@ -882,7 +886,7 @@ class sql_access final : public writer {
         {
             auto st = db_.prepare(
                 "SELECT e.channel_id, e.seq, bm25(search_words) FROM search_words "
-                "JOIN events e ON e.doc = search_words.rowid "
+                "CROSS JOIN events e ON e.doc = search_words.rowid "
                 "WHERE search_words MATCH ?1 "
                 "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
                 "AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.doc = search_words.rowid) "
@@ -912,7 +916,7 @@ class sql_access final : public writer {
             }
             auto st = db_.prepare(
                 "SELECT e.channel_id, e.seq FROM search_trigram "
-                "JOIN events e ON e.doc = search_trigram.rowid "
+                "CROSS JOIN events e ON e.doc = search_trigram.rowid "
                 "WHERE search_trigram MATCH ?1 "
                 "AND e.channel_id IN (SELECT value FROM json_each(?2)) "
                 "AND NOT EXISTS (SELECT 1 FROM search_pending p WHERE p.doc = "

@@ -498,6 +498,43 @@ TEST(admin, user_commands_check_names_and_take_effect_while_the_server_runs) {
 
 // A second server on a port already taken (a dev server left running) says
 // so in one line an admin can act on, and exits non-zero.
+TEST(admin, an_admin_adds_themes_and_audiences_that_resources_may_then_carry) {
+    server_process server;
+    server.add_user("alice");
+    auto admin = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), server_binary());
+        args.push_back("--data");
+        args.push_back(server.data_dir().string());
+        return run_program(args);
+    };
+    auto added = admin({"vocabulary", "add", "theme", "france-services", "--fr", "France Services",
+                        "--en", "France Services"});
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    EXPECT_EQ(admin({"vocabulary", "add", "theme", "Pas Un Slug", "--fr", "x"}).exit_code, 2);
+    EXPECT_EQ(admin({"vocabulary", "add", "colour", "rouge", "--fr", "Rouge"}).exit_code, 2);
+    EXPECT_EQ(admin({"vocabulary", "add", "theme", "vide", "--fr", " "}).exit_code, 2);
+    auto listed = admin({"vocabulary", "list"});
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_NE(listed.out.find("theme\tfrance-services\tFrance Services"), std::string::npos);
+    EXPECT_NE(listed.out.find("audience\tseniors\tSeniors"), std::string::npos);
+    server.start();
+    auto relais = [&](std::vector<std::string> args) {
+        std::vector<std::string> argv = {cli_binary(), "--server", server.url(), "--user", "alice"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run_program(argv, "",
+                           {"RELAIS_PASSWORD=" + server_process::password_of("alice"),
+                            "XDG_CONFIG_HOME=" + server.config_home().string()});
+    };
+    ASSERT_EQ(relais({"create", "outils"}).exit_code, 0);
+    auto posted = relais({"post-resource", "outils", "--title", "Carte des France Services",
+                          "--theme", "france-services"});
+    EXPECT_EQ(posted.exit_code, 0) << posted.err;
+    EXPECT_EQ(relais({"post-resource", "outils", "--title", "T", "--theme", "inconnu"}).exit_code,
+              1);
+    EXPECT_NE(relais({"resources", "--theme", "france-services"}).out.find("Carte des France"),
+              std::string::npos);
+}
+
 TEST(admin, serving_on_a_taken_port_fails_in_one_plain_line) {
     server_process first;
     first.start();
