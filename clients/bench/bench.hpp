@@ -48,6 +48,7 @@ struct options {
     std::size_t connections = 10000;  // idle
     std::size_t text_bytes = 0;       // fanout, rooms: pad messages to this size
     std::size_t readable = 50;        // search: channels the searcher is in
+    double settle = 0;                // catchup: seconds between the writes and the catch-up
 };
 
 struct bot {

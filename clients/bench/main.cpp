@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
         "allocator warm; stalled members join after it)")(
         "messages", po::value(&o.messages)->default_value(o.messages),
         "catchup: messages missed; history, search: messages stored; library: resources")(
+        "settle", po::value(&o.settle)->default_value(o.settle),
+        "catchup: seconds to wait between the writes and the catch-up")(
         "readable", po::value(&o.readable)->default_value(o.readable),
         "search: how many of the channels the searcher is in")(
         "stored", po::value(&o.stored)->default_value(o.stored),

@@ -830,6 +830,9 @@ asio::awaitable<report> catchup(const options& o) {
     co_await fill(writer, channel, o.stored);
     const std::uint64_t from = joined.channel().last_seq() + o.stored;
     co_await fill(writer, channel, o.messages);
+    // What the server still does after the writes (its search indexes
+    // catching up) may be let finish first: --settle SECONDS.
+    co_await sleep_for(std::chrono::milliseconds(static_cast<std::int64_t>(o.settle * 1000)));
 
     auto back = co_await connect_members(at, bots, 1, 1);
     const auto start = steady::now();

@@ -673,8 +673,9 @@ class sql_access final : public writer {
     }
     std::vector<resource_record> resources_in(channel_id channel, seq_t from, seq_t to) override {
         auto st = db_.prepare("SELECT " RELAIS_RESOURCE_COLUMNS
-                              " FROM resources r JOIN events e ON e.channel_id = r.channel_id "
-                              "AND e.seq = r.seq WHERE r.channel_id = ? AND r.seq BETWEEN ? AND ?");
+                              " FROM resources r CROSS JOIN events e ON e.channel_id = "
+                              "r.channel_id AND e.seq = r.seq WHERE r.channel_id = ? "
+                              "AND r.seq BETWEEN ? AND ?");
         st.bind(1, channel).bind(2, from).bind(3, to);
         return all_rows<resource_record>(st, read_resource);
     }
@@ -1675,6 +1676,7 @@ void sqlite_store::reader_loop(std::size_t index) {
             read_queue_.pop_front();
         }
         // One read transaction per job, so that all its queries see one snapshot.
+        ++readers_busy_;
         try {
             db.exec("BEGIN");
             in_callback_scope([&] { fn(access); });
@@ -1686,6 +1688,7 @@ void sqlite_store::reader_loop(std::size_t index) {
             } catch (...) {
             }
         }
+        --readers_busy_;
     }
 }
 
@@ -1737,6 +1740,19 @@ bool sqlite_store::flush_search(bool idle) {
     connection& db = *writer_db_;
     sql_access access(db);
     for (;;) {
+        // When idle, readers first: a member catching up after many writes
+        // should not share the core with the indexing of those writes. Not
+        // for long, so that a load that always reads still lets the
+        // indexes catch up, and never while a write waits.
+        for (int wait = 0; idle && readers_busy_ > 0 && wait < 50; ++wait) {
+            {
+                std::lock_guard lock(mu_);
+                if (!write_queue_.empty() || stopping_) {
+                    break;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         std::size_t done = 0;
         try {
             // What is flushed can be flushed again: a crash that loses this

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -102,6 +103,7 @@ class sqlite_store final : public store {
 
     std::thread writer_thread_;
     std::vector<std::thread> reader_threads_;
+    std::atomic<int> readers_busy_{0};  // reader threads running a job
 
     std::mutex checkpoint_mu_;
     std::condition_variable checkpoint_cv_;
