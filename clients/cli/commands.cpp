@@ -549,7 +549,10 @@ json::array string_array(const google::protobuf::RepeatedPtrField<std::string>& 
 std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items) {
     std::string out;
     for (const auto& item : items) {
-        out += (out.empty() ? "" : ", ") + item;
+        if (!out.empty()) {
+            out += ", ";
+        }
+        out += item;
     }
     return out;
 }

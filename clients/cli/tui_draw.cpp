@@ -194,7 +194,10 @@ void terminal_ui::draw_messages(int top, int left, int rows, int width) {
         if (!e.reactions.empty()) {
             std::string shown;
             for (const auto& [emoji, n] : e.reactions) {
-                shown += (shown.empty() ? "" : "  ") + emoji + " " + std::to_string(n);
+                if (!shown.empty()) {
+                    shown += "  ";
+                }
+                shown.append(emoji).append(" ").append(std::to_string(n));
             }
             add(under, "", shown, true);
         }

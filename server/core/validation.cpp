@@ -355,8 +355,11 @@ outcome<void> check_emoji(std::string_view emoji, const protocol::limits& l) {
         return fail(errc::too_large,
                     "emoji is longer than " + std::to_string(l.max_emoji_bytes) + " bytes");
     }
-    const auto not_emoji =
-        fail(errc::bad_request, "'" + std::string(emoji) + "' is not an emoji nor a :short_name:");
+    // Built by appending, not `"'" + std::string(emoji)`: GCC 12 at -O3
+    // misreads that as an overlapping copy (GCC bug 105329, -Wrestrict).
+    std::string quoted;
+    quoted.append("'").append(emoji).append("' is not an emoji nor a :short_name:");
+    const auto not_emoji = fail(errc::bad_request, quoted);
     if (emoji.size() >= 3 && emoji.front() == ':' && emoji.back() == ':') {
         for (unsigned char c : emoji.substr(1, emoji.size() - 2)) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||

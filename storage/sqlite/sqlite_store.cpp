@@ -420,7 +420,10 @@ std::string fts_string(std::string_view word) {
 std::string channel_list_json(const std::vector<channel_id>& channels) {
     std::string out = "[";
     for (std::size_t i = 0; i < channels.size(); ++i) {
-        out += (i ? "," : "") + std::to_string(channels[i]);
+        if (i) {
+            out += ',';
+        }
+        out += std::to_string(channels[i]);
     }
     return out + "]";
 }
@@ -838,8 +841,10 @@ class sql_access final : public writer {
             if (letters == 1 && q.words.size() > 1) {
                 continue;
             }
-            words_match +=
-                (words_match.empty() ? "" : " ") + fts_string(w) + (letters >= 3 ? "*" : "");
+            if (!words_match.empty()) {
+                words_match += ' ';
+            }
+            words_match.append(fts_string(w)).append(letters >= 3 ? "*" : "");
         }
         auto seen = [&](const search_row& row) {
             return std::any_of(rows.begin(), rows.end(), [&](const search_row& r) {
@@ -913,7 +918,10 @@ class sql_access final : public writer {
             // Inside longer words, newest first.
             std::string trigram_match;
             for (const auto& w : q.words) {
-                trigram_match += (trigram_match.empty() ? "" : " AND ") + fts_string(w);
+                if (!trigram_match.empty()) {
+                    trigram_match += " AND ";
+                }
+                trigram_match += fts_string(w);
             }
             auto st = db_.prepare(
                 "SELECT e.channel_id, e.seq FROM search_trigram "
