@@ -1392,9 +1392,15 @@ class sql_access final : public writer {
     }
 
   public:
-    // Brings up to `limit` pending documents' index entries up to date;
-    // returns how many it did.
-    std::size_t flush_search(std::size_t limit) {
+    bool search_behind() {
+        auto st = db_.prepare("SELECT EXISTS (SELECT 1 FROM search_pending)");
+        return st.step() && st.integer(0) != 0;
+    }
+    // Brings up to `limit` pending documents' index entries up to date,
+    // stopping early once about `max_bytes` of text went in (a commit's
+    // pages grow with it, and the WAL must stay bounded); returns how many
+    // it did.
+    std::size_t flush_search(std::size_t limit, std::size_t max_bytes) {
         struct stale {
             std::int64_t doc;
             std::optional<std::string> indexed;
@@ -1413,8 +1419,14 @@ class sql_access final : public writer {
                                  st.uint64(2), st.uint64(3)});
             }
         }
+        std::size_t done = 0, bytes = 0;
         for (const auto& d : batch) {
+            if (bytes >= max_bytes) {
+                break;
+            }
+            ++done;
             if (d.indexed) {
+                bytes += d.indexed->size();
                 auto words = db_.prepare(
                     "INSERT INTO search_words(search_words, rowid, body) VALUES('delete', ?, ?)");
                 words.bind(1, d.doc).bind(2, *d.indexed);
@@ -1426,6 +1438,7 @@ class sql_access final : public writer {
                 trigrams.run();
             }
             if (auto body = indexed_body(d.channel, d.seq); body && !body->empty()) {
+                bytes += body->size();
                 auto words = db_.prepare("INSERT INTO search_words(rowid, body) VALUES(?, ?)");
                 words.bind(1, d.doc).bind(2, *body);
                 words.run();
@@ -1433,11 +1446,11 @@ class sql_access final : public writer {
                 trigrams.bind(1, d.doc).bind(2, search_text::fold(*body));
                 trigrams.run();
             }
-            auto done = db_.prepare("DELETE FROM search_pending WHERE doc = ?");
-            done.bind(1, d.doc);
-            done.run();
+            auto flushed = db_.prepare("DELETE FROM search_pending WHERE doc = ?");
+            flushed.bind(1, d.doc);
+            flushed.run();
         }
-        return batch.size();
+        return done;
     }
 
   private:
@@ -1768,7 +1781,7 @@ bool sqlite_store::flush_search(bool idle) {
             // for the disk (the next commit's sync takes it along).
             db.exec("PRAGMA synchronous=NORMAL");
             db.prepare("BEGIN IMMEDIATE").run();
-            done = access.flush_search(search_flush_batch);
+            done = access.flush_search(search_flush_batch, search_flush_bytes);
             db.prepare("COMMIT").run();
         } catch (...) {
             report_current_exception("storage_search_flush_failed");
@@ -1783,7 +1796,7 @@ bool sqlite_store::flush_search(bool idle) {
         } catch (...) {
             report_current_exception("storage_search_flush_failed");
         }
-        if (done < search_flush_batch) {
+        if (done == 0 || !access.search_behind()) {
             return false;
         }
         // More to do: on while nobody waits, else after the next group.

@@ -80,6 +80,8 @@ class sqlite_store final : public store {
     // Returns whether some are left.
     bool flush_search(bool idle);
     static constexpr std::size_t search_flush_batch = 1000;
+    // Text per batch at most: the batch's commit grows with it.
+    static constexpr std::size_t search_flush_bytes = 128 * 1024;
     static constexpr auto search_flush_every = std::chrono::milliseconds(25);
     void in_callback_scope(const std::function<void()>& callbacks);
     void checkpoint_loop();
