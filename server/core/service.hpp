@@ -25,6 +25,21 @@
 
 namespace relais::core {
 
+// A moderator or the owner of the channel (the caller's membership).
+inline bool is_moderator(const std::optional<storage::membership>& m) {
+    return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
+}
+
+// An event of `kind` by `actor` in `channel`, its other fields to fill.
+inline storage::event_record channel_event(storage::channel_id channel, storage::event_kind kind,
+                                           storage::user_id actor) {
+    storage::event_record e;
+    e.channel = channel;
+    e.kind = kind;
+    e.actor = actor;
+    return e;
+}
+
 // A channel's options as stored in an options event (a bit each), and back.
 int options_bits(bool members_can_invite, bool members_can_set_topic);
 v1::ChannelOptions options_from_bits(int bits);

@@ -7,27 +7,10 @@
 namespace relais::core {
 namespace {
 
-bool is_moderator(const std::optional<storage::membership>& m) {
-    return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
-}
-
-// An event about the channel itself (topic, display name, options).
-storage::event_record channel_event(storage::channel_id channel, storage::event_kind kind,
-                                    storage::user_id actor) {
-    storage::event_record e;
-    e.channel = channel;
-    e.kind = kind;
-    e.actor = actor;
-    return e;
-}
-
 storage::event_record member_event(storage::channel_id channel, storage::user_id actor,
                                    storage::user_id subject, v1::MemberChanged::Change change,
                                    v1::MemberRole role) {
-    storage::event_record e;
-    e.channel = channel;
-    e.kind = storage::event_kind::member;
-    e.actor = actor;
+    auto e = channel_event(channel, storage::event_kind::member, actor);
     e.subject = subject;
     e.change = change;
     e.role = role;

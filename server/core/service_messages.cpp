@@ -75,10 +75,7 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     if (!mentioned) {
         return mentioned.error();
     }
-    storage::event_record e;
-    e.channel = v->channel.id;
-    e.kind = storage::event_kind::message;
-    e.actor = user;
+    auto e = channel_event(v->channel.id, storage::event_kind::message, user);
     e.text = m.text;
     e.client_msg_id = m.client_msg_id;
     e.thread_seq = root;
@@ -119,7 +116,9 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
         // The sender has read what they wrote.
         w.set_read_marker(event.channel_id(), user, event.seq());
     }
-    record_mentions(w, v->channel, event, *mentioned, done);
+    if (!mentioned->empty()) {  // a new message has no earlier mentions to undo
+        record_mentions(w, v->channel, event, *mentioned, done);
+    }
     *done.reply.emplace().mutable_sent()->mutable_event() = event;
     done.events.push_back(std::move(event));
     return done;
@@ -175,10 +174,7 @@ service::handled service::on_edit(const request& rq, const v1::ClientMessage& ms
         }
         const auto now = clock_.now_ms();
         w.update_message(v->channel.id, edit.seq(), edit.text(), now, false);
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::edited;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::edited, user);
         e.text = edit.text();
         e.target_seq = edit.seq();
         effects done{.events = {append(w, std::move(e))}};
@@ -203,9 +199,7 @@ service::handled service::on_delete(const request& rq, const v1::ClientMessage& 
         if (!target) {
             return target.error();
         }
-        const bool moderator =
-            v->membership->role == v1::MODERATOR || v->membership->role == v1::OWNER;
-        if (target->actor != user && !moderator) {
+        if (target->actor != user && !is_moderator(v->membership)) {
             return fail(errc::forbidden, "only the author or a moderator can delete a message");
         }
         if (target->deleted) {
@@ -213,10 +207,7 @@ service::handled service::on_delete(const request& rq, const v1::ClientMessage& 
         }
         // The row stays as a tombstone: history keeps every seq.
         w.update_message(v->channel.id, del.seq(), "", target->edited_at_ms, true);
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::deleted;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::deleted, user);
         e.target_seq = del.seq();
         effects done{.events = {append(w, std::move(e))}};
         if (const auto root = target->thread_seq; root != 0) {

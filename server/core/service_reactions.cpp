@@ -26,10 +26,7 @@ service::handled service::on_react(const request& rq, const v1::ClientMessage& m
         if (!changed) {
             return effects{};
         }
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::reaction;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::reaction, user);
         e.target_seq = react.seq();
         e.text = react.emoji();
         e.change = react.remove() ? 0 : 1;
@@ -46,7 +43,7 @@ service::handled service::on_pin(const request& rq, const v1::ClientMessage& msg
         if (!v) {
             return v.error();
         }
-        if (v->membership->role != v1::MODERATOR && v->membership->role != v1::OWNER) {
+        if (!is_moderator(v->membership)) {
             return fail(errc::forbidden, "only moderators can pin or unpin messages");
         }
         auto target = find_live_message(w, v->channel, pin.seq());
@@ -59,10 +56,7 @@ service::handled service::on_pin(const request& rq, const v1::ClientMessage& msg
         if (!changed) {
             return effects{};
         }
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::pin;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::pin, user);
         e.target_seq = pin.seq();
         e.change = pin.unpin() ? 0 : 1;
         return effects{.events = {append(w, std::move(e))}};

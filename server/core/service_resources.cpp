@@ -7,10 +7,6 @@
 namespace relais::core {
 namespace {
 
-bool is_moderator(const std::optional<storage::membership>& m) {
-    return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
-}
-
 // BAD_REQUEST unless every theme and audience is on the server's lists.
 outcome<void> check_vocabulary(storage::reader& r, const v1::Resource& res) {
     const auto terms = r.vocabulary();
@@ -103,10 +99,7 @@ service::handled service::on_edit_resource(const request& rq, const v1::ClientMe
               if (!mentioned) {
                   return mentioned.error();
               }
-              storage::event_record e;
-              e.channel = v->channel.id;
-              e.kind = storage::event_kind::edited;
-              e.actor = user;
+              auto e = channel_event(v->channel.id, storage::event_kind::edited, user);
               e.text = res.description();
               e.target_seq = seq;
               auto event = append(w, std::move(e));

@@ -14,9 +14,7 @@ outcome<std::vector<storage::user_id>> service::mentioned_users(storage::reader&
     const auto parsed = parse_mentions(text);
     std::vector<storage::user_id> users;
     if (parsed.channel) {
-        const bool moderator = v.membership && (v.membership->role == v1::MODERATOR ||
-                                                v.membership->role == v1::OWNER);
-        if (!moderator) {
+        if (!is_moderator(v.membership)) {
             return fail(errc::forbidden,
                         "only moderators may notify the whole channel with @channel");
         }

@@ -5,14 +5,6 @@
 #include "server/core/service.hpp"
 
 namespace relais::core {
-namespace {
-
-bool is_moderator(const std::optional<storage::membership>& m) {
-    return m && (m->role == v1::MODERATOR || m->role == v1::OWNER);
-}
-
-}  // namespace
-
 outcome<storage::event_record> service::find_root(storage::reader& r,
                                                   const storage::channel_record& channel,
                                                   storage::seq_t seq) {
@@ -195,10 +187,7 @@ service::handled service::on_solve_question(const request& rq, const v1::ClientM
             return effects{};
         }
         w.set_solved(v->channel.id, root->seq, solve.answer_seq());
-        storage::event_record e;
-        e.channel = v->channel.id;
-        e.kind = storage::event_kind::solved;
-        e.actor = user;
+        auto e = channel_event(v->channel.id, storage::event_kind::solved, user);
         e.thread_seq = root->seq;
         e.target_seq = solve.answer_seq();
         effects done{.events = {append(w, std::move(e))}};
