@@ -30,6 +30,9 @@ struct limits {
     std::uint32_t max_tag_bytes = 40;
     std::uint32_t max_emoji_bytes = 32;
     std::uint32_t max_query_bytes = 256;
+    // A meeting's minutes, published as one message: what a frame holds
+    // with room for the rest of the event.
+    std::uint32_t max_minutes_bytes = 48 * 1024;
 };
 
 inline void to_wire(const limits& l, v1::Limits& out) {
@@ -47,6 +50,7 @@ inline void to_wire(const limits& l, v1::Limits& out) {
     out.set_max_tag_bytes(l.max_tag_bytes);
     out.set_max_emoji_bytes(l.max_emoji_bytes);
     out.set_max_query_bytes(l.max_query_bytes);
+    out.set_max_minutes_bytes(l.max_minutes_bytes);
 }
 
 }  // namespace relais::protocol

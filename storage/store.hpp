@@ -25,6 +25,9 @@ struct account {
     bool disabled = false;
     std::string password_hash;  // Argon2id string; never leaves storage and core
     std::int64_t created_at_ms = 0;
+    // Profile: where they work, for attendance sheets and reports.
+    std::string structure;
+    std::string commune;  // INSEE code
 };
 
 struct session_record {
@@ -65,6 +68,7 @@ enum class event_kind : int {
     reaction = 9,
     pin = 10,
     solved = 11,
+    meeting = 12,
 };
 
 // One row of a channel's history. Which fields mean something depends on kind:
@@ -76,7 +80,9 @@ enum class event_kind : int {
 //  reaction: target_seq, text (the emoji), change 1 added, 0 removed
 //  pin: target_seq, change 1 pinned, 0 unpinned
 //  solved: thread_seq (the question), target_seq (its answer; 0 unsolved)
-// A message with a thread_seq is a reply in the thread of that root.
+//  meeting: meeting, body (the change, a serialized v1::MeetingEvent)
+// A message with a thread_seq is a reply in the thread of that root; one
+// with a meeting was posted while that meeting was live, in meeting_phase.
 struct event_record {
     channel_id channel = 0;
     seq_t seq = 0;
@@ -92,6 +98,9 @@ struct event_record {
     std::int64_t edited_at_ms = 0;
     bool deleted = false;
     seq_t thread_seq = 0;
+    std::uint64_t meeting = 0;
+    std::uint32_t meeting_phase = 0;
+    std::string body;
 };
 
 // A thread's summary, kept up to date by refresh_thread.
@@ -181,6 +190,50 @@ struct vocabulary_term {
     std::string slug;
     std::string label_fr;
     std::string label_en;
+};
+
+// A practice-exchange meeting. The columns the server looks up by; the rest
+// of its state is `record`, in the core's format (stored.MeetingRecord).
+struct meeting_record {
+    std::uint64_t id = 0;
+    channel_id channel = 0;
+    int state = 1;  // v1::MeetingState
+    std::int64_t start_ms = 0;
+    user_id created_by = 0;
+    std::int64_t created_at_ms = 0;
+    std::int64_t started_at_ms = 0;
+    std::int64_t ended_at_ms = 0;
+    std::uint32_t current_phase = 0;
+    // Who may not talk in the channel now (the narrator in a silent phase).
+    std::vector<user_id> silenced;
+    // When the server must next act on it by itself (a reminder, an
+    // overtime); 0: never.
+    std::int64_t next_timer_ms = 0;
+    std::string record;
+};
+
+// The live meeting a channel (or one of its tables' channels) belongs to.
+struct meeting_link {
+    std::uint64_t meeting = 0;
+    std::uint32_t phase = 0;
+    std::uint32_t table = 0;  // 0: the meeting's own channel
+    std::vector<user_id> silenced;
+};
+
+// A situation proposed for analysis in a channel.
+struct case_record {
+    std::uint32_t id = 0;
+    channel_id channel = 0;
+    user_id author = 0;
+    std::int64_t at_ms = 0;
+    std::string text;
+    std::uint64_t chosen_by = 0;  // the meeting that chose it
+};
+
+// A meeting template: its name and its JSON text (v1::MeetingTemplate).
+struct meeting_template {
+    std::string name;
+    std::string json;
 };
 
 // A full-text search: every word (folded: search_text.hpp) must match, in
@@ -285,6 +338,30 @@ class reader {
     // ranked; then, when every word has three letters or more, matches
     // inside longer words, newest first. At most q.limit rows.
     virtual std::vector<search_row> search(const search_query& q) = 0;
+
+    // Meetings.
+    virtual std::optional<meeting_record> find_meeting(std::uint64_t id) = 0;
+    // Those of `channels` in the given states (v1::MeetingState), live
+    // first, then scheduled ones soonest first, then the others newest
+    // first; at most limit.
+    virtual std::vector<meeting_record> meetings_in(const std::vector<channel_id>& channels,
+                                                    const std::vector<int>& states,
+                                                    std::uint32_t limit) = 0;
+    // Those of `channels` started in [from_ms, to_ms), oldest first.
+    virtual std::vector<meeting_record> meetings_started(const std::vector<channel_id>& channels,
+                                                         std::int64_t from_ms,
+                                                         std::int64_t to_ms) = 0;
+    virtual std::optional<meeting_link> live_meeting_at(channel_id channel) = 0;
+    virtual std::uint32_t count_live_meetings() = 0;
+    // Those whose next_timer_ms is in (0, now_ms]; the earliest timer (0: none).
+    virtual std::vector<std::uint64_t> due_meetings(std::int64_t now_ms) = 0;
+    virtual std::int64_t next_meeting_timer() = 0;
+    virtual std::vector<meeting_template> meeting_templates() = 0;
+    virtual std::optional<meeting_template> find_meeting_template(std::string_view name) = 0;
+    // The resources posted while the meeting was live, oldest first.
+    virtual std::vector<resource_record> meeting_resources(std::uint64_t meeting) = 0;
+    // A channel's cases, oldest first.
+    virtual std::vector<case_record> cases_of(channel_id channel) = 0;
 };
 
 // Writes, inside the writer's group transaction.
@@ -346,6 +423,21 @@ class writer : public reader {
     virtual void set_resource_activity(channel_id channel, seq_t seq, std::uint32_t reply_count,
                                        std::int64_t last_activity_ms) = 0;
     virtual void add_vocabulary_term(const vocabulary_term& t) = 0;
+
+    virtual void set_profile(user_id user, std::string_view structure,
+                             std::string_view commune) = 0;
+    // Returns the new meeting's id.
+    virtual std::uint64_t insert_meeting(const meeting_record& m) = 0;
+    virtual void update_meeting(const meeting_record& m) = 0;
+    // A world café table's channel.
+    virtual void add_meeting_table(channel_id channel, std::uint64_t meeting,
+                                   std::uint32_t number) = 0;
+    // Adds or replaces a template; removing returns whether there was one.
+    virtual void put_meeting_template(const meeting_template& t) = 0;
+    virtual bool remove_meeting_template(std::string_view name) = 0;
+    // Returns the new case's id.
+    virtual std::uint32_t insert_case(const case_record& c) = 0;
+    virtual void set_case_chosen(std::uint32_t id, std::uint64_t meeting) = 0;
 };
 
 // One unit of work for the writer. `apply` runs on the writer thread inside

@@ -14,6 +14,10 @@ service::service(storage::store& store, const clock& clock, service_config confi
 void service::start() {
     storage::read_now(store_, [this](storage::reader& r) {
         members_.load(r);
+        live_meetings_ = r.count_live_meetings();
+        // Timers that came while the server was down fire at the first tick.
+        const auto next = r.next_meeting_timer();
+        next_timer_ = next == 0 ? INT64_MAX : next;
         // No connection yet: nothing that ended before now needs a look.
         auth_changes_seen_ = r.auth_changes();
     });
@@ -65,6 +69,28 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kPin, {&service::on_pin, true, 1}},
         {M::kListPins, {&service::on_list_pins, true, 2}},
         {M::kListMentions, {&service::on_list_mentions, true, 2}},
+        {M::kSetProfile, {&service::on_set_profile, true, 2}},
+        {M::kListMeetingTemplates, {&service::on_list_meeting_templates, true, 1}},
+        {M::kCreateMeeting, {&service::on_create_meeting, true, 5}},
+        {M::kListMeetings, {&service::on_list_meetings, true, 2}},
+        {M::kGetMeeting, {&service::on_get_meeting, true, 2}},
+        {M::kSetMeetingState, {&service::on_set_meeting_state, true, 2}},
+        {M::kJoinMeeting, {&service::on_join_meeting, true, 2}},
+        {M::kSetPhase, {&service::on_set_phase, true, 1}},
+        {M::kSetMeetingRole, {&service::on_set_meeting_role, true, 1}},
+        {M::kRaiseHand, {&service::on_raise_hand, true, 1}},
+        {M::kGiveFloor, {&service::on_give_floor, true, 1}},
+        {M::kOpenPoll, {&service::on_open_poll, true, 2}},
+        {M::kVote, {&service::on_vote, true, 1}},
+        {M::kClosePoll, {&service::on_close_poll, true, 1}},
+        {M::kArrangeTables, {&service::on_arrange_tables, true, 5}},
+        {M::kSubmitCase, {&service::on_submit_case, true, 2}},
+        {M::kListCases, {&service::on_list_cases, true, 2}},
+        {M::kSetNote, {&service::on_set_note, true, 1}},
+        {M::kGetMinutes, {&service::on_get_minutes, true, 2}},
+        {M::kEditMinutes, {&service::on_edit_minutes, true, 5}},
+        {M::kGetAttendance, {&service::on_get_attendance, true, 2}},
+        {M::kGetMeetingReport, {&service::on_get_meeting_report, true, 5}},
     };
     return table;
 }
@@ -225,6 +251,9 @@ void service::write(request rq, std::function<outcome<effects>(storage::writer&)
                 if (r->sessions) {
                     r->sessions();
                 }
+                if (r->after) {
+                    r->after();
+                }
                 answered = true;
                 respond(rq, r->reply ? handled(std::move(r->reply)) : ok());
             } catch (...) {
@@ -268,6 +297,8 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
             m.set_edited_at_ms(e.edited_at_ms);
             m.set_deleted(e.deleted);
             m.set_thread_seq(e.thread_seq);
+            m.set_meeting_id(e.meeting);
+            m.set_meeting_phase(e.meeting_phase);
             break;
         }
         case storage::event_kind::edited:
@@ -315,6 +346,11 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
         case storage::event_kind::solved:
             out.mutable_solved()->set_root_seq(e.thread_seq);
             out.mutable_solved()->set_answer_seq(e.target_seq);
+            break;
+        case storage::event_kind::meeting:
+            if (!out.mutable_meeting()->ParseFromString(e.body)) {
+                throw std::runtime_error("unreadable meeting event");
+            }
             break;
     }
 }

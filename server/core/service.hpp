@@ -40,9 +40,25 @@ inline storage::event_record channel_event(storage::channel_id channel, storage:
     return e;
 }
 
+// A membership change of `subject` in `channel`, caused by `actor`.
+inline storage::event_record member_event(storage::channel_id channel, storage::user_id actor,
+                                          storage::user_id subject,
+                                          v1::MemberChanged::Change change, v1::MemberRole role) {
+    auto e = channel_event(channel, storage::event_kind::member, actor);
+    e.subject = subject;
+    e.change = change;
+    e.role = role;
+    return e;
+}
+
 // A channel's options as stored in an options event (a bit each), and back.
 int options_bits(bool members_can_invite, bool members_can_set_topic);
 v1::ChannelOptions options_from_bits(int bits);
+
+// A meeting template's JSON text (v1::MeetingTemplate), parsed and checked
+// as CreateMeeting checks an agenda.
+outcome<v1::MeetingTemplate> check_meeting_template(const std::string& json,
+                                                    const protocol::limits& l);
 
 struct service_config {
     protocol::limits limits;
@@ -80,6 +96,10 @@ class service {
     // admin disabled the account or changed its password). Call it every
     // few seconds.
     void check_sessions();
+    // Acts on the meetings whose time has come (a reminder before the start,
+    // a phase past its planned end), even if nobody sends anything. Call it
+    // every second; it costs nothing until a timer is due.
+    void tick();
     // Calls `then` on the writer thread once every write queued before it
     // has committed and been answered.
     void drain(std::function<void()> then);
@@ -103,6 +123,8 @@ class service {
         std::vector<std::pair<storage::channel_id, storage::user_id>> left = {};
         std::function<void()> sessions = {};
         std::optional<v1::ServerMessage> reply = {};
+        // Runs after the commit, before the answer (memory the service keeps).
+        std::function<void()> after = {};
         // Pushes that are not channel events, sent after them: to `users`,
         // or to the members of `channel` when users is empty.
         struct notice {
@@ -117,6 +139,10 @@ class service {
     // the answer, which the caller sends with the request's id; or nothing
     // yet (answered_later), when a storage job it queued will answer.
     using handled = outcome<std::optional<v1::ServerMessage>>;
+
+    // A meeting loaded for a request: its row and record, its channel as
+    // the caller sees it, and what a change did (service_meetings.cpp).
+    struct meeting_ctx;
 
   private:
     using handler = handled (service::*)(const request&, const v1::ClientMessage&);
@@ -246,6 +272,87 @@ class service {
     // Channel (any the caller may see).
     handled on_list_pins(const request& rq, const v1::ClientMessage& msg);
 
+    // Profiles and practice-exchange meetings (service_meetings.cpp).
+    // "Meeting" stands for: NOT_FOUND when there is no such meeting or the
+    // caller cannot see its channel, or is not a member of it; CONFLICT
+    // for a change to an ended or cancelled one. "Facilitator": FORBIDDEN
+    // unless the caller is one of its facilitators, a moderator of the
+    // channel, or a coordinator or admin.
+    // BAD_REQUEST or TOO_LARGE structure; BAD_REQUEST commune.
+    handled on_set_profile(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_meeting_templates(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST: no start, a title, link, charter or phase that is not
+    // right (TOO_LARGE for a length), 0 or more than 30 phases;
+    // NOT_FOUND: no such template; channel (member); FORBIDDEN: neither a
+    // moderator, nor a coordinator or admin, or a direct channel.
+    handled on_create_meeting(const request& rq, const v1::ClientMessage& msg);
+    // Channel (any the caller may see) when one is given.
+    handled on_list_meetings(const request& rq, const v1::ClientMessage& msg);
+    // Meeting.
+    handled on_get_meeting(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; facilitator; BAD_REQUEST: not LIVE, ENDED or CANCELLED;
+    // CONFLICT: not from the state it is in.
+    handled on_set_meeting_state(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live; FORBIDDEN: a charter not accepted.
+    handled on_join_meeting(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live, past the last phase; FORBIDDEN: neither
+    // a facilitator nor the timekeeper; BAD_REQUEST: no such phase.
+    handled on_set_phase(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; facilitator; BAD_REQUEST: no role; NOT_FOUND: not a member
+    // of the channel; CONFLICT: the last facilitator's role.
+    handled on_set_meeting_role(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live; FORBIDDEN: not present, the narrator
+    // in a silent phase.
+    handled on_raise_hand(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live; facilitator; NOT_FOUND: not present;
+    // FORBIDDEN: the narrator in a silent phase.
+    handled on_give_floor(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live; facilitator; BAD_REQUEST: an empty
+    // question or option, fewer than 2 or more than 10 options (cases);
+    // TOO_LARGE question or option.
+    handled on_open_poll(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live, the poll closed; FORBIDDEN: not present;
+    // NOT_FOUND: no such poll; BAD_REQUEST: no option, no such option,
+    // an option twice, several in a single-choice poll.
+    handled on_vote(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; facilitator; NOT_FOUND: no such poll; CONFLICT: closed.
+    handled on_close_poll(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live, tables already there (split) or not
+    // (rotate, harvest), harvested; facilitator; BAD_REQUEST: a size
+    // below 2, fewer than 2 people, seats naming someone not present or twice.
+    handled on_arrange_tables(const request& rq, const v1::ClientMessage& msg);
+    // Channel (member); FORBIDDEN: a direct channel; BAD_REQUEST or TOO_LARGE text.
+    handled on_submit_case(const request& rq, const v1::ClientMessage& msg);
+    // Meeting.
+    handled on_list_cases(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not live; FORBIDDEN: neither a facilitator nor
+    // the scribe (a table's host, for their table); NOT_FOUND: no such note,
+    // no such user (who); BAD_REQUEST: text, phase, table, due date.
+    handled on_set_note(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; CONFLICT: not ended; FORBIDDEN: a draft, for a non-facilitator.
+    handled on_get_minutes(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; facilitator; CONFLICT: not ended, published; TOO_LARGE.
+    handled on_edit_minutes(const request& rq, const v1::ClientMessage& msg);
+    // Meeting; FORBIDDEN: neither a facilitator nor a coordinator or admin.
+    handled on_get_attendance(const request& rq, const v1::ClientMessage& msg);
+    // FORBIDDEN: not a coordinator or admin; BAD_REQUEST: from after to.
+    handled on_get_meeting_report(const request& rq, const v1::ClientMessage& msg);
+
+    using meeting_change = std::function<outcome<void>(meeting_ctx&, storage::writer&, effects&)>;
+    // Loads meeting `id` in a write job, lets `change` act on it, then
+    // stores it and appends the meeting events it made; answers Ok unless
+    // change gave an answer.
+    handled change_meeting(const request& rq, std::uint64_t id, meeting_change change);
+    outcome<std::unique_ptr<meeting_ctx>> load_meeting(storage::reader& r, const request& rq,
+                                                       std::uint64_t id);
+    void save_meeting(storage::writer& w, meeting_ctx& m, effects& done);
+    v1::MeetingView meeting_view(storage::reader& r, const meeting_ctx& m);
+    void meeting_to_wire(storage::reader& r, const meeting_ctx& m, v1::Meeting& out);
+    std::string draft_minutes(storage::reader& r, const meeting_ctx& m);
+    // A timer came: the reminder or the overtime of each meeting due.
+    void fire_meeting_timers(storage::writer& w, std::int64_t now, effects& done);
+    void lower_timer_hint(std::int64_t at);
+
     enum class page_direction { before, after };
     // A page of events of a channel the caller belongs to, oldest first:
     // after `cursor`, or before it (0 = the newest).
@@ -366,6 +473,14 @@ class service {
     // Per-account send budget. Guarded by send_mu_.
     std::mutex send_mu_;
     std::unordered_map<storage::user_id, rate_limiter> send_budget_;
+
+    // Meetings: how many may be live (more, never fewer, than there are),
+    // so that a message looks up a live meeting only when there may be
+    // one; the earliest meeting timer (INT64_MAX: none), and whether a
+    // timer job is queued.
+    std::atomic<std::int64_t> live_meetings_{0};
+    std::atomic<std::int64_t> next_timer_{INT64_MAX};
+    std::atomic<bool> timers_queued_{false};
 
     // Users as events show them. Guarded by users_mu_.
     std::mutex users_mu_;

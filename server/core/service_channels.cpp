@@ -7,16 +7,6 @@
 namespace relais::core {
 namespace {
 
-storage::event_record member_event(storage::channel_id channel, storage::user_id actor,
-                                   storage::user_id subject, v1::MemberChanged::Change change,
-                                   v1::MemberRole role) {
-    auto e = channel_event(channel, storage::event_kind::member, actor);
-    e.subject = subject;
-    e.change = change;
-    e.role = role;
-    return e;
-}
-
 // The membership of the user named `name`, or NOT_FOUND.
 outcome<storage::membership> find_member(storage::reader& r, storage::channel_id channel,
                                          const std::string& name) {

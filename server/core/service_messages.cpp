@@ -1,4 +1,6 @@
 // Messages: send, edit, delete, history, sync, read markers.
+#include <algorithm>
+
 #include "server/core/service.hpp"
 #include "server/core/validation.hpp"
 
@@ -79,6 +81,19 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     e.text = m.text;
     e.client_msg_id = m.client_msg_id;
     e.thread_seq = root;
+    // Looked up only while some meeting may be live: most messages pay nothing.
+    if (live_meetings_.load(std::memory_order_relaxed) > 0) {
+        if (auto link = w.live_meeting_at(v->channel.id)) {
+            if (std::find(link->silenced.begin(), link->silenced.end(), user) !=
+                link->silenced.end()) {
+                return fail(errc::forbidden,
+                            "the narrator listens in silence during this phase; you will speak "
+                            "at the next one");
+            }
+            e.meeting = link->meeting;
+            e.meeting_phase = link->phase;
+        }
+    }
     auto event = append(w, std::move(e));
     effects done;
     if (m.resource) {

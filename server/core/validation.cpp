@@ -40,6 +40,8 @@ outcome<void> check_name(std::string_view what, std::string_view name, std::size
     return {};
 }
 
+}  // namespace
+
 outcome<void> check_free_text(std::string_view what, std::string_view text, std::size_t max,
                               bool allow_empty) {
     if (!allow_empty && text.empty()) {
@@ -57,8 +59,6 @@ outcome<void> check_free_text(std::string_view what, std::string_view text, std:
     }
     return {};
 }
-
-}  // namespace
 
 outcome<void> check_channel_name(std::string_view name, const protocol::limits& l) {
     return check_name("channel name", name, l.max_name_bytes);
@@ -210,6 +210,8 @@ void drop_duplicates(std::vector<T>& items) {
     items = std::move(kept);
 }
 
+}  // namespace
+
 outcome<void> check_link(std::string_view link, const protocol::limits& l) {
     if (link.empty()) {
         return {};
@@ -260,8 +262,6 @@ outcome<void> check_link(std::string_view link, const protocol::limits& l) {
     }
     return {};
 }
-
-}  // namespace
 
 outcome<std::string> normalise_tag(std::string_view tag, const protocol::limits& l) {
     auto name = visible_name("tag", tag, l.max_tag_bytes);
@@ -397,6 +397,39 @@ outcome<void> check_emoji(std::string_view emoji, const protocol::limits& l) {
         return not_emoji;
     }
     return {};
+}
+
+outcome<void> check_commune(std::string_view code) {
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    bool ok = code.size() == 5 && std::all_of(code.begin() + 2, code.end(), digit) &&
+              ((digit(code[0]) && digit(code[1])) ||
+               (code[0] == '2' && (code[1] == 'A' || code[1] == 'B')));
+    if (!code.empty() && !ok) {
+        return fail(errc::bad_request,
+                    "commune must be an INSEE code: five digits, or 2A or 2B and three digits");
+    }
+    return {};
+}
+
+outcome<void> check_date(std::string_view what, std::string_view date) {
+    auto digits = [&](std::size_t from, std::size_t n) {
+        int v = 0;
+        for (std::size_t i = from; i < from + n; ++i) {
+            if (date[i] < '0' || date[i] > '9') {
+                return -1;
+            }
+            v = v * 10 + (date[i] - '0');
+        }
+        return v;
+    };
+    if (date.size() == 10 && date[4] == '-' && date[7] == '-') {
+        const int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+        constexpr int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        if (year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= days[month - 1]) {
+            return {};
+        }
+    }
+    return fail(errc::bad_request, std::string(what) + " must be a date: YYYY-MM-DD");
 }
 
 mentions parse_mentions(std::string_view text) {

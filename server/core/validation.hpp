@@ -26,6 +26,16 @@ outcome<std::string> visible_name(std::string_view what, std::string_view text, 
 outcome<std::string> check_display_name(std::string_view name, const protocol::limits& l);
 outcome<void> check_topic(std::string_view topic, const protocol::limits& l);
 outcome<void> check_text(std::string_view text, const protocol::limits& l);
+// Valid UTF-8 without NUL, at most max bytes (TOO_LARGE), and not empty
+// unless allowed; `what` names it in the error.
+outcome<void> check_free_text(std::string_view what, std::string_view text, std::size_t max,
+                              bool allow_empty);
+// Empty, or an http:// or https:// URL with a host, no space or control character.
+outcome<void> check_link(std::string_view link, const protocol::limits& l);
+// Empty, or an INSEE commune code: five digits, or 2A/2B and three digits.
+outcome<void> check_commune(std::string_view code);
+// A calendar date, YYYY-MM-DD.
+outcome<void> check_date(std::string_view what, std::string_view date);
 outcome<void> check_client_msg_id(std::string_view id, const protocol::limits& l);
 
 // A resource as a request gives it, checked and normalised: the title

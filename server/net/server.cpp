@@ -114,7 +114,8 @@ struct server::impl final : session_owner {
           signals(control, SIGINT, SIGTERM),
           deadline(control),
           session_check(control),
-          session_sweep(control) {
+          session_sweep(control),
+          meeting_clock(control) {
         if (config.tls) {
             tls.emplace(make_tls_context(*config.tls));
         }
@@ -342,6 +343,19 @@ struct server::impl final : session_owner {
         }
     }
 
+    // Meetings act by themselves (a reminder, a phase past its end) even
+    // when nobody sends anything: a second is the precision people expect.
+    asio::awaitable<void> run_meeting_clock() {
+        while (!stopping) {
+            meeting_clock.expires_after(std::chrono::seconds(1));
+            auto [ec] = co_await meeting_clock.async_wait(nothrow);
+            if (ec || stopping) {
+                co_return;
+            }
+            service.tick();
+        }
+    }
+
     void add(std::uint64_t id, const std::shared_ptr<session_base>& s) {
         std::lock_guard lock(sessions_mu);
         sessions[id] = s;
@@ -384,6 +398,7 @@ struct server::impl final : session_owner {
         });
         signals.cancel();
         session_check.cancel();
+        meeting_clock.cancel();
         service.stop_accepting();
         // A connection stuck in a handshake must not hold the exit for long.
         deadline.expires_after(std::chrono::seconds(15));
@@ -419,6 +434,7 @@ struct server::impl final : session_owner {
     asio::steady_timer deadline;
     asio::steady_timer session_check;
     asio::steady_timer session_sweep;
+    asio::steady_timer meeting_clock;
     bool sweep_stopped = false;
     std::optional<ssl::context> tls;
     session_limits limits;
@@ -488,6 +504,8 @@ void server::run() {
     asio::co_spawn(i.control, i.watch_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.control, i.sweep_sessions(),
+                   [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    asio::co_spawn(i.control, i.run_meeting_clock(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     i.signals.async_wait([&i](beast::error_code ec, int) {
         if (!ec) {

@@ -49,6 +49,15 @@ statement& statement::bind(int index, std::string_view text) {
     return *this;
 }
 
+statement& statement::bind_blob(int index, std::string_view bytes) {
+    if (int rc = sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()),
+                                   SQLITE_TRANSIENT);
+        rc != SQLITE_OK) {
+        throw_error(db_, rc, "bind");
+    }
+    return *this;
+}
+
 statement& statement::bind_null(int index) {
     if (int rc = sqlite3_bind_null(stmt_, index); rc != SQLITE_OK) {
         throw_error(db_, rc, "bind");
@@ -76,6 +85,13 @@ std::string statement::text(int column) const {
     const auto* data = sqlite3_column_text(stmt_, column);
     int size = sqlite3_column_bytes(stmt_, column);
     return data ? std::string(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size))
+                : std::string();
+}
+
+std::string statement::blob(int column) const {
+    const auto* data = sqlite3_column_blob(stmt_, column);
+    int size = sqlite3_column_bytes(stmt_, column);
+    return data ? std::string(static_cast<const char*>(data), static_cast<std::size_t>(size))
                 : std::string();
 }
 

@@ -44,6 +44,7 @@ class statement {
     statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
     statement& bind(int index, bool value) { return bind(index, value ? 1 : 0); }
     statement& bind(int index, std::string_view text);
+    statement& bind_blob(int index, std::string_view bytes);
     statement& bind_null(int index);
 
     // Steps once: true when a row is available, false when done.
@@ -56,6 +57,7 @@ class statement {
     std::uint64_t uint64(int column) const { return static_cast<std::uint64_t>(int64(column)); }
     int integer(int column) const { return sqlite3_column_int(stmt_, column); }
     std::string text(int column) const;
+    std::string blob(int column) const;
     bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
   private:

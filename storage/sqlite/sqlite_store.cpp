@@ -4,6 +4,7 @@
 #include <chrono>
 #include <exception>
 
+#include "storage/shipped_templates.hpp"
 #include "storage/text/search_text.hpp"
 
 namespace relais::storage::sqlite {
@@ -259,9 +260,69 @@ constexpr const char* migrations[] = {
     INSERT INTO search_trigram(rowid, body)
         SELECT doc, relais_fold(text) FROM events WHERE kind = 1 AND deleted = 0 AND text != '';
     )sql",
+    // 7: practice-exchange meetings, and where people work.
+    R"sql(
+    ALTER TABLE accounts ADD COLUMN structure TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN commune TEXT NOT NULL DEFAULT '';
+    -- A meeting's events carry their change in `body`; a message posted
+    -- while a meeting was live names it and its phase.
+    ALTER TABLE events ADD COLUMN meeting_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE events ADD COLUMN meeting_phase INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE events ADD COLUMN body BLOB;
+    CREATE INDEX events_by_meeting ON events(meeting_id) WHERE meeting_id != 0;
+    -- The columns the server looks meetings up by; the rest of a meeting's
+    -- state (agenda, participants, queue, polls, notes, tables, minutes) is
+    -- one record, rewritten with each change in the change's transaction.
+    CREATE TABLE meetings(
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        state INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        created_by INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        started_at_ms INTEGER NOT NULL DEFAULT 0,
+        ended_at_ms INTEGER NOT NULL DEFAULT 0,
+        current_phase INTEGER NOT NULL DEFAULT 0,
+        silenced TEXT NOT NULL DEFAULT '',
+        next_timer_ms INTEGER NOT NULL DEFAULT 0,
+        record BLOB NOT NULL);
+    CREATE INDEX meetings_by_channel ON meetings(channel_id, state, start_ms);
+    CREATE INDEX meetings_by_timer ON meetings(next_timer_ms) WHERE next_timer_ms != 0;
+    CREATE INDEX meetings_by_start ON meetings(started_at_ms) WHERE started_at_ms != 0;
+    -- The private channel of each world café table.
+    CREATE TABLE meeting_tables(
+        channel_id INTEGER PRIMARY KEY REFERENCES channels(id),
+        meeting_id INTEGER NOT NULL REFERENCES meetings(id),
+        number INTEGER NOT NULL);
+    CREATE TABLE meeting_cases(
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        author_id INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        chosen_by INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX meeting_cases_by_channel ON meeting_cases(channel_id, id);
+    -- Agendas ready to use: the shipped ones are stored with this
+    -- migration (storage/templates); an admin adds more.
+    CREATE TABLE meeting_templates(
+        name TEXT PRIMARY KEY,
+        json TEXT NOT NULL,
+        position INTEGER NOT NULL) WITHOUT ROWID;
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
+// The migration that made meeting_templates, and stores the shipped ones.
+constexpr int templates_migration = 7;
+
+void seed_meeting_templates(connection& db) {
+    int position = 0;
+    for (const auto& [name, json] : shipped_meeting_templates()) {
+        auto st = db.prepare("INSERT INTO meeting_templates(name, json, position) VALUES(?, ?, ?)");
+        st.bind(1, name).bind(2, json).bind(3, ++position);
+        st.run();
+    }
+}
 
 account read_account(const statement& st) {
     account a;
@@ -272,17 +333,19 @@ account read_account(const statement& st) {
     a.disabled = st.integer(4) != 0;
     a.password_hash = st.text(5);
     a.created_at_ms = st.int64(6);
+    a.structure = st.text(7);
+    a.commune = st.text(8);
     return a;
 }
 
 #define RELAIS_ACCOUNT_COLUMNS \
-    "id, name, display_name, role, disabled, password_hash, created_at_ms"
+    "id, name, display_name, role, disabled, password_hash, created_at_ms, structure, commune"
 #define RELAIS_CHANNEL_COLUMNS                                                                    \
     "id, name, topic, kind, last_seq, created_at_ms, members_can_invite, members_can_set_topic, " \
     "display_name"
 #define RELAIS_EVENT_COLUMNS                                                                \
     "channel_id, seq, kind, at_ms, actor_id, text, client_msg_id, target_seq, subject_id, " \
-    "change, role, edited_at_ms, deleted, thread_seq"
+    "change, role, edited_at_ms, deleted, thread_seq, meeting_id, meeting_phase, body"
 #define RELAIS_THREAD_COLUMNS                                                             \
     "channel_id, root_seq, reply_count, last_reply_seq, last_reply_at_ms, participants, " \
     "question, solved_seq"
@@ -336,6 +399,11 @@ event_record read_event(const statement& st) {
     e.edited_at_ms = st.int64(11);
     e.deleted = st.integer(12) != 0;
     e.thread_seq = st.uint64(13);
+    e.meeting = st.uint64(14);
+    e.meeting_phase = static_cast<std::uint32_t>(st.int64(15));
+    if (!st.is_null(16)) {
+        e.body = st.blob(16);
+    }
     return e;
 }
 
@@ -359,6 +427,37 @@ std::vector<std::string> split_lines(std::string_view joined) {
         joined.remove_prefix(std::min(end + 1, joined.size()));
     }
     return out;
+}
+
+#define RELAIS_MEETING_COLUMNS                                                    \
+    "id, channel_id, state, start_ms, created_by, created_at_ms, started_at_ms, " \
+    "ended_at_ms, current_phase, silenced, next_timer_ms, record"
+
+meeting_record read_meeting(const statement& st) {
+    meeting_record m;
+    m.id = st.uint64(0);
+    m.channel = st.uint64(1);
+    m.state = st.integer(2);
+    m.start_ms = st.int64(3);
+    m.created_by = st.uint64(4);
+    m.created_at_ms = st.int64(5);
+    m.started_at_ms = st.int64(6);
+    m.ended_at_ms = st.int64(7);
+    m.current_phase = static_cast<std::uint32_t>(st.int64(8));
+    for (const auto& id : split_lines(st.text(9))) {
+        m.silenced.push_back(std::stoull(id));
+    }
+    m.next_timer_ms = st.int64(10);
+    m.record = st.blob(11);
+    return m;
+}
+
+std::string join_ids(const std::vector<user_id>& ids) {
+    std::vector<std::string> lines;
+    for (auto id : ids) {
+        lines.push_back(std::to_string(id));
+    }
+    return join_lines(lines);
 }
 
 thread_record read_thread(const statement& st) {
@@ -944,16 +1043,120 @@ class sql_access final : public writer {
         return rows;
     }
 
+    std::optional<meeting_record> find_meeting(std::uint64_t id) override {
+        auto st = db_.prepare("SELECT " RELAIS_MEETING_COLUMNS " FROM meetings WHERE id = ?");
+        st.bind(1, id);
+        return one_row<meeting_record>(st, read_meeting);
+    }
+    std::vector<meeting_record> meetings_in(const std::vector<channel_id>& channels,
+                                            const std::vector<int>& states,
+                                            std::uint32_t limit) override {
+        auto st = db_.prepare(
+            "SELECT " RELAIS_MEETING_COLUMNS
+            " FROM meetings WHERE channel_id IN (SELECT value FROM json_each(?1)) "
+            "AND state IN (SELECT value FROM json_each(?2)) "
+            "ORDER BY CASE state WHEN 2 THEN 0 WHEN 1 THEN 1 ELSE 2 END, "
+            "CASE WHEN state = 1 THEN start_ms ELSE -max(start_ms, started_at_ms) END, id "
+            "LIMIT ?3");
+        std::vector<channel_id> state_list(states.begin(), states.end());
+        st.bind(1, channel_list_json(channels))
+            .bind(2, channel_list_json(state_list))
+            .bind(3, static_cast<std::int64_t>(limit));
+        return all_rows<meeting_record>(st, read_meeting);
+    }
+    std::vector<meeting_record> meetings_started(const std::vector<channel_id>& channels,
+                                                 std::int64_t from_ms,
+                                                 std::int64_t to_ms) override {
+        auto st = db_.prepare("SELECT " RELAIS_MEETING_COLUMNS
+                              " FROM meetings WHERE started_at_ms >= ?2 AND started_at_ms < ?3 "
+                              "AND started_at_ms != 0 AND channel_id IN (SELECT value FROM "
+                              "json_each(?1)) ORDER BY started_at_ms, id");
+        st.bind(1, channel_list_json(channels)).bind(2, from_ms).bind(3, to_ms);
+        return all_rows<meeting_record>(st, read_meeting);
+    }
+    std::optional<meeting_link> live_meeting_at(channel_id channel) override {
+        auto st = db_.prepare(
+            "SELECT id, current_phase, 0, silenced FROM meetings WHERE channel_id = ?1 AND "
+            "state = 2 UNION ALL SELECT m.id, m.current_phase, t.number, '' FROM meeting_tables t "
+            "CROSS JOIN meetings m ON m.id = t.meeting_id WHERE t.channel_id = ?1 AND m.state = 2 "
+            "LIMIT 1");
+        st.bind(1, channel);
+        return one_row<meeting_link>(st, [](const statement& r) {
+            meeting_link l;
+            l.meeting = r.uint64(0);
+            l.phase = static_cast<std::uint32_t>(r.int64(1));
+            l.table = static_cast<std::uint32_t>(r.int64(2));
+            for (const auto& id : split_lines(r.text(3))) {
+                l.silenced.push_back(std::stoull(id));
+            }
+            return l;
+        });
+    }
+    std::uint32_t count_live_meetings() override {
+        auto st = db_.prepare("SELECT count(*) FROM meetings WHERE state = 2");
+        st.step();
+        return static_cast<std::uint32_t>(st.int64(0));
+    }
+    std::vector<std::uint64_t> due_meetings(std::int64_t now_ms) override {
+        auto st = db_.prepare(
+            "SELECT id FROM meetings WHERE next_timer_ms != 0 AND next_timer_ms <= ? ORDER BY "
+            "next_timer_ms");
+        st.bind(1, now_ms);
+        return all_rows<std::uint64_t>(st, [](const statement& r) { return r.uint64(0); });
+    }
+    std::int64_t next_meeting_timer() override {
+        auto st = db_.prepare("SELECT min(next_timer_ms) FROM meetings WHERE next_timer_ms != 0");
+        st.step();
+        return st.is_null(0) ? 0 : st.int64(0);
+    }
+    std::vector<meeting_template> meeting_templates() override {
+        auto st = db_.prepare("SELECT name, json FROM meeting_templates ORDER BY position, name");
+        return all_rows<meeting_template>(st, [](const statement& r) {
+            return meeting_template{r.text(0), r.text(1)};
+        });
+    }
+    std::optional<meeting_template> find_meeting_template(std::string_view name) override {
+        auto st = db_.prepare("SELECT name, json FROM meeting_templates WHERE name = ?");
+        st.bind(1, name);
+        return one_row<meeting_template>(st, [](const statement& r) {
+            return meeting_template{r.text(0), r.text(1)};
+        });
+    }
+    std::vector<resource_record> meeting_resources(std::uint64_t meeting) override {
+        auto st = db_.prepare("SELECT " RELAIS_RESOURCE_COLUMNS
+                              " FROM events e CROSS JOIN resources r ON r.channel_id = "
+                              "e.channel_id AND r.seq = e.seq WHERE e.meeting_id = ? AND "
+                              "e.kind = 1 AND e.deleted = 0 ORDER BY e.at_ms, e.seq");
+        st.bind(1, meeting);
+        return all_rows<resource_record>(st, read_resource);
+    }
+    std::vector<case_record> cases_of(channel_id channel) override {
+        auto st = db_.prepare(
+            "SELECT id, channel_id, author_id, at_ms, text, chosen_by FROM meeting_cases WHERE "
+            "channel_id = ? ORDER BY id");
+        st.bind(1, channel);
+        return all_rows<case_record>(st, [](const statement& r) {
+            return case_record{static_cast<std::uint32_t>(r.int64(0)),
+                               r.uint64(1),
+                               r.uint64(2),
+                               r.int64(3),
+                               r.text(4),
+                               r.uint64(5)};
+        });
+    }
+
     user_id insert_account(const account& a) override {
         auto st = db_.prepare(
             "INSERT INTO accounts(name, display_name, role, disabled, password_hash, "
-            "created_at_ms) VALUES(?, ?, ?, ?, ?, ?)");
+            "created_at_ms, structure, commune) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
         st.bind(1, a.name)
             .bind(2, a.display_name)
             .bind(3, static_cast<int>(a.role))
             .bind(4, a.disabled)
             .bind(5, a.password_hash)
-            .bind(6, a.created_at_ms);
+            .bind(6, a.created_at_ms)
+            .bind(7, a.structure)
+            .bind(8, a.commune);
         st.run();
         return static_cast<user_id>(sqlite3_last_insert_rowid(db_.handle()));
     }
@@ -1050,7 +1253,7 @@ class sql_access final : public writer {
         }
         // A message's document number follows the last one given.
         auto st = db_.prepare("INSERT INTO events(" RELAIS_EVENT_COLUMNS
-                              ", doc) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                              ", doc) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                               "CASE WHEN ?3 = 1 THEN (SELECT coalesce(max(doc), 0) + 1 FROM "
                               "events WHERE doc IS NOT NULL) END)");
         st.bind(1, e.channel)
@@ -1070,7 +1273,14 @@ class sql_access final : public writer {
             .bind(11, e.role)
             .bind(12, e.edited_at_ms)
             .bind(13, e.deleted)
-            .bind(14, e.thread_seq);
+            .bind(14, e.thread_seq)
+            .bind(15, e.meeting)
+            .bind(16, static_cast<std::int64_t>(e.meeting_phase));
+        if (e.body.empty()) {
+            st.bind_null(17);
+        } else {
+            st.bind_blob(17, e.body);
+        }
         st.run();
         if (e.kind == event_kind::message) {
             // New: nothing indexed yet; the next flush indexes it.
@@ -1324,6 +1534,79 @@ class sql_access final : public writer {
         st.run();
     }
 
+    void set_profile(user_id user, std::string_view structure, std::string_view commune) override {
+        auto st = db_.prepare("UPDATE accounts SET structure = ?, commune = ? WHERE id = ?");
+        st.bind(1, structure).bind(2, commune).bind(3, user);
+        st.run();
+    }
+    std::uint64_t insert_meeting(const meeting_record& m) override {
+        auto st = db_.prepare(
+            "INSERT INTO meetings(channel_id, state, start_ms, created_by, created_at_ms, "
+            "started_at_ms, ended_at_ms, current_phase, silenced, next_timer_ms, record) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, m.channel)
+            .bind(2, m.state)
+            .bind(3, m.start_ms)
+            .bind(4, m.created_by)
+            .bind(5, m.created_at_ms)
+            .bind(6, m.started_at_ms)
+            .bind(7, m.ended_at_ms)
+            .bind(8, static_cast<std::int64_t>(m.current_phase))
+            .bind(9, join_ids(m.silenced))
+            .bind(10, m.next_timer_ms)
+            .bind_blob(11, m.record);
+        st.run();
+        return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+    }
+    void update_meeting(const meeting_record& m) override {
+        auto st = db_.prepare(
+            "UPDATE meetings SET state = ?, start_ms = ?, started_at_ms = ?, ended_at_ms = ?, "
+            "current_phase = ?, silenced = ?, next_timer_ms = ?, record = ? WHERE id = ?");
+        st.bind(1, m.state)
+            .bind(2, m.start_ms)
+            .bind(3, m.started_at_ms)
+            .bind(4, m.ended_at_ms)
+            .bind(5, static_cast<std::int64_t>(m.current_phase))
+            .bind(6, join_ids(m.silenced))
+            .bind(7, m.next_timer_ms)
+            .bind_blob(8, m.record)
+            .bind(9, m.id);
+        st.run();
+    }
+    void add_meeting_table(channel_id channel, std::uint64_t meeting,
+                           std::uint32_t number) override {
+        auto st = db_.prepare(
+            "INSERT INTO meeting_tables(channel_id, meeting_id, number) VALUES(?, ?, ?)");
+        st.bind(1, channel).bind(2, meeting).bind(3, static_cast<std::int64_t>(number));
+        st.run();
+    }
+    void put_meeting_template(const meeting_template& t) override {
+        auto st = db_.prepare(
+            "INSERT INTO meeting_templates(name, json, position) VALUES(?1, ?2, (SELECT "
+            "coalesce(max(position), 0) + 1 FROM meeting_templates)) ON CONFLICT(name) DO "
+            "UPDATE SET json = excluded.json");
+        st.bind(1, t.name).bind(2, t.json);
+        st.run();
+    }
+    bool remove_meeting_template(std::string_view name) override {
+        auto st = db_.prepare("DELETE FROM meeting_templates WHERE name = ?");
+        st.bind(1, name);
+        st.run();
+        return sqlite3_changes(db_.handle()) > 0;
+    }
+    std::uint32_t insert_case(const case_record& c) override {
+        auto st = db_.prepare(
+            "INSERT INTO meeting_cases(channel_id, author_id, at_ms, text) VALUES(?, ?, ?, ?)");
+        st.bind(1, c.channel).bind(2, c.author).bind(3, c.at_ms).bind(4, c.text);
+        st.run();
+        return static_cast<std::uint32_t>(sqlite3_last_insert_rowid(db_.handle()));
+    }
+    void set_case_chosen(std::uint32_t id, std::uint64_t meeting) override {
+        auto st = db_.prepare("UPDATE meeting_cases SET chosen_by = ? WHERE id = ?");
+        st.bind(1, meeting).bind(2, static_cast<std::int64_t>(id));
+        st.run();
+    }
+
   private:
     // The version row and the labels of r.
     void store_version(const resource_record& r) {
@@ -1498,6 +1781,9 @@ void migrate(connection& db, int version) {
                 return;
             }
             db.exec(migrations[current]);
+            if (current + 1 == templates_migration) {
+                seed_meeting_templates(db);
+            }
             db.exec(("PRAGMA user_version = " + std::to_string(current + 1)).c_str());
             db.exec("COMMIT");
         } catch (...) {

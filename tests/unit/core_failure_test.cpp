@@ -92,6 +92,26 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::vector<storage::vocabulary_term>, vocabulary, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::search_row>, search, (const storage::search_query& q),
                         (q))
+    RELAIS_FORWARD_READ(std::optional<storage::meeting_record>, find_meeting, (std::uint64_t id),
+                        (id))
+    RELAIS_FORWARD_READ(std::vector<storage::meeting_record>, meetings_in,
+                        (const std::vector<storage::channel_id>& c, const std::vector<int>& s,
+                         std::uint32_t l),
+                        (c, s, l))
+    RELAIS_FORWARD_READ(std::vector<storage::meeting_record>, meetings_started,
+                        (const std::vector<storage::channel_id>& c, std::int64_t f, std::int64_t t),
+                        (c, f, t))
+    RELAIS_FORWARD_READ(std::optional<storage::meeting_link>, live_meeting_at,
+                        (storage::channel_id c), (c))
+    RELAIS_FORWARD_READ(std::uint32_t, count_live_meetings, (), ())
+    RELAIS_FORWARD_READ(std::vector<std::uint64_t>, due_meetings, (std::int64_t n), (n))
+    RELAIS_FORWARD_READ(std::int64_t, next_meeting_timer, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::meeting_template>, meeting_templates, (), ())
+    RELAIS_FORWARD_READ(std::optional<storage::meeting_template>, find_meeting_template,
+                        (std::string_view n), (n))
+    RELAIS_FORWARD_READ(std::vector<storage::resource_record>, meeting_resources, (std::uint64_t m),
+                        (m))
+    RELAIS_FORWARD_READ(std::vector<storage::case_record>, cases_of, (storage::channel_id c), (c))
 #undef RELAIS_FORWARD_READ
 
 // A mutating call: counts down, then forwards.
@@ -134,6 +154,16 @@ class failing_writer final : public storage::writer {
                           std::int64_t at),
                          (c, s, n, at))
     RELAIS_FORWARD_WRITE(void, add_vocabulary_term, (const storage::vocabulary_term& t), (t))
+    RELAIS_FORWARD_WRITE(void, set_profile,
+                         (storage::user_id u, std::string_view s, std::string_view c), (u, s, c))
+    RELAIS_FORWARD_WRITE(std::uint64_t, insert_meeting, (const storage::meeting_record& m), (m))
+    RELAIS_FORWARD_WRITE(void, update_meeting, (const storage::meeting_record& m), (m))
+    RELAIS_FORWARD_WRITE(void, add_meeting_table,
+                         (storage::channel_id c, std::uint64_t m, std::uint32_t n), (c, m, n))
+    RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
+    RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
+    RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))
+    RELAIS_FORWARD_WRITE(void, set_case_chosen, (std::uint32_t id, std::uint64_t m), (id, m))
 #undef RELAIS_FORWARD_WRITE
 
     storage::user_id insert_account(const storage::account& a) override {

@@ -214,6 +214,25 @@ std::map<std::string, row> matrix() {
         {"list_pins",
          {on_channel([](M& m, R c, auto) { *m.mutable_list_pins()->mutable_channel() = c; }),
           "yyyyyy", "nyyyyn", "nynynn"}},
+        // Moderators, and coordinators and admins who belong to the channel.
+        {"create_meeting",
+         {on_channel([](M& m, R c, auto) {
+              auto& create = *m.mutable_create_meeting();
+              *create.mutable_channel() = c;
+              create.set_title("Analyse de pratiques");
+              create.set_start_ms(1'800'000'000'000);
+              create.set_template_name("analyse-de-pratiques");
+          }),
+          "nfyyyn", "nfyyyn", "nfnfnn"}},
+        {"list_meetings",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_meetings()->mutable_channel() = c; }),
+          "yyyyyy", "nyyyyn", "nynynn"}},
+        {"submit_case",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_submit_case()->mutable_channel() = c;
+              m.mutable_submit_case()->set_text("Une usagère sans adresse e-mail");
+          }),
+          "nyyyyn", "nyyyyn", "nfnfnn"}},
     };
 }
 
@@ -231,6 +250,28 @@ const std::set<std::string> not_about_a_channel = {
     // channels they can read (core_test.cpp and the integration tests).
     "list_threads",
     "list_mentions",
+    "set_profile",             // the caller's own profile
+    "list_meeting_templates",  // the server's templates, for everyone
+    "get_meeting_report",      // coordinators and admins: core_meetings_test.cpp
+    // A meeting, by its id: whoever cannot see its channel gets NOT_FOUND
+    // as for channel requests, and inside, who may do what depends on the
+    // meeting's roles: core_meetings_test.cpp, row by row.
+    "get_meeting",
+    "set_meeting_state",
+    "join_meeting",
+    "set_phase",
+    "set_meeting_role",
+    "raise_hand",
+    "give_floor",
+    "open_poll",
+    "vote",
+    "close_poll",
+    "arrange_tables",
+    "list_cases",
+    "set_note",
+    "get_minutes",
+    "edit_minutes",
+    "get_attendance",
 };
 
 class permissions : public core_test {

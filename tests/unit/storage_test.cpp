@@ -178,6 +178,14 @@ TEST(sqlite_store, opens_every_older_schema_version_and_keeps_its_data) {
                     "VALUES(1, 1, 1, 5, 1, 'La démarche CAF', 0), "
                     "(1, 2, 1, 6, 1, '', 1), (1, 3, 1, 7, 1, 'FranceConnect', 0)");
                 db.exec("UPDATE channels SET last_seq = 3 WHERE id = 1");
+                if (version >= 6) {
+                    // As a version 6 server wrote them: numbered for search,
+                    // waiting to be indexed.
+                    db.exec(
+                        "UPDATE events SET doc = rowid WHERE kind = 1; INSERT INTO "
+                        "search_pending(doc, indexed) SELECT doc, NULL FROM events WHERE doc "
+                        "IS NOT NULL");
+                }
             }
         }
         sqlite_store s(at(dir));
@@ -185,7 +193,12 @@ TEST(sqlite_store, opens_every_older_schema_version_and_keeps_its_data) {
             EXPECT_EQ(r.find_account("old").has_value(), version >= 1) << "from v" << version;
             // Every table of the latest schema answers.
             EXPECT_EQ(r.list_channels().size(), version >= 1 ? 2u : 0u);
+            // The shipped meeting templates come with migration 7.
+            EXPECT_EQ(r.meeting_templates().size(), 5u);
+            EXPECT_EQ(r.count_live_meetings(), 0u);
+            EXPECT_EQ(r.next_meeting_timer(), 0);
             if (version >= 1) {
+                EXPECT_EQ(r.find_account("old")->structure, "");
                 // Private channels leave invitations and the topic to their
                 // moderators, however old; public ones keep them open.
                 const auto open = r.find_channel("ouvert");
