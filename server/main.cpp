@@ -9,7 +9,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,7 +37,9 @@ int usage(std::ostream& out, int code) {
            "PEM]\n"
            "                      [--config FILE] [options]\n"
            "  relais-server user add NAME [--data DIR] [--role mediator|coordinator|admin]\n"
-           "                      [--display-name TEXT]      (password on stdin, one line)\n"
+           "                      [--display-name TEXT] [--structure TEXT] [--commune INSEE]\n"
+           "                      (password on stdin, one line)\n"
+           "  relais-server user profile NAME [--structure TEXT] [--commune INSEE] [--data DIR]\n"
            "  relais-server user list [--data DIR]\n"
            "  relais-server user disable NAME [--data DIR]\n"
            "  relais-server user enable NAME [--data DIR]\n"
@@ -45,6 +50,10 @@ int usage(std::ostream& out, int code) {
            "  relais-server vocabulary add theme|audience SLUG --fr LABEL [--en LABEL] [--data "
            "DIR]\n"
            "                      (the themes and audiences resources may carry)\n"
+           "  relais-server template list [--data DIR]\n"
+           "  relais-server template add FILE.json [--data DIR]\n"
+           "  relais-server template remove NAME [--data DIR]\n"
+           "                      (the agendas practice-exchange sessions start from)\n"
            "  relais-server serve --help                    (every server option)\n";
     return code;
 }
@@ -254,11 +263,14 @@ std::string read_password() {
 
 int user_command(int argc, char** argv) {
     std::string action, name, data = "data", role_name = "mediator", display_name;
+    std::optional<std::string> structure, commune;
     std::size_t count = 0;
     po::options_description d("relais-server user options");
     d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
         "role", po::value(&role_name)->default_value(role_name), "mediator, coordinator or admin")(
         "display-name", po::value(&display_name), "name shown to others")(
+        "structure", po::value<std::string>(), "where the person works")(
+        "commune", po::value<std::string>(), "the INSEE code of their commune")(
         "count", po::value(&count)->default_value(0), "with add-bots: how many accounts")(
         "action", po::value(&action), "add, add-bots, list, disable, enable or passwd")(
         "name", po::value(&name), "user name");
@@ -267,6 +279,12 @@ int user_command(int argc, char** argv) {
     po::variables_map vm;
     po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
     po::notify(vm);
+    if (vm.count("structure")) {
+        structure = vm["structure"].as<std::string>();
+    }
+    if (vm.count("commune")) {
+        commune = vm["commune"].as<std::string>();
+    }
 
     if (action.empty() || (action != "list" && name.empty())) {
         return usage(std::cerr, 2);
@@ -319,7 +337,23 @@ int user_command(int argc, char** argv) {
         if (!added) {
             return report(added.error());
         }
+        if (structure || commune) {
+            if (auto r = accounts.set_profile(name, structure, commune); !r) {
+                return report(r.error());
+            }
+        }
         std::cout << "user " << added->name << " created\n";
+        return 0;
+    }
+    if (action == "profile") {
+        if (!structure && !commune) {
+            std::cerr << "relais-server: user profile needs --structure or --commune\n";
+            return 2;
+        }
+        if (auto r = accounts.set_profile(name, structure, commune); !r) {
+            return report(r.error());
+        }
+        std::cout << "profile of " << name << " saved\n";
         return 0;
     }
     if (action == "disable" || action == "enable") {
@@ -397,6 +431,72 @@ int vocabulary_command(int argc, char** argv) {
     return 0;
 }
 
+// The agendas sessions start from: JSON files (storage/templates shows the
+// shipped ones), checked as the server checks an agenda, kept in the database.
+int template_command(int argc, char** argv) {
+    std::string action, target, data = "data";
+    po::options_description d("relais-server template options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "action", po::value(&action), "list, add or remove")(
+        "target", po::value(&target), "a JSON file (add), a template's name (remove)");
+    po::positional_options_description p;
+    p.add("action", 1).add("target", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
+    po::notify(vm);
+    const relais::protocol::limits limits;
+    if (action == "list" && target.empty()) {
+        relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+        for (const auto& t : relais::storage::read_now(
+                 store, [](relais::storage::reader& r) { return r.meeting_templates(); })) {
+            auto parsed = relais::core::check_meeting_template(t.json, limits);
+            std::cout << t.name << "\t"
+                      << (parsed ? parsed->title() : "(" + parsed.error().message + ")") << "\t"
+                      << (parsed ? parsed->phases_size() : 0) << " phases\n";
+        }
+        return 0;
+    }
+    if ((action != "add" && action != "remove") || target.empty()) {
+        return usage(std::cerr, 2);
+    }
+    relais::storage::meeting_template t;
+    if (action == "add") {
+        std::ifstream in(target, std::ios::binary);
+        if (!in) {
+            std::cerr << "relais-server: cannot read " << target << "\n";
+            return 2;
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        auto parsed = relais::core::check_meeting_template(text.str(), limits);
+        if (!parsed) {
+            std::cerr << "relais-server: " << target << ": " << parsed.error().message << "\n";
+            return 2;
+        }
+        t = {parsed->name(), text.str()};
+    }
+    relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+    bool found = true;
+    const bool stored = relais::storage::write_now(store, [&](relais::storage::writer& w) {
+        if (action == "add") {
+            w.put_meeting_template(t);
+        } else {
+            found = w.remove_meeting_template(target);
+        }
+        return true;
+    });
+    if (!stored) {
+        std::cerr << "relais-server: the change could not be saved\n";
+        return 1;
+    }
+    if (!found) {
+        std::cerr << "relais-server: no template '" << target << "'\n";
+        return 1;
+    }
+    std::cout << "template " << (action == "add" ? t.name + " saved" : target + " removed") << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -413,6 +513,9 @@ int main(int argc, char** argv) {
         }
         if (command == "vocabulary") {
             return vocabulary_command(argc - 1, argv + 1);
+        }
+        if (command == "template") {
+            return template_command(argc - 1, argv + 1);
         }
         if (command == "--version") {
             std::cout << version << "\n";

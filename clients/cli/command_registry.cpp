@@ -23,6 +23,8 @@ constexpr words title_label{"TITRE", "TITLE"};
 constexpr words description_label{"DESCRIPTION", "DESCRIPTION"};
 constexpr words emoji_label{"EMOJI", "EMOJI"};
 constexpr words answer_label{"SEQ-RÉPONSE", "ANSWER-SEQ"};
+constexpr words session_label{"SÉANCE", "SESSION"};
+constexpr words poll_label{"SONDAGE", "POLL"};
 
 // A channel the terminal client takes from the screen.
 argument channel_here() {
@@ -275,6 +277,207 @@ const std::vector<command>& commands() {
          {{"--unsolved"}},
          {"les questions du canal (--unsolved : sans réponse retenue)",
           "the channel's questions (--unsolved: not answered yet)"}},
+        // Practice-exchange sessions: `relais session SUBCOMMAND ...`.
+        {"session templates",
+         nullptr,
+         front::cli,
+         {},
+         {},
+         {"les modèles de séance", "the session templates"}},
+        {"session create",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label},
+          {k::text, title_label, g::required, g::absent, "--title"},
+          {k::text, {"DÉBUT", "START"}, g::required, g::absent, "--start"}},
+         {{"--template", "MODÈLE"},
+          {"--phase", "NOM:MINUTES"},
+          {"--link", "URL"},
+          {"--charter", "TEXTE"},
+          {"--confidential"},
+          {"--no-timers"}},
+         {"programmer une séance (--start 2026-12-15T14:00)",
+          "schedule a session (--start 2026-12-15T14:00)"}},
+        {"session list",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label, g::optional, g::optional}},
+         {},
+         {"les séances en cours, à venir et passées", "live, upcoming and past sessions"}},
+        {"session show",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"l'état d'une séance", "a session's state"}},
+        {"session start",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"ouvrir la séance (animation)", "start the session (facilitators)"}},
+        {"session cancel",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"annuler la séance (animation)", "cancel the session (facilitators)"}},
+        {"session end",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"clore la séance et rédiger le compte rendu (animation)",
+          "end the session and draft its minutes (facilitators)"}},
+        {"session join",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {{"--accept-charter"}},
+         {"rejoindre la séance (--accept-charter : accepter la charte)",
+          "join the session (--accept-charter: accept its charter)"}},
+        {"session leave",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"quitter la séance", "leave the session"}},
+        {"session next",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"passer à la phase suivante", "start the next phase"}},
+        {"session phase",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}, {k::number, {"N", "N"}}},
+         {},
+         {"aller à la phase N", "go to phase N"}},
+        {"session role",
+         nullptr,
+         front::cli,
+         {{k::number, session_label},
+          {k::user, user_label},
+          {k::choice,
+           {"facilitator|narrator|timekeeper|scribe|host",
+            "facilitator|narrator|timekeeper|scribe|host"}}},
+         {{"--remove"}},
+         {"donner un rôle (--remove : le retirer)", "give a role (--remove: take it back)"}},
+        {"session raise",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {{"--tag", "information|hypothesis|advice"}},
+         {"lever la main", "raise your hand"}},
+        {"session lower",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"baisser la main", "lower your hand"}},
+        {"session floor",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}, {k::user, user_label, g::optional, g::optional}},
+         {},
+         {"donner la parole (au suivant, ou à PERSONNE)",
+          "give the floor (to the next in line, or to USER)"}},
+        {"session poll",
+         nullptr,
+         front::cli,
+         {{k::number, session_label},
+          {k::word, {"QUESTION", "QUESTION"}},
+          {k::text, {"OPTION...", "OPTION..."}, g::optional, g::optional}},
+         {{"--multiple"}, {"--anonymous"}, {"--cases"}},
+         {"ouvrir un sondage (--cases : sur les cas proposés)",
+          "open a poll (--cases: on the proposed cases)"}},
+        {"session vote",
+         nullptr,
+         front::cli,
+         {{k::number, session_label},
+          {k::number, poll_label},
+          {k::text, {"OPTION...", "OPTION..."}}},
+         {},
+         {"voter (numéros des options, à partir de 1)", "vote (option numbers, from 1)"}},
+        {"session close-poll",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}, {k::number, poll_label}},
+         {},
+         {"clore un sondage", "close a poll"}},
+        {"session tables",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}, {k::number, {"N", "N"}, g::required, g::absent, "--size"}},
+         {{"--random"}},
+         {"répartir en tables de N (world café)", "split into tables of N (world café)"}},
+        {"session rotate",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"changer de table (les hôtes restent)", "rotate tables (hosts stay)"}},
+        {"session harvest",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"la récolte : fin des tours de tables", "the harvest: the rounds are over"}},
+        {"session case",
+         nullptr,
+         front::cli,
+         {{k::channel, channel_label}, {k::text, text_label}},
+         {},
+         {"proposer une situation (anonyme pour les pairs)",
+          "propose a situation (peers do not see your name)"}},
+        {"session cases",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"les situations proposées", "the proposed situations"}},
+        {"session note",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}, {k::text, text_label}},
+         {{"--action"}, {"--who", "PERSONNE"}, {"--due", "AAAA-MM-JJ"}},
+         {"ajouter une note (--action : une action à mener)",
+          "add a note (--action: an action item)"}},
+        {"session minutes",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {{"--edit", "FICHIER"}, {"--publish"}},
+         {"le compte rendu (--edit FICHIER : le remplacer, --publish : le publier)",
+          "the minutes (--edit FILE: replace them, --publish: publish them)"}},
+        {"session attendance",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"la feuille de présence (CSV)", "the attendance sheet (CSV)"}},
+        {"session ics",
+         nullptr,
+         front::cli,
+         {{k::number, session_label}},
+         {},
+         {"la séance pour un agenda (iCalendar)", "the session for a calendar (iCalendar)"}},
+        {"session report",
+         nullptr,
+         front::cli,
+         {{k::text, {"AAAA-MM-JJ", "YYYY-MM-DD"}, g::required, g::absent, "--from"},
+          {k::text, {"AAAA-MM-JJ", "YYYY-MM-DD"}, g::required, g::absent, "--to"}},
+         {},
+         {"le bilan d'activité : une ligne par séance (CSV, ou --json)",
+          "the activity report: one line per session (CSV, or --json)"}},
+        {"profile",
+         nullptr,
+         front::cli,
+         {},
+         {{"--structure", "STRUCTURE"}, {"--commune", "CODE-INSEE"}},
+         {"votre structure et votre commune, pour les feuilles de présence (les voir, les changer)",
+          "your structure and commune, for attendance sheets (see them, change them)"}},
         {"help",
          nullptr,
          front::both,
@@ -371,6 +574,14 @@ std::vector<std::string> option_choices(std::string_view name) {
         }
     }
     return {};
+}
+
+std::vector<std::string> grouped(std::vector<std::string> words, front f) {
+    if (words.size() >= 2 && find_command(words[0] + " " + words[1], f)) {
+        words[0] += " " + words[1];
+        words.erase(words.begin() + 1);
+    }
+    return words;
 }
 
 const command* find_command(std::string_view name, front f) {
@@ -554,7 +765,9 @@ std::vector<std::string> complete(front f, const std::vector<std::string>& befor
         if (f == front::cli || prefix.starts_with("/")) {
             for (const auto& c : commands()) {
                 if (in(c.where, f)) {
-                    offer(lead + c.name_in(f));
+                    // A command of two words offers its first one here.
+                    const auto name = c.name_in(f);
+                    offer(lead + name.substr(0, name.find(' ')));
                 }
             }
         } else {
@@ -570,8 +783,18 @@ std::vector<std::string> complete(front f, const std::vector<std::string>& befor
         }
         name.erase(0, 1);
     }
-    const auto* c = find_command(name, f);
+    auto typed = before;
+    typed[0] = name;
+    typed = grouped(std::move(typed), f);
+    const auto* c = find_command(typed[0], f);
     if (!c) {
+        // The second word of a command of two words.
+        for (const auto& other : commands()) {
+            const auto full = other.name_in(f);
+            if (typed.size() == 1 && in(other.where, f) && full.starts_with(name + " ")) {
+                offer(full.substr(name.size() + 1));
+            }
+        }
         return out;
     }
     if (f == front::cli && prefix.starts_with("-")) {
@@ -598,8 +821,8 @@ std::vector<std::string> complete(front f, const std::vector<std::string>& befor
     const auto args = placed(*c, f);
     // Options and their values do not take an argument's place.
     std::size_t index = 0;
-    for (std::size_t i = 1; i < before.size(); ++i) {
-        if (!before[i].starts_with("-")) {
+    for (std::size_t i = 1; i < typed.size(); ++i) {
+        if (!typed[i].starts_with("-")) {
             ++index;
         }
     }

@@ -86,6 +86,9 @@ std::optional<bool> option_takes_value(std::string_view name);
 // The values an option may take, when it names them ("--sort" takes
 // newest|discussed|active); empty otherwise.
 std::vector<std::string> option_choices(std::string_view name);
+// Words with a command of two words ("session create") as one: the
+// registry names such a command with its space.
+std::vector<std::string> grouped(std::vector<std::string> words, front f);
 // The command called `name` in front end `f` (without the terminal's '/').
 const command* find_command(std::string_view name, front f);
 // Its usage line: "invite NOM UTILISATEUR" or "/invite PERSONNE".

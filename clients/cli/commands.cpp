@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "clients/cli/command_helpers.hpp"
 #include "clients/cli/command_registry.hpp"
 #include "clients/cli/messages.hpp"
 
@@ -29,12 +30,15 @@ std::uint64_t to_number(const std::string& s) {
     return *n;
 }
 
-namespace {
-
-// "1 réponse", "3 réponses".
-std::string replies_count(std::uint64_t n) {
-    return std::to_string(n) + " " +
-           tr(n == 1 ? words{"réponse", "reply"} : words{"réponses", "replies"});
+std::string joined_words(const std::vector<std::string>& words, std::size_t from) {
+    std::string out;
+    for (std::size_t i = from; i < words.size(); ++i) {
+        if (i > from) {
+            out += " ";
+        }
+        out += words[i];
+    }
+    return out;
 }
 
 std::string rfc3339(std::int64_t ms) {
@@ -46,6 +50,32 @@ std::string rfc3339(std::int64_t ms) {
     char out[48];
     std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
     return out;
+}
+
+// Options given by name (arguments::values).
+std::optional<std::string> option_value(const arguments& a, const char* name) {
+    auto it = a.values.find(name);
+    if (it == a.values.end() || it->second.empty()) {
+        return std::nullopt;
+    }
+    return it->second.back();
+}
+
+std::vector<std::string> option_values(const arguments& a, const char* name) {
+    auto it = a.values.find(name);
+    return it == a.values.end() ? std::vector<std::string>{} : it->second;
+}
+
+bool has_switch(const arguments& a, const char* name) {
+    return a.values.contains(name);
+}
+
+namespace {
+
+// "1 réponse", "3 réponses".
+std::string replies_count(std::uint64_t n) {
+    return std::to_string(n) + " " +
+           tr(n == 1 ? words{"réponse", "reply"} : words{"réponses", "replies"});
 }
 
 // What a person or a script sees of one event.
@@ -162,17 +192,6 @@ class printer {
     bool in_thread_ = false;
 };
 
-std::string joined_words(const std::vector<std::string>& words, std::size_t from) {
-    std::string out;
-    for (std::size_t i = from; i < words.size(); ++i) {
-        if (i > from) {
-            out += " ";
-        }
-        out += words[i];
-    }
-    return out;
-}
-
 std::string text_from(const std::vector<std::string>& words, std::size_t from) {
     if (words.size() > from) {
         return joined_words(words, from);
@@ -246,21 +265,6 @@ json::object channel_json(const v1::Channel& ch) {
 int ok_or_report(const outcome<void>& r) {
     return r ? 0 : report(r.error());
 }
-
-// Sends a request whose answer says nothing but that it was done.
-template <class Request>
-asio::awaitable<int> ask_done(client& c, Request body) {
-    auto done = co_await c.ask(std::move(body));
-    co_return done ? 0 : report(done.error());
-}
-
-v1::ChannelRef ref(const arguments& a, std::size_t i) {
-    return client::by_name(a.words.at(i));
-}
-
-// One action per command of the registry (command_registry.hpp), by its
-// name there; its words have been checked against the registry.
-using action = asio::awaitable<int> (*)(client&, const arguments&);
 
 asio::awaitable<int> list_channels(client& c, const arguments& a) {
     auto list = co_await c.list_channels();
@@ -461,39 +465,6 @@ asio::awaitable<int> tail(client& c, const arguments& a) {
         }
     }
     co_return 0;
-}
-
-// Options given by name (arguments::values).
-std::optional<std::string> option_value(const arguments& a, const char* name) {
-    auto it = a.values.find(name);
-    if (it == a.values.end() || it->second.empty()) {
-        return std::nullopt;
-    }
-    return it->second.back();
-}
-
-std::vector<std::string> option_values(const arguments& a, const char* name) {
-    auto it = a.values.find(name);
-    return it == a.values.end() ? std::vector<std::string>{} : it->second;
-}
-
-bool has_switch(const arguments& a, const char* name) {
-    return a.values.contains(name);
-}
-
-// A word of the command line among `names`, by its index in them.
-template <class Enum>
-Enum choose(const std::string& option, const std::string& word,
-            std::initializer_list<std::pair<const char*, Enum>> names) {
-    std::string allowed;
-    for (const auto& [name, value] : names) {
-        if (word == name) {
-            return value;
-        }
-        allowed += allowed.empty() ? "" : "|";
-        allowed += name;
-    }
-    throw usage_error(option + " " + word + " : " + allowed);
 }
 
 v1::ResourceKind resource_kind(const std::string& word) {
@@ -970,7 +941,7 @@ asio::awaitable<int> questions(client& c, const arguments& a) {
 }
 
 const std::map<std::string_view, action>& actions() {
-    static const std::map<std::string_view, action> all = {
+    static std::map<std::string_view, action> all = {
         {"channels", list_channels},
         {"channel", show_channel},
         {"create", create},
@@ -1007,6 +978,13 @@ const std::map<std::string_view, action>& actions() {
         {"unsolve", unsolve},
         {"questions", questions},
     };
+    static const bool with_sessions = [] {
+        for (const auto& [name, act] : session_actions()) {
+            all.emplace(name, act);
+        }
+        return true;
+    }();
+    (void)with_sessions;
     return all;
 }
 

@@ -117,6 +117,7 @@ arguments parse(int argc, char** argv) {
     if (a.before && a.after) {
         throw usage_error("--before / --after");
     }
+    a.words = relais::cli::grouped(std::move(a.words), front::cli);
     return a;
 }
 

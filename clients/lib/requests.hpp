@@ -62,6 +62,28 @@ template <> struct request_traits<v1::React> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::Pin> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::ListPins> : answered_with<v1::PinList> {};
 template <> struct request_traits<v1::ListMentions> : answered_with<v1::MentionList> {};
+template <> struct request_traits<v1::SetProfile> : answered_with<v1::Profile> {};
+template <> struct request_traits<v1::ListMeetingTemplates> : answered_with<v1::MeetingTemplates> {};
+template <> struct request_traits<v1::CreateMeeting> : answered_with<v1::MeetingView> {};
+template <> struct request_traits<v1::ListMeetings> : answered_with<v1::MeetingList> {};
+template <> struct request_traits<v1::GetMeeting> : answered_with<v1::MeetingView> {};
+template <> struct request_traits<v1::SetMeetingState> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::JoinMeeting> : answered_with<v1::MeetingView> {};
+template <> struct request_traits<v1::SetPhase> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SetMeetingRole> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::RaiseHand> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::GiveFloor> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::OpenPoll> : answered_with<v1::Poll> {};
+template <> struct request_traits<v1::Vote> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ClosePoll> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ArrangeTables> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::SubmitCase> : answered_with<v1::Case> {};
+template <> struct request_traits<v1::ListCases> : answered_with<v1::CaseList> {};
+template <> struct request_traits<v1::SetNote> : answered_with<v1::Note> {};
+template <> struct request_traits<v1::GetMinutes> : answered_with<v1::Minutes> {};
+template <> struct request_traits<v1::EditMinutes> : answered_with<v1::Minutes> {};
+template <> struct request_traits<v1::GetAttendance> : answered_with<v1::Attendance> {};
+template <> struct request_traits<v1::GetMeetingReport> : answered_with<v1::MeetingReport> {};
 // clang-format on
 
 template <class Request>

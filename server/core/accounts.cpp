@@ -134,4 +134,37 @@ outcome<void> accounts::set_password(std::string_view name, std::string_view pas
         name, [&hash](storage::writer& w, storage::user_id id) { w.set_password_hash(id, hash); });
 }
 
+outcome<void> accounts::set_profile(std::string_view name, std::optional<std::string> structure,
+                                    std::optional<std::string> commune) {
+    if (structure) {
+        auto checked = visible_name("structure", *structure, limits_.max_title_bytes);
+        if (!checked) {
+            return checked.error();
+        }
+        structure = std::move(*checked);
+    }
+    if (commune) {
+        if (auto ok = check_commune(*commune); !ok) {
+            return ok.error();
+        }
+    }
+    bool found = false;
+    const bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        auto a = w.find_account(name);
+        if (!a) {
+            return false;
+        }
+        found = true;
+        w.set_profile(a->id, structure.value_or(a->structure), commune.value_or(a->commune));
+        return true;
+    });
+    if (!found) {
+        return fail(errc::not_found, "no user '" + std::string(name) + "'");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the change could not be saved");
+    }
+    return {};
+}
+
 }  // namespace relais::core

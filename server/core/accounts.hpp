@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,13 @@ class accounts {
     // NOT_FOUND for an unknown name; BAD_REQUEST for an empty password.
     // Ends the account's sessions.
     outcome<void> set_password(std::string_view name, std::string_view password);
+
+    // Where the person works, for attendance sheets and reports; each
+    // given field replaces the stored one. NOT_FOUND for an unknown name;
+    // BAD_REQUEST or TOO_LARGE structure, BAD_REQUEST commune (INSEE code).
+    // Sessions go on.
+    outcome<void> set_profile(std::string_view name, std::optional<std::string> structure,
+                              std::optional<std::string> commune);
 
   private:
     outcome<void> check_password(std::string_view password) const;

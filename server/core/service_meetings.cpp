@@ -380,9 +380,14 @@ service::handled service::on_set_profile(const request& rq, const v1::ClientMess
         if (!account) {
             return fail(errc::unauthenticated, "this account no longer exists");
         }
-        w.set_profile(account->id, structure ? *structure : account->structure,
-                      in.has_commune() ? in.commune() : account->commune);
-        return effects{};
+        effects done;
+        auto& profile = *done.reply.emplace().mutable_profile();
+        profile.set_structure(structure ? *structure : account->structure);
+        profile.set_commune(in.has_commune() ? in.commune() : account->commune);
+        if (structure || in.has_commune()) {
+            w.set_profile(account->id, profile.structure(), profile.commune());
+        }
+        return done;
     });
     return answered_later();
 }
@@ -675,6 +680,7 @@ service::handled service::on_join_meeting(const request& rq, const v1::ClientMes
         rq, in.meeting_id(),
         [this, in](meeting_ctx& m, storage::writer& w, effects&) -> outcome<void> {
             if (in.leave()) {
+                m.answer_view = true;
                 if (!meetings::depart(m.rec, m.user, m.now)) {
                     return {};  // not there: nothing to do
                 }

@@ -263,7 +263,7 @@ TEST_F(meetings_test, joining_needs_the_charter_accepted_and_keeps_the_attendanc
     ASSERT_TRUE(joined.has_meeting());
     EXPECT_EQ(joined.meeting().meeting().present_count(), 1u);
     clock_.advance(10 * 60'000);
-    ASSERT_TRUE(leave_meeting(p("nina"), id).has_ok());
+    ASSERT_TRUE(leave_meeting(p("nina"), id).has_meeting());
     clock_.advance(5 * 60'000);
     // Accepted once: the second join needs no acceptance.
     ASSERT_TRUE(join_meeting(p("nina"), id, false).has_meeting());
@@ -596,7 +596,7 @@ TEST_F(meetings_test, the_report_gives_one_animation_line_per_session_to_coordin
     v1::ClientMessage profile;
     profile.mutable_set_profile()->set_structure("Centre social Les Tilleuls");
     profile.mutable_set_profile()->set_commune("35238");
-    ASSERT_TRUE(call(p("paul"), profile).has_ok());
+    ASSERT_EQ(call(p("paul"), profile).profile().commune(), "35238");
     profile.mutable_set_profile()->set_commune("3523");
     EXPECT_EQ(code(call(p("paul"), profile)), v1::BAD_REQUEST);
     const auto from = clock_.now_ms();
