@@ -345,6 +345,9 @@ std::string french_date_time(std::int64_t ms) {
 }
 
 std::string french_duration(std::int64_t seconds) {
+    if (seconds > 0 && seconds < 60) {
+        return std::to_string(seconds) + " s";
+    }
     const auto minutes = (std::max<std::int64_t>(0, seconds) + 30) / 60;
     if (minutes < 60) {
         return std::to_string(minutes) + " min";
