@@ -143,5 +143,6 @@ asio::awaitable<report> catchup(const options& o);
 asio::awaitable<report> history(const options& o);
 asio::awaitable<report> search(const options& o);
 asio::awaitable<report> library(const options& o);
+asio::awaitable<report> session(const options& o);
 
 }  // namespace relais::bench

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     using namespace relais::bench;
     options o;
     po::options_description d(
-        "usage: relais-bench fanout|rooms|idle|durable|catchup|history|search|library --tokens "
+        "usage: relais-bench fanout|rooms|idle|durable|catchup|history|search|library|session "
+        "--tokens "
         "FILE "
         "[options]\n"
         "bots: relais-server user add-bots bench --count N --data DIR > FILE\n"
@@ -71,10 +72,11 @@ int main(int argc, char** argv) {
         "tokens", po::value(&o.tokens)->required(), "file of NAME TOKEN lines (add-bots output)")(
         "json", po::bool_switch(&o.json), "one JSON object instead of a table")(
         "server-pid", po::value(&o.server_pid), "report the server's CPU and RSS (local server)")(
-        "members", po::value(&o.members)->default_value(o.members), "fanout: members online")(
+        "members", po::value(&o.members)->default_value(o.members),
+        "fanout: members online; session: participants")(
         "senders", po::value(&o.senders)->default_value(o.senders), "fanout, durable: senders")(
         "rate", po::value(&o.rate)->default_value(o.rate),
-        "fanout: messages/s per sender; rooms: messages/s per channel")(
+        "fanout: messages/s per sender; rooms: messages/s per channel; session: actions/s")(
         "window", po::value(&o.window)->default_value(o.window),
         "fanout: unacknowledged sends per sender (saturation); 0 = fixed rate")(
         "stalled", po::value(&o.stalled)->default_value(o.stalled),
@@ -106,9 +108,9 @@ int main(int argc, char** argv) {
         "stored", po::value(&o.stored)->default_value(o.stored),
         "catchup: messages in the channel before those missed")(
         "reads", po::value(&o.reads)->default_value(o.reads),
-        "history: pages read; search: searches; library: queries")(
+        "history: pages read; search: searches; library: queries; session: actions")(
         "scenario", po::value(&o.scenario),
-        "fanout, rooms, idle, durable, catchup, history, search or library");
+        "fanout, rooms, idle, durable, catchup, history, search, library or session");
     po::positional_options_description p;
     p.add("scenario", 1);
     try {
@@ -138,6 +140,8 @@ int main(int argc, char** argv) {
             result = asio::co_spawn(io, search(o), asio::use_future);
         } else if (o.scenario == "library") {
             result = asio::co_spawn(io, library(o), asio::use_future);
+        } else if (o.scenario == "session") {
+            result = asio::co_spawn(io, session(o), asio::use_future);
         } else {
             std::cerr << "relais-bench: unknown scenario '" << o.scenario << "'\n";
             return 2;

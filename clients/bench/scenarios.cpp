@@ -1228,4 +1228,139 @@ asio::awaitable<report> library(const options& o) {
     co_return r;
 }
 
+// session: a live practice-exchange session of `members` participants (the
+// first one facilitates). Actions at `rate` per second, in turn: a
+// participant raises a hand, the facilitator gives the floor. Each makes one
+// session event through the channel's fan-out; its latency runs from the
+// action's send to each participant's receipt, and to the last one's.
+asio::awaitable<report> session(const options& o) {
+    require(o.members >= 2, "--members must be 2 or more");
+    const auto at = co_await target_of(o.server, o);
+    auto bots = read_tokens(o.tokens, o.members);
+    auto members = co_await connect_members(at, bots, 0, o.members);
+    auto& facilitator = *members[0];
+    const auto channel = co_await create_channel(facilitator, unique_name("session", 0));
+    co_await for_each_parallel(o.members - 1, 64, [&](std::size_t i) -> asio::awaitable<void> {
+        co_await join(*members[i + 1], channel);
+    });
+    v1::ClientMessage create;
+    auto* c = create.mutable_create_meeting();
+    c->mutable_channel()->set_id(channel);
+    c->set_title("relais-bench");
+    c->set_start_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+    c->add_phases()->set_name("Tour de parole");
+    const auto meeting = (co_await facilitator.request(create)).meeting().meeting().id();
+    v1::ClientMessage start;
+    start.mutable_set_meeting_state()->set_meeting_id(meeting);
+    start.mutable_set_meeting_state()->set_state(v1::LIVE);
+    co_await facilitator.request(start);
+    co_await for_each_parallel(o.members, 64, [&](std::size_t i) -> asio::awaitable<void> {
+        v1::ClientMessage join_meeting;
+        join_meeting.mutable_join_meeting()->set_meeting_id(meeting);
+        co_await members[i]->request(join_meeting);
+    });
+    v1::ClientMessage first_phase;
+    first_phase.mutable_set_phase()->set_meeting_id(meeting);
+    co_await facilitator.request(first_phase);
+
+    // Actions of one connection are handled in order, so the n-th floor
+    // event of an actor is that actor's n-th action.
+    std::unordered_map<std::uint64_t, std::size_t> actor_of_user;  // user id -> member index
+    std::vector<std::vector<std::int64_t>> sent_at(o.members);     // per member: send times
+    struct action_state {
+        std::size_t received = 0;
+        std::int64_t last = 0;
+    };
+    std::vector<std::vector<action_state>> progress(o.members);
+    // seen_by[receiver][actor]: how many of the actor's events it got.
+    std::vector<std::vector<std::size_t>> seen_by(o.members, std::vector<std::size_t>(o.members));
+    samples each, everyone;
+    std::size_t completed = 0;
+    for (std::size_t i = 0; i < o.members; ++i) {
+        members[i]->on_answer = [](const v1::ServerMessage& m) {
+            require(!m.has_error(), "action refused: " + m.error().message());
+        };
+        members[i]->on_push = [&, i](const v1::ServerMessage& m) {
+            if (!m.has_event() || m.event().channel_id() != channel || !m.event().has_meeting() ||
+                m.event().meeting().change() != v1::MeetingEvent::FLOOR) {
+                return;
+            }
+            const auto now = now_ns();
+            const auto user = m.event().actor().id();
+            auto [it, fresh] = actor_of_user.try_emplace(user, o.members);
+            if (fresh) {
+                for (std::size_t k = 0; k < o.members; ++k) {
+                    if (bots[k].name == m.event().actor().name()) {
+                        it->second = k;
+                    }
+                }
+            }
+            const auto actor = it->second;
+            require(actor < o.members, "an event from nobody of the bench");
+            // Which of the actor's actions: counted per receiving member.
+            const auto n = seen_by[i][actor]++;
+            require(n < sent_at[actor].size(), "an event before its action");
+            const auto latency = now - sent_at[actor][n];
+            each.add(latency / 1000);
+            auto& p = progress[actor][n];
+            ++p.received;
+            p.last = std::max(p.last, latency);
+            if (p.received == o.members) {
+                everyone.add(p.last / 1000);
+                ++completed;
+            }
+        };
+    }
+    const std::size_t actions = o.reads;
+    std::vector<int> tag(o.members, 0);
+    std::uint64_t request_id = 0;
+    const auto usage_before = start_usage(o.server_pid);
+    const double bench_before = own_cpu_seconds();
+    const auto began = steady::now();
+    for (std::size_t a = 0; a < actions; ++a) {
+        const auto due =
+            began + std::chrono::duration_cast<steady::duration>(
+                        std::chrono::duration<double>(static_cast<double>(a) / o.rate));
+        if (due > steady::now()) {
+            co_await sleep_for(std::chrono::duration_cast<std::chrono::milliseconds>(
+                due - steady::now() + std::chrono::microseconds(999)));
+        }
+        v1::ClientMessage m;
+        std::size_t actor = 0;
+        if (a % 2 == 0) {
+            actor = 1 + (a / 2) % (o.members - 1);
+            auto* raise = m.mutable_raise_hand();
+            raise->set_meeting_id(meeting);
+            // A new tag each time, so that every raise changes the queue.
+            raise->set_tag(tag[actor]++ % 2 == 0 ? v1::INFORMATION : v1::ADVICE);
+        } else {
+            m.mutable_give_floor()->set_meeting_id(meeting);
+        }
+        sent_at[actor].push_back(now_ns());
+        progress[actor].emplace_back();
+        members[actor]->send_request(m, ++request_id);
+    }
+    const auto deadline = steady::now() + std::chrono::seconds(30);
+    while (completed < actions && steady::now() < deadline) {
+        co_await sleep_for(std::chrono::milliseconds(10));
+    }
+    const double active = seconds_since(began);
+    report r("session");
+    r.add("participants", static_cast<double>(o.members));
+    r.add("actions", static_cast<double>(actions));
+    r.add("rate", o.rate, "actions/s");
+    r.add("completed", static_cast<double>(completed));
+    r.add("deliveries_per_s", static_cast<double>(each.count()) / active, "ev/s");
+    r.add("delivery_p50_ms", each.quantile(0.5) / 1000, "ms");
+    r.add("delivery_p99_ms", each.quantile(0.99) / 1000, "ms");
+    r.add("to_everyone_p50_ms", everyone.quantile(0.5) / 1000, "ms");
+    r.add("to_everyone_p99_ms", everyone.quantile(0.99) / 1000, "ms");
+    r.add("to_everyone_max_ms", everyone.quantile(1.0) / 1000, "ms");
+    add_usage(r, o, usage_before, bench_before, static_cast<double>(each.count()));
+    co_await close_members(members);
+    co_return r;
+}
+
 }  // namespace relais::bench

@@ -122,6 +122,7 @@ case_runs saturation "$work/members" fanout --members 1000 --senders 10 --window
   --duration "$seconds" "${compare[@]}"
 case_runs durable_64 "$work/members" durable --senders 64 --duration "$seconds"
 case_runs catchup_10000 "$work/members" catchup --messages 10000
+case_runs session_200 "$work/members" session --members 200 --reads 1000 --rate 20
 case_runs history_big "$work/members" history --messages "$big" --reads 1000
 runs_saved=$runs
 runs=1
