@@ -62,4 +62,8 @@ grep -q '"missed_events":300[,}]' <<< "$catchup"
 history=$(run history --messages 300 --reads 20)
 echo "$history"
 grep -q '"reads":20[,}]' <<< "$history"
+session=$(run session --members 20 --reads 40 --rate 40)
+echo "$session"
+grep -q '"completed":40[,}]' <<< "$session"
+grep -q '"participants":20[,}]' <<< "$session"
 echo "bench smoke: ok"
