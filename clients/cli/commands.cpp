@@ -119,6 +119,14 @@ class printer {
             std::cout << json::serialize(o) << "\n" << std::flush;
             return;
         }
+        std::string meeting_line;
+        if (e.has_meeting()) {
+            // Hands, ballots and notes belong to the session's state, not here.
+            meeting_line = describe_meeting_event(e.meeting(), author);
+            if (meeting_line.empty()) {
+                return;
+            }
+        }
         std::cout << "[" << local_time(e.at_ms(), "%Y-%m-%d %H:%M") << "] #" << e.seq() << " ";
         if (e.has_message()) {
             const auto& m = e.message();
@@ -179,6 +187,8 @@ class printer {
                 std::cout << tr(words{"a remis en attente la question", "marked unsolved question"})
                           << " " << e.solved().root_seq();
             }
+        } else if (e.has_meeting()) {
+            std::cout << meeting_line;
         }
         std::cout << "\n" << std::flush;
     }

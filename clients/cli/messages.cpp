@@ -1,5 +1,7 @@
 #include "clients/cli/messages.hpp"
 
+#include "clients/cli/command_registry.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -210,6 +212,70 @@ std::string describe(const failure& f) {
         out += f.message;
     }
     return out;
+}
+
+std::string describe_meeting_event(const v1::MeetingEvent& e, const std::string& actor) {
+    const auto& m = e.meeting();
+    const std::string title = "« " + m.title() + " »";
+    switch (e.change()) {
+        case v1::MeetingEvent::CREATED:
+            return actor + " " + tr(words{"a programmé la séance", "scheduled the session"}) + " " +
+                   title + " (" + std::to_string(m.id()) + ")";
+        case v1::MeetingEvent::REMINDER:
+            return tr(words{"Rappel : la séance", "Reminder: the session"}) + std::string(" ") +
+                   title + " " + tr(words{"commence dans 15 minutes", "starts in 15 minutes"}) +
+                   (m.link().empty() ? "" : " — " + m.link());
+        case v1::MeetingEvent::STARTED:
+            return tr(words{"La séance", "The session"}) + std::string(" ") + title + " " +
+                   tr(words{"commence : /session", "is starting: /session"}) + " " +
+                   std::to_string(m.id());
+        case v1::MeetingEvent::ENDED:
+            return tr(words{"La séance", "The session"}) + std::string(" ") + title + " " +
+                   tr(words{"est terminée", "has ended"});
+        case v1::MeetingEvent::CANCELLED:
+            return tr(words{"La séance", "The session"}) + std::string(" ") + title + " " +
+                   tr(words{"est annulée", "is cancelled"});
+        case v1::MeetingEvent::PHASE: {
+            if (m.current_phase() == 0 ||
+                m.current_phase() > static_cast<std::uint32_t>(m.phases_size())) {
+                return {};
+            }
+            const auto& plan = m.phases(static_cast<int>(m.current_phase()) - 1).plan();
+            std::string line = "Phase " + std::to_string(m.current_phase()) + " : " + plan.name();
+            const auto seconds =
+                plan.planned_seconds() ? plan.planned_seconds() : plan.planned_minutes() * 60;
+            if (seconds && !m.timers_off()) {
+                line += " (" + std::to_string((seconds + 59) / 60) + " min)";
+            }
+            if (!plan.rules().empty()) {
+                line += " — " + plan.rules();
+            }
+            return line;
+        }
+        case v1::MeetingEvent::OVERTIME:
+            return tr(words{"Le temps prévu pour la phase est dépassé",
+                            "The phase has run past its planned time"});
+        case v1::MeetingEvent::MINUTES:
+            return actor + " " +
+                   tr(words{"a publié le compte rendu de", "published the minutes of"}) + " " +
+                   title;
+        case v1::MeetingEvent::CASE:
+            return tr(words{"Une situation a été proposée pour analyse",
+                            "A situation was proposed for analysis"});
+        case v1::MeetingEvent::POLL:
+            if (e.poll().voters() == 0 && e.poll().open()) {
+                return actor + " " + tr(words{"ouvre un sondage :", "opens a poll:"}) + " " +
+                       e.poll().question() + " (/vote " + std::to_string(e.poll().id()) + " N)";
+            }
+            return {};
+        case v1::MeetingEvent::TABLES:
+            return e.harvested() ? tr(words{"La récolte : tout le monde revient",
+                                            "The harvest: everyone comes back"})
+                                 : tr(words{"Tables, tour", "Tables, round"}) + std::string(" ") +
+                                       std::to_string(e.round());
+        default:
+            return {};
+    }
 }
 
 }  // namespace relais::cli

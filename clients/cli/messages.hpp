@@ -65,6 +65,11 @@ std::string trf(text t, std::initializer_list<std::string> args);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 
+// A practice-exchange session's change as a line of the channel's history
+// ("Phase 3 : Questions d'information (15 min)"); empty for those only the
+// session panel shows (hands, ballots, notes, arrivals).
+std::string describe_meeting_event(const v1::MeetingEvent& e, const std::string& actor);
+
 // "bob renamed the channel: Échanges de pratiques".
 std::string describe_rename(const std::string& display_name, const std::string& actor);
 // "bob changed the options: invite: moderators, topic: members".

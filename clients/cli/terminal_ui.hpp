@@ -92,6 +92,15 @@ struct list_pane {
     std::vector<std::string> lines;
 };
 
+// A practice-exchange session followed on screen (/session ID): its whole
+// state from the snapshot, then each of its events.
+struct session_panel {
+    v1::MeetingView view;
+    bool loaded = false;
+    // Its events that came before the snapshot did; applied once it has.
+    std::vector<v1::Event> early;
+};
+
 std::string channel_label(const v1::Channel& c);
 std::vector<std::string> split_words(const std::string& s);
 // The rest of `line` after its first `n` words.
@@ -156,6 +165,16 @@ class terminal_ui {
     std::optional<std::uint64_t> last_own_message() const;
     std::map<std::string, command_action> actions();
 
+    // The session panel (tui_session.cpp).
+    std::map<std::string, command_action> session_actions();
+    asio::awaitable<void> open_session(std::uint64_t id, bool accept_charter);
+    asio::awaitable<void> reload_session();
+    void apply_meeting(const v1::Event& e);
+    // Its rows, drawn above the conversation; returns how many it took.
+    int draw_session(int top, int left, int width);
+    template <class Request>
+    asio::awaitable<void> session_request(Request r);
+
     // Model.
     void apply(const v1::Event& e);
     // The entry of message `seq` of a channel, in the channel's view or the
@@ -194,6 +213,9 @@ class terminal_ui {
     std::uint64_t note_counter_ = 0;
     std::optional<thread_pane> thread_;
     std::optional<list_pane> list_;
+    std::optional<session_panel> session_;
+    std::uint64_t charter_shown_for_ = 0;  // the session whose charter awaits /accept
+    std::uint64_t reconnections_seen_ = 0;
     // Channels mentioned in before the channel list told about them.
     std::set<std::uint64_t> counts_wanted_;
 

@@ -335,6 +335,13 @@ void terminal_ui::apply(const v1::Event& e) {
         row.system = true;
         row.text = describe_options_change(e.options().options(), row.author);
         *c->info.mutable_options() = e.options().options();
+    } else if (e.has_meeting()) {
+        apply_meeting(e);
+        row.text = describe_meeting_event(e.meeting(), row.author);
+        if (row.text.empty()) {
+            return;  // the panel shows it
+        }
+        row.system = true;
     } else {
         return;
     }
@@ -611,7 +618,14 @@ asio::awaitable<void> terminal_ui::tick() {
     while (!quit_) {
         ticker_.expires_after(std::chrono::milliseconds(500));
         co_await ticker_.async_wait(nothrow);
-        // The connection state and typing notices change with time alone.
+        // Back after an outage: the session's state again, in one snapshot.
+        if (session_ && session_->loaded && client_.connected() &&
+            client_.reconnections() != reconnections_seen_) {
+            reconnections_seen_ = client_.reconnections();
+            spawn(reload_session());
+        }
+        // The connection state, typing notices and a phase's time left
+        // change with time alone.
         draw();
     }
 }

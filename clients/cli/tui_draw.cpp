@@ -320,7 +320,11 @@ void terminal_ui::draw() {
     for (int row = 0; row < pane_rows; ++row) {
         put(row, list_width, U"│", 1);
     }
-    draw_messages(0, list_width + 1, pane_rows, width - list_width - 1);
+    // The session panel, when one is open, above the conversation.
+    const int panel_rows =
+        list_ ? 0
+              : std::min(draw_session(0, list_width + 1, width - list_width - 1), pane_rows / 2);
+    draw_messages(panel_rows, list_width + 1, pane_rows - panel_rows, width - list_width - 1);
     draw_status(height - 2, width);
     draw_input(height - 1, width);
     refresh();

@@ -468,6 +468,12 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
          })},
         {"quit",
          [this](const std::string&) -> asio::awaitable<void> {
+             // Leaving the screen is leaving the session.
+             if (session_ && client_.connected()) {
+                 v1::JoinMeeting leave;
+                 leave.set_leave(true);
+                 co_await session_request(std::move(leave));
+             }
              quit_ = true;
              wake_.cancel();
              co_return;
@@ -500,6 +506,7 @@ asio::awaitable<void> terminal_ui::run_command(std::string line) {
         co_return;
     }
     auto all = actions();
+    all.merge(session_actions());
     if (auto it = all.find(cmd->name); it != all.end()) {
         co_await it->second(line);
     }
@@ -670,6 +677,16 @@ void terminal_ui::on_key(wint_t key, bool function_key) {
                 break;
             case KEY_ENTER:
                 submit();
+                break;
+            case KEY_F(2):
+                // Raises the hand in the open session, or lowers it.
+                if (session_ && session_->loaded) {
+                    bool up = false;
+                    for (const auto& h : session_->view.floor().queue()) {
+                        up = up || h.user().name() == user_;
+                    }
+                    spawn(run_command(up ? "/lower" : "/raise"));
+                }
                 break;
             default:
                 break;

@@ -321,5 +321,105 @@ TEST(tui, shows_resources_as_cards_and_threads_in_a_pane_with_search_and_reactio
     EXPECT_GT(reply_seq, 0u);
 }
 
+TEST(tui, follows_a_session_in_its_panel_raises_a_hand_with_f2_and_votes) {
+    server_process server({"--send-rate", "1000", "--send-burst", "1000"});
+    server.add_user("alice");
+    auto added = run_program({server_binary(), "user", "add", "anim", "--role", "coordinator",
+                              "--data", server.data_dir().string()},
+                             server_process::password_of("anim") + "\n");
+    ASSERT_EQ(added.exit_code, 0) << added.err;
+    server.start();
+    std::uint64_t id = 0;
+    as(server, "anim", [&](client& c) -> asio::awaitable<int> {
+        require(co_await c.create_channel("echanges", "", false), "create");
+        v1::CreateMeeting create;
+        *create.mutable_channel() = client::by_name("echanges");
+        create.set_title("Tour de table de décembre");
+        create.set_start_ms(1'800'000'000'000);
+        create.set_charter("Bienveillance et confidentialité.");
+        v1::PhasePlan first, second;
+        first.set_name("Présentations");
+        first.set_planned_seconds(3);
+        second.set_name("Échanges libres");
+        *create.add_phases() = first;
+        *create.add_phases() = second;
+        auto view = co_await c.ask(create);
+        require(view, "create meeting");
+        id = view->meeting().id();
+        co_return 0;
+    });
+    terminal term(server, tui_command(server, "alice", "fr_FR.UTF-8"), 120, 30);
+    ASSERT_TRUE(term.shows("[connecté] alice"));
+    term.type("/join echanges");
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("a programmé la séance « Tour de table de décembre »"));
+    auto anim_does = [&](auto request) {
+        as(server, "anim", [&](client& c) -> asio::awaitable<int> {
+            request.set_meeting_id(id);
+            require(co_await c.ask(request), "anim's request");
+            co_return 0;
+        });
+    };
+    v1::SetMeetingState start;
+    start.set_state(v1::LIVE);
+    anim_does(start);
+    ASSERT_TRUE(term.shows("commence : /session " + std::to_string(id)));
+    // The charter first, then the panel.
+    term.type("/session " + std::to_string(id));
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("Bienveillance et confidentialité."));
+    term.type("/accept");
+    term.press("Enter");
+    ASSERT_TRUE(term.shows("◆ en cours — Tour de table de décembre"));
+    EXPECT_TRUE(term.shows("1 présent·es"));
+    anim_does(v1::SetPhase{});
+    EXPECT_TRUE(term.shows("◆ 00:0"));
+    EXPECT_TRUE(term.shows("restantes · 1/2 Présentations — Tour de table de décembre"));
+    // Its time runs out on the screen, with nobody typing anything.
+    EXPECT_TRUE(term.shows("DÉPASSEMENT +"));
+    // F2 raises the hand; the facilitator sees it and gives the floor.
+    term.press("F2");
+    ASSERT_TRUE(term.shows("(votre main est levée)"));
+    anim_does(v1::GiveFloor{});
+    EXPECT_TRUE(term.shows("Parole : alice"));
+    v1::OpenPoll poll;
+    poll.set_question("On continue ?");
+    poll.add_options("Oui");
+    poll.add_options("Non");
+    anim_does(poll);
+    ASSERT_TRUE(term.shows("Sondage 1 : On continue ?  1) Oui 0  2) Non 0  — /vote 1 N"));
+    term.type("/vote 1 2");
+    term.press("Enter");
+    EXPECT_TRUE(term.shows("2) Non 1✓"));
+    as(server, "anim", [&](client& c) -> asio::awaitable<int> {
+        v1::GetMeeting get;
+        get.set_meeting_id(id);
+        auto view = co_await c.ask(get);
+        require(view, "view");
+        EXPECT_EQ(view->polls(0).counts(1), 1u);
+        EXPECT_EQ(view->floor().speaker().name(), "alice");
+        co_return 0;
+    });
+    // Quitting leaves the session.
+    term.type("/quit");
+    term.press("Enter");
+    as(server, "anim", [&](client& c) -> asio::awaitable<int> {
+        v1::GetMeeting get;
+        get.set_meeting_id(id);
+        for (int i = 0; i < 50; ++i) {
+            auto view = co_await c.ask(get);
+            require(view, "view");
+            if (view->meeting().present_count() == 0) {
+                break;
+            }
+            asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        auto view = co_await c.ask(get);
+        EXPECT_EQ(view->meeting().present_count(), 0u);
+        co_return 0;
+    });
+}
+
 }  // namespace
 }  // namespace relais::testing
