@@ -56,7 +56,7 @@ cmake -S . -B build/fuzz -G Ninja -DRELAIS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ 
 cmake --build build/fuzz -j "$jobs"
 passed=0
 failed=0
-for target in decode dispatch websocket token search_text; do
+for target in decode dispatch websocket token search_text session_text; do
   # The saved corpus first, as it is (a regression there is a bug found
   # before), then fresh inputs for a while.
   if ! build/fuzz/tests/fuzz/fuzz_"$target" -runs=0 tests/fuzz/corpus/"$target" \

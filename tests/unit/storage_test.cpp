@@ -725,5 +725,81 @@ TEST(sqlite_store, refuses_to_run_where_the_journal_cannot_be_wal) {
     }
 }
 
+TEST(sqlite_store, meetings_are_found_by_channel_state_timer_and_table) {
+    temp_dir dir;
+    sqlite_store s(at(dir));
+    const auto [channel, user] = seed(s);
+    std::uint64_t live = 0, later = 0, table_channel = 0;
+    ASSERT_TRUE(write_now(s, [&](writer& w) {
+        meeting_record m;
+        m.channel = channel;
+        m.state = v1::SCHEDULED;
+        m.start_ms = 5'000;
+        m.created_by = user;
+        m.next_timer_ms = 4'000;
+        m.record = std::string("\x00\x01 binary", 9);
+        later = w.insert_meeting(m);
+        m.start_ms = 1'000;
+        m.next_timer_ms = 0;
+        live = w.insert_meeting(m);
+        m.id = live;
+        m.state = v1::LIVE;
+        m.started_at_ms = 1'100;
+        m.current_phase = 4;
+        m.silenced = {user, 77};
+        m.next_timer_ms = 2'000;
+        w.update_meeting(m);
+        channel_record c;
+        c.name = "table-1-1";
+        c.kind = v1::PRIVATE;
+        table_channel = w.insert_channel(c);
+        w.add_meeting_table(table_channel, live, 1);
+        return true;
+    }));
+    read_now(s, [&](reader& r) {
+        const auto found = r.find_meeting(later);
+        ASSERT_TRUE(found);
+        EXPECT_EQ(found->record, std::string("\x00\x01 binary", 9));  // bytes kept whole
+        auto link = r.live_meeting_at(channel);
+        ASSERT_TRUE(link);
+        EXPECT_EQ(link->meeting, live);
+        EXPECT_EQ(link->phase, 4u);
+        EXPECT_EQ(link->silenced, (std::vector<user_id>{user, 77}));
+        link = r.live_meeting_at(table_channel);
+        ASSERT_TRUE(link);
+        EXPECT_EQ(link->table, 1u);
+        EXPECT_TRUE(link->silenced.empty());
+        EXPECT_EQ(r.count_live_meetings(), 1u);
+        EXPECT_EQ(r.next_meeting_timer(), 2'000);
+        EXPECT_EQ(r.due_meetings(3'000), std::vector<std::uint64_t>{live});
+        EXPECT_EQ(r.due_meetings(4'000), (std::vector<std::uint64_t>{live, later}));
+        // Live first, then upcoming.
+        const auto listed = r.meetings_in({channel}, {v1::SCHEDULED, v1::LIVE}, 10);
+        ASSERT_EQ(listed.size(), 2u);
+        EXPECT_EQ(listed[0].id, live);
+        EXPECT_EQ(r.meetings_in({channel}, {v1::ENDED}, 10).size(), 0u);
+        EXPECT_EQ(r.meetings_started({channel}, 1'000, 1'200).size(), 1u);
+        EXPECT_EQ(r.meetings_started({channel}, 1'200, 9'000).size(), 0u);
+    });
+    // Cases and templates.
+    ASSERT_TRUE(write_now(s, [&](writer& w) {
+        const auto id = w.insert_case({0, channel, user, 10, "Un cas", 0});
+        w.set_case_chosen(id, live);
+        w.put_meeting_template({"mon-modele", "{\"name\":\"mon-modele\"}"});
+        EXPECT_TRUE(w.remove_meeting_template("tour-de-table"));
+        EXPECT_FALSE(w.remove_meeting_template("tour-de-table"));
+        return true;
+    }));
+    read_now(s, [&](reader& r) {
+        const auto cases = r.cases_of(channel);
+        ASSERT_EQ(cases.size(), 1u);
+        EXPECT_EQ(cases[0].chosen_by, live);
+        const auto templates = r.meeting_templates();
+        ASSERT_EQ(templates.size(), 5u);
+        EXPECT_EQ(templates.back().name, "mon-modele");
+        EXPECT_FALSE(r.find_meeting_template("tour-de-table"));
+    });
+}
+
 }  // namespace
 }  // namespace relais::storage::sqlite
