@@ -107,7 +107,15 @@ grep -q "alice: \[Simulateur d'aides CAF\]" "$work/quickstart.log" ||
 grep -q "Testé en atelier : très clair" "$work/quickstart.log" || fail "the thread lacks its reply"
 grep -q "#accueil [0-9]* \[.*\] alice: Simulateur d'aides CAF" "$work/quickstart.log" ||
   fail "search did not find the resource"
-echo "== readme: history, piped send, --json, tail, dm, resources, thread and search as described"
+grep -q "^# Compte rendu — Analyse de pratiques$" "$work/quickstart.log" ||
+  fail "the session's minutes were not drafted"
+grep -q "^- Situation choisie : un refus de FranceConnect$" "$work/quickstart.log" ||
+  fail "the minutes lack the session's note"
+grep -q "^nom,structure,commune,rôle dans la séance,première arrivée,dernier départ,minutes de présence$" \
+  "$work/quickstart.log" || fail "attendance printed no CSV header"
+grep -q "^alice,,,animation,20[0-9-]* [0-9:]*,20[0-9-]* [0-9:]*,0$" "$work/quickstart.log" ||
+  fail "attendance lacks alice's line"
+echo "== readme: history, piped send, --json, tail, dm, resources, thread, search and a session as described"
 
 kill -INT "$server_pid"
 status=0

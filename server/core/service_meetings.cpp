@@ -92,13 +92,13 @@ outcome<std::unique_ptr<service::meeting_ctx>> service::load_meeting(storage::re
     }
     v1::ChannelRef ref;
     ref.set_id(row->channel);
-    auto v = resolve_member(r, ref, rq.who.user.id());
+    auto v = resolve(r, ref, rq.who.user.id());
     if (!v) {
-        // Not told apart from a meeting that does not exist, unless the
-        // channel is one the caller may see and join.
-        return v.error().code == errc::not_found && v.error().message.starts_with("no channel")
-                   ? missing
-                   : v.error();
+        return missing;  // as for a meeting that does not exist
+    }
+    if (!v->membership) {
+        return fail(errc::not_found, "session " + std::to_string(id) + " is in '" +
+                                         v->channel.name + "'; join the channel first");
     }
     auto m = std::make_unique<meeting_ctx>();
     m->row = std::move(*row);
