@@ -227,6 +227,8 @@ void terminal_ui::apply_meeting(const v1::Event& e) {
     }
 }
 
+// Lines are appended piece by piece: GCC 12 at -O3 misreads
+// `"lit" + std::string&&` as an overlapping copy (GCC bug 105329).
 int terminal_ui::draw_session(int top, int left, int width) {
     if (!session_ || !session_->loaded) {
         return 0;
@@ -275,7 +277,9 @@ int terminal_ui::draw_session(int top, int left, int width) {
     if (view.floor().queue_size() > 0) {
         floor += tr(words{" · mains levées :", " · hands:"});
         for (const auto& h : view.floor().queue()) {
-            floor += " " + display(h.user()) + tag_short(h.tag());
+            floor += ' ';
+            floor += display(h.user());
+            floor += tag_short(h.tag());
         }
     }
     bool my_hand = false;
@@ -297,10 +301,15 @@ int terminal_ui::draw_session(int top, int left, int width) {
             continue;
         }
         google::protobuf::RepeatedField<int> held(p.roles().begin(), p.roles().end());
-        roles +=
-            " " + display(p.user()) + " (" + relais::client::meeting_roles(held, english()) + ")";
+        roles += ' ';
+        roles += display(p.user());
+        roles += " (";
+        roles += relais::client::meeting_roles(held, english());
+        roles += ')';
     }
-    roles += " · " + std::to_string(m.present_count()) + tr(words{" présent·es", " present"});
+    roles += " · ";
+    roles += std::to_string(m.present_count());
+    roles += tr(words{" présent·es", " present"});
     line(roles);
     if (my_table != 0 && !view.harvested()) {
         for (const auto& t : view.tables()) {
@@ -308,7 +317,8 @@ int terminal_ui::draw_session(int top, int left, int width) {
                 std::string at = tr(words{"Votre table : ", "Your table: "});
                 at += std::to_string(t.number()) + " (#" + t.channel_name() + ")";
                 for (const auto& u : t.members()) {
-                    at += " " + display(u);
+                    at += ' ';
+                    at += display(u);
                 }
                 line(at);
             }

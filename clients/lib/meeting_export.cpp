@@ -225,9 +225,16 @@ std::string meeting_ics(const v1::Meeting& meeting, std::string_view host, std::
         const auto seconds = p.plan().planned_seconds() ? p.plan().planned_seconds()
                                                         : p.plan().planned_minutes() * 60;
         planned += seconds;
-        agenda += "\n" + std::to_string(++n) + ". " + p.plan().name();
+        // Appended piece by piece: GCC 12 at -O3 misreads `"\n" + std::string`
+        // as an overlapping copy (GCC bug 105329, -Wrestrict).
+        agenda += '\n';
+        agenda += std::to_string(++n);
+        agenda += ". ";
+        agenda += p.plan().name();
         if (seconds) {
-            agenda += " (" + std::to_string((seconds + 59) / 60) + " min)";
+            agenda += " (";
+            agenda += std::to_string((seconds + 59) / 60);
+            agenda += " min)";
         }
     }
     if (!meeting.link().empty()) {
