@@ -23,6 +23,7 @@
 #include "server/core/validation.hpp"
 #include "server/net/delivery_batch.hpp"
 #include "server/net/server.hpp"
+#include "storage/sqlite/maintenance.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
 namespace po = boost::program_options;
@@ -54,6 +55,9 @@ int usage(std::ostream& out, int code) {
            "  relais-server template add FILE.json [--data DIR]\n"
            "  relais-server template remove NAME [--data DIR]\n"
            "                      (the agendas practice-exchange sessions start from)\n"
+           "  relais-server backup --data DIR FILE      (a consistent copy, while serving)\n"
+           "  relais-server restore FILE --data DIR     (refused while a server uses DIR)\n"
+           "  relais-server integrity --data DIR\n"
            "  relais-server serve --help                    (every server option)\n";
     return code;
 }
@@ -232,6 +236,9 @@ int serve(int argc, char** argv) {
     nc.accept_burst = o.accept_burst;
     relais::net::server server(service, nc);
     server.listen();
+    // Once listening (a second server on the same port says so first): one
+    // server per data folder, and no restore under it.
+    relais::storage::sqlite::data_lock lock(o.data);
     std::cout << "listening on " << server.url() << std::endl;
     server.run();
     store.close();
@@ -497,6 +504,62 @@ int template_command(int argc, char** argv) {
     return 0;
 }
 
+// backup --data DIR FILE, restore FILE --data DIR, integrity --data DIR.
+int data_command(const std::string& command, int argc, char** argv) {
+    std::string data = "data", file;
+    po::options_description d("relais-server " + command + " options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "file", po::value(&file), "the backup file");
+    po::positional_options_description p;
+    p.add("file", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
+    po::notify(vm);
+    namespace sq = relais::storage::sqlite;
+    try {
+        if (command == "integrity") {
+            if (!file.empty()) {
+                return usage(std::cerr, 2);
+            }
+            {
+                // Opening migrates an older schema first, as serving would.
+                sq::sqlite_store store(store_options(data, "full", 1));
+                store.close();
+            }
+            const auto problems = sq::integrity_problems(sq::sqlite_store::database_path(data));
+            for (const auto& problem : problems) {
+                std::cout << problem << "\n";
+            }
+            if (!problems.empty()) {
+                std::cerr << "relais-server: " << problems.size() << " problem(s) in " << data
+                          << "\n";
+                return 1;
+            }
+            std::cout << "integrity ok: " << data << "\n";
+            return 0;
+        }
+        if (file.empty()) {
+            return usage(std::cerr, 2);
+        }
+        if (command == "backup") {
+            const auto bytes = sq::backup(data, file);
+            std::cout << "backup of " << data << " written to " << file << " (" << bytes
+                      << " bytes)\n";
+            return 0;
+        }
+        const auto moved = sq::restore(file, data);
+        std::cout << "restored " << file << " into " << data;
+        if (!moved.empty()) {
+            std::cout << " (the database it replaces is in " << moved.string() << ")";
+        }
+        std::cout << "\n";
+        return 0;
+    } catch (const sq::maintenance_error& e) {
+        std::cerr << "relais-server: " << e.what() << "\n";
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -516,6 +579,9 @@ int main(int argc, char** argv) {
         }
         if (command == "template") {
             return template_command(argc - 1, argv + 1);
+        }
+        if (command == "backup" || command == "restore" || command == "integrity") {
+            return data_command(command, argc - 1, argv + 1);
         }
         if (command == "--version") {
             std::cout << version << "\n";

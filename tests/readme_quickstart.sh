@@ -27,7 +27,9 @@ block_after() {
   ' README.md
 }
 
-[ -e data ] && fail "./data exists; move it aside first: the quick start creates its own accounts"
+for made in data data-restauree sauvegarde.db; do
+  [ -e "$made" ] && fail "./$made exists; move it aside first: the quick start makes its own"
+done
 setup=$(block_after "## Set-up (Debian 12, as root)" | grep -v '^#' | grep -v '^$')
 quickstart=$(block_after "## Quick start")
 [ "$(printf '%s\n' "$setup" | wc -l)" -eq 1 ] || fail "expected one set-up command, got: $setup"
@@ -37,7 +39,7 @@ work=$(mktemp -d)
 server_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2> /dev/null || true; fi
-  rm -rf data "$work"
+  rm -rf data data-restauree sauvegarde.db "$work"
 }
 trap cleanup EXIT
 # A newcomer has no saved settings or session tokens yet.
@@ -115,7 +117,10 @@ grep -q "^nom,structure,commune,rôle dans la séance,première arrivée,dernier
   "$work/quickstart.log" || fail "attendance printed no CSV header"
 grep -q "^alice,,,animation,20[0-9-]* [0-9:]*,20[0-9-]* [0-9:]*,0$" "$work/quickstart.log" ||
   fail "attendance lacks alice's line"
-echo "== readme: history, piped send, --json, tail, dm, resources, thread, search and a session as described"
+grep -q "^backup of data written to sauvegarde.db (" "$work/quickstart.log" || fail "no backup"
+grep -q "^restored sauvegarde.db into data-restauree$" "$work/quickstart.log" || fail "no restore"
+grep -q "^integrity ok: data-restauree$" "$work/quickstart.log" || fail "the restored copy failed integrity"
+echo "== readme: history, piped send, --json, tail, dm, resources, thread, search, a session and a backup as described"
 
 kill -INT "$server_pid"
 status=0

@@ -422,6 +422,27 @@ asio::awaitable<int> history(client& c, const arguments& a) {
             co_return report(page.error());
         }
         const auto& events = page->events();
+        if (page->full_resync()) {
+            // The server's history ends before what the user had seen: it
+            // was restored from an older backup. Say so, and where it ends.
+            std::cerr << "relais: "
+                      << tr(words{"l'historique de ce canal sur le serveur s'arrête au message ",
+                                  "this channel's history on the server ends at message "})
+                      << page->last_seq()
+                      << tr(words{" (restauré depuis une sauvegarde) : ce qui venait après n'y est "
+                                  "plus ; reprenez avec --after ",
+                                  " (restored from a backup): what came after is gone; go on "
+                                  "with --after "})
+                      << page->last_seq() << "\n";
+            if (a.json) {
+                json::object o;
+                o["channel"] = a.words[1];
+                o["full_resync"] = true;
+                o["last_seq"] = page->last_seq();
+                std::cout << json::serialize(o) << "\n";
+            }
+            co_return 0;
+        }
         if (events.empty()) {
             break;
         }
