@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -58,6 +59,7 @@ int usage(std::ostream& out, int code) {
            "  relais-server backup --data DIR FILE      (a consistent copy, while serving)\n"
            "  relais-server restore FILE --data DIR     (refused while a server uses DIR)\n"
            "  relais-server integrity --data DIR\n"
+           "  relais-server check-config FILE           (each error with its line)\n"
            "  relais-server serve --help                    (every server option)\n";
     return code;
 }
@@ -165,6 +167,120 @@ std::pair<std::string, std::uint16_t> split_host_port(const std::string& listen)
     return {host, static_cast<std::uint16_t>(port)};
 }
 
+// What is wrong with a configuration file, one line each, "FILE:LINE: ...":
+// an unknown option, a value of the wrong type or outside the allowed ones,
+// an option set twice, a file that cannot be read. `serve --config` refuses
+// to start on the same words.
+std::vector<std::string> config_problems(const std::string& file,
+                                         const po::options_description& d) {
+    std::vector<std::string> problems;
+    std::ifstream in(file);
+    if (!in) {
+        return {file + ": cannot read it"};
+    }
+    std::map<std::string, int> seen;
+    std::string tls_cert, tls_key;
+    int tls_cert_line = 0;
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+        auto at = [&](const std::string& what) {
+            problems.push_back(file + ":" + std::to_string(n) + ": " + what);
+        };
+        if (auto hash = line.find('#'); hash != std::string::npos) {
+            line.erase(hash);
+        }
+        auto trim = [](std::string t) {
+            t.erase(0, t.find_first_not_of(" \t\r"));
+            t.erase(t.find_last_not_of(" \t\r") + 1);
+            return t;
+        };
+        line = trim(line);
+        if (line.empty()) {
+            continue;
+        }
+        const auto equals = line.find('=');
+        if (equals == std::string::npos) {
+            at("'" + line + "' is not 'option = value'");
+            continue;
+        }
+        const auto key = trim(line.substr(0, equals));
+        const auto value = trim(line.substr(equals + 1));
+        const auto* option = d.find_nothrow(key, false);
+        if (!option || key == "config" || key == "help") {
+            at("unknown option '" + key + "' (relais-server serve --help lists them)");
+            continue;
+        }
+        if (key != "allowed-origin") {
+            if (auto earlier = seen.find(key); earlier != seen.end()) {
+                at(key + " is set twice (first at line " + std::to_string(earlier->second) + ")");
+                continue;
+            }
+        }
+        seen.emplace(key, n);
+        boost::any parsed;
+        try {
+            option->semantic()->parse(parsed, {value}, true);
+        } catch (const std::exception&) {
+            at(key + " = " + value + ": not a whole number");
+            continue;
+        }
+        auto one_of = [&](std::initializer_list<const char*> allowed) {
+            std::string names;
+            for (const auto* a : allowed) {
+                if (value == a) {
+                    return;
+                }
+                names += names.empty() ? "" : ", ";
+                names += a;
+            }
+            at(key + " must be one of " + names + ", not '" + value + "'");
+        };
+        if (key == "durability") {
+            one_of({"full", "normal"});
+        } else if (key == "log-level") {
+            one_of({"debug", "info", "warn", "error"});
+        } else if (key == "listen") {
+            try {
+                split_host_port(value);
+            } catch (const std::exception&) {
+                at("listen must be HOST:PORT (port 0 to 65535), not '" + value + "'");
+            }
+        } else if (key == "tls-cert" || key == "tls-key") {
+            if (!std::ifstream(value)) {
+                at(key + " = " + value + ": cannot read that file");
+            }
+            (key == "tls-cert" ? tls_cert : tls_key) = value;
+            if (key == "tls-cert") {
+                tls_cert_line = n;
+            }
+        } else if (value.empty()) {
+            at(key + " has no value");
+        }
+    }
+    if (tls_cert.empty() != tls_key.empty()) {
+        problems.push_back(file + ":" + std::to_string(tls_cert_line ? tls_cert_line : 1) +
+                           ": tls-cert and tls-key go together");
+    }
+    return problems;
+}
+
+int check_config(int argc, char** argv) {
+    if (argc != 2) {
+        return usage(std::cerr, 2);
+    }
+    serve_options o;
+    auto d = serve_description(o);
+    const auto problems = config_problems(argv[1], d);
+    for (const auto& p : problems) {
+        std::cout << p << "\n";
+    }
+    if (!problems.empty()) {
+        return 1;
+    }
+    std::cout << argv[1] << ": ok\n";
+    return 0;
+}
+
 // Process settings a busy server needs.
 void tune_process() {
     // SQLite allocates and frees a savepoint's page bitmap for every write
@@ -198,7 +314,16 @@ int serve(int argc, char** argv) {
         return 0;
     }
     if (vm.count("config")) {
-        po::store(po::parse_config_file(vm["config"].as<std::string>().c_str(), description), vm);
+        const auto file = vm["config"].as<std::string>();
+        if (auto problems = config_problems(file, serve_description(o)); !problems.empty()) {
+            for (const auto& p : problems) {
+                std::cerr << "relais-server: " << p << "\n";
+            }
+            std::cerr << "relais-server: not started; relais-server check-config " << file
+                      << " says the same\n";
+            return 2;
+        }
+        po::store(po::parse_config_file(file.c_str(), description), vm);
     }
     po::notify(vm);
     if (o.tls_cert.empty() != o.tls_key.empty()) {
@@ -576,6 +701,9 @@ int main(int argc, char** argv) {
         }
         if (command == "vocabulary") {
             return vocabulary_command(argc - 1, argv + 1);
+        }
+        if (command == "check-config") {
+            return check_config(argc - 1, argv + 1);
         }
         if (command == "template") {
             return template_command(argc - 1, argv + 1);

@@ -566,5 +566,42 @@ TEST(admin, serve_refuses_an_unknown_log_level_and_names_the_allowed_ones) {
         << r.err;
 }
 
+TEST(admin, check_config_names_each_error_with_its_line_and_serve_refuses_on_the_same_words) {
+    server_process unused;  // only for its folders
+    const auto shipped = std::string(RELAIS_SOURCE_DIR) + "/deploy/relais.conf";
+    auto ok = run_program({server_binary(), "check-config", shipped});
+    EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+    EXPECT_EQ(ok.out, shipped + ": ok\n");
+    const auto file = (unused.data_dir().parent_path() / "relais.conf").string();
+    std::ofstream(file) << "# a config with mistakes\n"
+                           "data = "
+                        << unused.data_dir().string()
+                        << "\n"
+                           "listne = 127.0.0.1:0\n"
+                           "durability = toujours\n"
+                           "\n"
+                           "max-frame-bytes = beaucoup\n"
+                           "log-level = info\n"
+                           "log-level = debug\n"
+                           "tls-cert = /nulle/part.pem\n";
+    auto checked = run_program({server_binary(), "check-config", file});
+    EXPECT_EQ(checked.exit_code, 1);
+    const std::string expected =
+        file + ":3: unknown option 'listne' (relais-server serve --help lists them)\n" + file +
+        ":4: durability must be one of full, normal, not 'toujours'\n" + file +
+        ":6: max-frame-bytes = beaucoup: not a whole number\n" + file +
+        ":8: log-level is set twice (first at line 7)\n" + file +
+        ":9: tls-cert = /nulle/part.pem: cannot read that file\n" + file +
+        ":9: tls-cert and tls-key go together\n";
+    EXPECT_EQ(checked.out, expected);
+    auto served = run_program({server_binary(), "serve", "--config", file});
+    EXPECT_EQ(served.exit_code, 2);
+    std::istringstream want(expected);
+    for (std::string line; std::getline(want, line);) {
+        EXPECT_NE(served.err.find("relais-server: " + line + "\n"), std::string::npos) << line;
+    }
+    EXPECT_EQ(served.out.find("listening"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace relais::testing
