@@ -299,7 +299,7 @@ class service {
     // a facilitator nor the timekeeper; BAD_REQUEST: no such phase.
     handled on_set_phase(const request& rq, const v1::ClientMessage& msg);
     // Meeting; facilitator; BAD_REQUEST: no role; NOT_FOUND: not a member
-    // of the channel; CONFLICT: the last facilitator's role.
+    // of the channel; CONFLICT: the last facilitator's role, over.
     handled on_set_meeting_role(const request& rq, const v1::ClientMessage& msg);
     // Meeting; CONFLICT: not live; FORBIDDEN: not present, the narrator
     // in a silent phase.

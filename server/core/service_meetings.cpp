@@ -754,6 +754,9 @@ service::handled service::on_set_meeting_role(const request& rq, const v1::Clien
     return change_meeting(
         rq, in.meeting_id(),
         [this, in](meeting_ctx& m, storage::writer& w, effects&) -> outcome<void> {
+            if (m.over()) {
+                return fail(errc::conflict, "the session is over");
+            }
             if (auto ok = must_facilitate(m, "give roles"); !ok) {
                 return ok;
             }

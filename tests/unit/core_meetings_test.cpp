@@ -555,6 +555,9 @@ TEST_F(meetings_test, ending_drafts_minutes_that_a_facilitator_edits_and_publish
     EXPECT_EQ(code(raise(p("paul"), id)), v1::CONFLICT);
     EXPECT_EQ(code(join_meeting(p("paul"), id)), v1::CONFLICT);
     EXPECT_EQ(code(set_state(coco_, id, v1::CANCELLED)), v1::CONFLICT);
+    EXPECT_EQ(code(role(coco_, id, "paul", v1::SCRIBE)), v1::CONFLICT);
+    EXPECT_EQ(code(phase(coco_, id)), v1::CONFLICT);
+    EXPECT_EQ(code(note(coco_, id, "Trop tard")), v1::CONFLICT);
     EXPECT_EQ(code(call(p("paul"), get)), v1::FORBIDDEN);  // a draft
     const auto draft = call(coco_, get).minutes().markdown();
     EXPECT_NE(draft.find("# Compte rendu — Analyse de pratiques de décembre"), std::string::npos)
