@@ -646,6 +646,10 @@ int data_command(const std::string& command, int argc, char** argv) {
             if (!file.empty()) {
                 return usage(std::cerr, 2);
             }
+            if (!std::filesystem::exists(sq::sqlite_store::database_path(data))) {
+                std::cerr << "relais-server: no database in " << data << "\n";
+                return 1;
+            }
             {
                 // Opening migrates an older schema first, as serving would.
                 sq::sqlite_store store(store_options(data, "full", 1));

@@ -192,6 +192,11 @@ TEST(backup, integrity_names_a_gap_and_restore_refuses_what_is_not_whole) {
     EXPECT_EQ(refused.exit_code, 1);
     EXPECT_NE(refused.err.find("channel 'journal': last seq"), std::string::npos) << refused.err;
     EXPECT_FALSE(std::filesystem::exists(elsewhere / "relais.db"));
+    // A folder without a database is not "ok", and is left as it was.
+    auto nothing = run_program({server_binary(), "integrity", "--data", elsewhere.string()});
+    EXPECT_EQ(nothing.exit_code, 1);
+    EXPECT_NE(nothing.err.find("no database in"), std::string::npos) << nothing.err;
+    EXPECT_FALSE(std::filesystem::exists(elsewhere / "relais.db"));
     // Not a database at all.
     const auto junk = (server.data_dir().parent_path() / "pas-une-base.db").string();
     std::ofstream(junk) << "bonjour";
