@@ -7,13 +7,15 @@ packages=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libprotobuf-dev protobuf-compiler
-  libsqlite3-dev libssl-dev libsodium-dev openssl libncurses-dev libutf8proc-dev
+  libsqlite3-dev libssl-dev libsodium-dev openssl libncurses-dev libutf8proc-dev libsystemd-dev
 )
 if [ "${1:-}" = "--test" ]; then
   # Tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets,
   # tmux, the terminal the interactive client is tested in, python3-websockets,
-  # a strict second WebSocket peer, and sslscan, which checks the TLS offer.
-  packages+=(libgtest-dev clang libclang-rt-14-dev tmux python3-websockets sslscan)
+  # a strict second WebSocket peer, sslscan, which checks the TLS offer, and
+  # python3-prometheus-client, whose parser reads what /metrics says.
+  packages+=(libgtest-dev clang libclang-rt-14-dev tmux python3-websockets sslscan
+    python3-prometheus-client)
 fi
 
 missing=()

@@ -2,6 +2,8 @@
 // SQLite store.
 #include <boost/program_options.hpp>
 
+#include <systemd/sd-daemon.h>
+
 #include <malloc.h>
 #include <sys/resource.h>
 #include <termios.h>
@@ -20,6 +22,7 @@
 #include "server/core/accounts.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
+#include "server/core/metrics.hpp"
 #include "server/core/service.hpp"
 #include "server/core/validation.hpp"
 #include "server/net/delivery_batch.hpp"
@@ -57,6 +60,8 @@ int usage(std::ostream& out, int code) {
            "  relais-server template remove NAME [--data DIR]\n"
            "                      (the agendas practice-exchange sessions start from)\n"
            "  relais-server backup --data DIR FILE      (a consistent copy, while serving)\n"
+           "  relais-server backup --data DIR [--keep N] FOLDER\n"
+           "                      (a dated copy in FOLDER; only the N newest stay)\n"
            "  relais-server restore FILE --data DIR     (refused while a server uses DIR)\n"
            "  relais-server integrity --data DIR\n"
            "  relais-server check-config FILE           (each error with its line)\n"
@@ -67,6 +72,7 @@ int usage(std::ostream& out, int code) {
 struct serve_options {
     std::string data = "data";
     std::string listen = "127.0.0.1:7680";
+    std::string admin_listen = "127.0.0.1:7681";
     std::string tls_cert;
     std::string tls_key;
     std::string durability = "full";
@@ -90,7 +96,10 @@ po::options_description serve_description(serve_options& o) {
                     "data folder (SQLite database)")(
         "listen", po::value(&o.listen)->default_value(o.listen),
         "HOST:PORT to listen on; port 0 picks a free one")(
-        "tls-cert", po::value(&o.tls_cert), "PEM certificate chain: serve wss:// instead of ws://")(
+        "admin-listen", po::value(&o.admin_listen)->default_value(o.admin_listen),
+        "HOST:PORT of the admin listener (/metrics, /healthz, /readyz; plain HTTP, keep it "
+        "on 127.0.0.1); off for none")("tls-cert", po::value(&o.tls_cert),
+                                       "PEM certificate chain: serve wss:// instead of ws://")(
         "tls-key", po::value(&o.tls_key), "PEM private key for --tls-cert")(
         "durability", po::value(&o.durability)->default_value(o.durability),
         "full (fsync every commit) or normal")("threads",
@@ -239,11 +248,12 @@ std::vector<std::string> config_problems(const std::string& file,
             one_of({"full", "normal"});
         } else if (key == "log-level") {
             one_of({"debug", "info", "warn", "error"});
-        } else if (key == "listen") {
+        } else if (key == "listen" || (key == "admin-listen" && value != "off")) {
             try {
                 split_host_port(value);
             } catch (const std::exception&) {
-                at("listen must be HOST:PORT (port 0 to 65535), not '" + value + "'");
+                at(key + " must be HOST:PORT (port 0 to 65535)" +
+                   (key == "admin-listen" ? " or off" : "") + ", not '" + value + "'");
             }
         } else if (key == "tls-cert" || key == "tls-key") {
             if (!std::ifstream(value)) {
@@ -336,15 +346,24 @@ int serve(int argc, char** argv) {
                                     o.log_level + "'");
     }
 
+    relais::core::metrics::service_metrics metrics;
     auto opts = store_options(o.data, o.durability, o.reader_threads);
     // What one group commit or one read job delivers leaves together.
     opts.callback_scope = relais::net::deliver_in_one_batch;
+    opts.on_commit = [&metrics](std::size_t jobs, double seconds) {
+        metrics.commit_group_size.observe(static_cast<double>(jobs));
+        metrics.commit_seconds.observe(seconds);
+    };
+    opts.on_checkpoint = [&metrics](double seconds) {
+        metrics.checkpoint_seconds.observe(seconds);
+    };
     relais::storage::sqlite::sqlite_store store(std::move(opts));
     relais::core::system_clock clock;
     relais::core::service_config sc;
     sc.limits = o.limits;
     sc.server_version = version;
     sc.connection_requests = {o.connection_rate, o.connection_burst};
+    sc.metrics = &metrics;
     relais::core::service service(store, clock, sc);
     service.start();
 
@@ -359,13 +378,36 @@ int serve(int argc, char** argv) {
     nc.max_queue_frames = o.max_queue_frames;
     nc.accept_rate = o.accept_rate;
     nc.accept_burst = o.accept_burst;
+    if (o.admin_listen != "off") {
+        nc.admin = split_host_port(o.admin_listen);
+    }
+    const auto database = relais::storage::sqlite::sqlite_store::database_path(o.data);
+    nc.more_metrics = [database](relais::core::metrics::text& out) {
+        auto size = [](const std::filesystem::path& file) {
+            std::error_code ec;
+            const auto bytes = std::filesystem::file_size(file, ec);
+            return ec ? std::uint64_t{0} : static_cast<std::uint64_t>(bytes);
+        };
+        out.family("relais_database_bytes", "gauge", "Size of the SQLite database file.");
+        out.sample("relais_database_bytes", "", size(database));
+        out.family("relais_wal_bytes", "gauge",
+                   "Size of the SQLite write-ahead log (checkpoints copy it into the database).");
+        out.sample("relais_wal_bytes", "", size(database.string() + "-wal"));
+    };
     relais::net::server server(service, nc);
     server.listen();
     // Once listening (a second server on the same port says so first): one
     // server per data folder, and no restore under it.
     relais::storage::sqlite::data_lock lock(o.data);
     std::cout << "listening on " << server.url() << std::endl;
+    if (const auto admin = server.admin_url(); !admin.empty()) {
+        std::cout << "admin listening on " << admin << std::endl;
+    }
+    // Under systemd (Type=notify), `systemctl start` returns now; elsewhere
+    // NOTIFY_SOCKET is unset and this does nothing.
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s", server.url().c_str());
     server.run();
+    sd_notify(0, "STOPPING=1");
     store.close();
     std::cerr << "relais-server stopped\n";
     return 0;
@@ -632,9 +674,12 @@ int template_command(int argc, char** argv) {
 // backup --data DIR FILE, restore FILE --data DIR, integrity --data DIR.
 int data_command(const std::string& command, int argc, char** argv) {
     std::string data = "data", file;
+    std::size_t keep = 0;
     po::options_description d("relais-server " + command + " options");
     d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
-        "file", po::value(&file), "the backup file");
+        "keep", po::value(&keep),
+        "backup into a folder: keep only the N newest backups there (a daily timer's retention)")(
+        "file", po::value(&file), "the backup file, or a folder for a dated file");
     po::positional_options_description p;
     p.add("file", 1);
     po::variables_map vm;
@@ -669,6 +714,23 @@ int data_command(const std::string& command, int argc, char** argv) {
         }
         if (file.empty()) {
             return usage(std::cerr, 2);
+        }
+        if (command != "backup" && vm.count("keep")) {
+            return usage(std::cerr, 2);
+        }
+        if (command == "backup" && std::filesystem::is_directory(file)) {
+            const auto done = sq::backup_into(data, file, keep);
+            std::cout << "backup of " << data << " written to " << done.file.string() << " ("
+                      << done.bytes << " bytes)\n";
+            for (const auto& old : done.removed) {
+                std::cout << "older backup removed: " << old.string() << "\n";
+            }
+            return 0;
+        }
+        if (command == "backup" && vm.count("keep")) {
+            std::cerr << "relais-server: --keep goes with a folder to back up into, and " << file
+                      << " is not a folder\n";
+            return 2;
         }
         if (command == "backup") {
             const auto bytes = sq::backup(data, file);

@@ -10,7 +10,8 @@ peer=
 
 "$server" user add-bots bot --count 20 --data "$work/data" > "$work/tokens"
 [ "$(wc -l < "$work/tokens")" -eq 20 ]
-"$server" serve --data "$work/data" --listen 127.0.0.1:0 --send-rate 100000 --send-burst 100000 \
+"$server" serve --data "$work/data" --listen 127.0.0.1:0 --admin-listen off \
+  --send-rate 100000 --send-burst 100000 \
   --connection-rate 100000 --connection-burst 100000 \
   --accept-rate 100000 --accept-burst 100000 > "$work/out" 2> "$work/err" &
 pid=$!

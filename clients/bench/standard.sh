@@ -86,7 +86,7 @@ start_server() {
     kill -INT "$server_pid"
     wait "$server_pid" || true
   fi
-  "${server_cpu[@]}" "$server_bin" serve --data "$work/data" --listen 127.0.0.1:0 \
+  "${server_cpu[@]}" "$server_bin" serve --data "$work/data" --listen 127.0.0.1:0 --admin-listen off \
     --send-rate 1000000 --send-burst 1000000 --connection-rate 1000000 \
     --connection-burst 1000000 --accept-rate 1000000 --accept-burst 1000000 \
     > "$work/server.out" 2>> "$work/server.err" &

@@ -70,6 +70,7 @@ void hub::send_to(const std::vector<user_id>& users, const protocol::frame& f) c
     for (const auto& conn : targets) {
         conn->deliver(f);
     }
+    deliveries_.add(targets.size());
 }
 
 void hub::send_to(user_id user, const protocol::frame& f) const {

@@ -9,6 +9,7 @@
 
 #include "protocol/codec.hpp"
 #include "server/core/connection.hpp"
+#include "server/core/metrics.hpp"
 
 namespace relais::core {
 
@@ -32,6 +33,8 @@ class hub {
     void send_to(user_id user, const protocol::frame& f) const;
     // Who is logged in, with which session: one entry per distinct session.
     std::vector<std::pair<user_id, std::string>> sessions() const;
+    // Frames handed to connections by send_to, ever (for /metrics).
+    std::uint64_t deliveries() const { return deliveries_.value(); }
     // Closes the user's connections (only those logged in with token_hash
     // when it is not empty) and returns them, so that the caller can end
     // their sessions before a request racing the close is served.
@@ -40,6 +43,8 @@ class hub {
 
   private:
     mutable std::shared_mutex mu_;
+    // Once per fan-out, not per connection: the count stays off the hot loop.
+    mutable metrics::counter deliveries_;
     std::unordered_map<user_id, std::vector<std::weak_ptr<connection>>> by_user_;
 };
 

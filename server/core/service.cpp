@@ -9,7 +9,10 @@
 namespace relais::core {
 
 service::service(storage::store& store, const clock& clock, service_config config)
-    : store_(store), clock_(clock), config_(std::move(config)) {}
+    : store_(store),
+      clock_(clock),
+      config_(std::move(config)),
+      metrics_(config_.metrics ? *config_.metrics : own_metrics_) {}
 
 void service::start() {
     storage::read_now(store_, [this](storage::reader& r) {
@@ -108,7 +111,7 @@ void service::on_frame(const std::shared_ptr<connection>& conn, std::string_view
 }
 
 void service::dispatch(const std::shared_ptr<connection>& conn, v1::ClientMessage& msg) {
-    request rq{conn, msg.request_id(), {}};
+    request rq{conn, msg.request_id(), {}, static_cast<int>(msg.body_case())};
     try {
         const auto& table = endpoints();
         auto it = table.find(static_cast<int>(msg.body_case()));
@@ -163,6 +166,18 @@ void service::on_close(const std::shared_ptr<connection>& conn) {
 
 void service::reply(const request& rq, v1::ServerMessage& msg) {
     msg.set_request_id(rq.id);
+    const int code = msg.has_error() ? static_cast<int>(msg.error().code()) : 0;
+    metrics_.answered(rq.kind, code);
+    if (log::enabled(log::level::debug)) {
+        const auto* kind = v1::ClientMessage::descriptor()->FindFieldByNumber(rq.kind);
+        log::write(log::level::debug, "request",
+                   {{"conn", rq.conn->id()},
+                    {"request", rq.id},
+                    {"user", rq.who.user.name()},
+                    {"kind", kind ? kind->name() : std::string("undecodable")},
+                    {"code", code == 0 ? std::string("ok")
+                                       : v1::ErrorCode_Name(static_cast<v1::ErrorCode>(code))}});
+    }
     rq.conn->deliver(protocol::encode(msg));
 }
 

@@ -65,6 +65,9 @@ struct service_config {
     std::string server_version = "relais-server";
     // Requests of any kind per connection.
     rate_limiter::config connection_requests{100, 400};
+    // Where answers are counted (for /metrics); the service keeps its own
+    // when none is given.
+    metrics::service_metrics* metrics = nullptr;
 };
 
 // The domain: turns each client frame into checks, storage work, one
@@ -83,6 +86,9 @@ class service {
     const service_config& config() const { return config_; }
     const protocol::limits& limits() const { return config_.limits; }
     hub& connections() { return hub_; }
+    const metrics::service_metrics& counts() const { return metrics_; }
+    // Not shutting down (for /readyz).
+    bool accepting() const { return !stopping_; }
 
     // One binary frame from a client. Every request gets exactly one answer
     // through conn->deliver, possibly later and from another thread.
@@ -108,6 +114,7 @@ class service {
         std::shared_ptr<connection> conn;
         std::uint64_t id = 0;
         identity who;  // set when the request needs a login
+        int kind = 0;  // ClientMessage's body field number; 0 when undecodable
     };
     // What a write did, for the one place that acts on it once it has
     // committed (service::write): the membership cache learns `joined`
@@ -462,6 +469,8 @@ class service {
     storage::store& store_;
     const clock& clock_;
     service_config config_;
+    metrics::service_metrics own_metrics_;
+    metrics::service_metrics& metrics_;
     hub hub_;
     membership_cache members_;
     login_throttle throttle_;

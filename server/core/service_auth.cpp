@@ -58,6 +58,11 @@ void service::attach_session(const request& rq, const storage::account& account,
         }
     }
     rq.conn->set_who(identity{user, token_digest(token_hash)});
+    log::write(log::level::info, rq.kind == v1::ClientMessage::kResume ? "resumed" : "logged_in",
+               {{"conn", rq.conn->id()},
+                {"request", rq.id},
+                {"user", account.name},
+                {"address", rq.conn->remote_address()}});
     if (hub_.attach(account.id, rq.conn)) {
         publish_presence(user, true);
     }
@@ -81,6 +86,13 @@ service::handled service::on_login(const request& rq, const v1::ClientMessage& m
         bool password_ok = verify_password(hash, login.password());
         if (!account || !password_ok || account->disabled) {
             throttle_.failed(login.name(), rq.conn->remote_address(), clock_.now_ms());
+            // The name only when it is an account's: a password typed into
+            // the name field must not reach the log.
+            log::write(log::level::warn, "login_failed",
+                       {{"conn", rq.conn->id()},
+                        {"request", rq.id},
+                        {"user", account ? account->name : std::string("unknown")},
+                        {"address", rq.conn->remote_address()}});
             // One answer for unknown name, wrong password and disabled
             // account, so that the answer tells nothing about the account.
             return fail(errc::unauthenticated, "wrong name or password");

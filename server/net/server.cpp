@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "server/core/log.hpp"
+#include "server/core/metrics.hpp"
 #include "server/core/rate_limiter.hpp"
 #include "server/core/service.hpp"
 #include "server/net/session.hpp"
@@ -61,8 +62,9 @@ bool valid_websocket_key(std::string_view key) {
     return EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(key.data()), 24) == 18;
 }
 
-ssl::context make_tls_context(const tls_files& files) {
-    ssl::context ctx(ssl::context::tls_server);
+std::shared_ptr<ssl::context> make_tls_context(const tls_files& files) {
+    auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+    auto& ctx = *context;
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                     ssl::context::single_dh_use);
@@ -74,7 +76,7 @@ ssl::context make_tls_context(const tls_files& files) {
                             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
     ctx.use_certificate_chain_file(files.certificate_chain);
     ctx.use_private_key_file(files.private_key, ssl::context::pem);
-    return ctx;
+    return context;
 }
 
 void log_spawn_failure(std::uint64_t id, std::exception_ptr e) {
@@ -111,13 +113,15 @@ struct server::impl final : session_owner {
           accept_strand(asio::make_strand(ioc)),
           control(asio::make_strand(ioc)),
           acceptor(ioc),
+          admin_acceptor(ioc),
           signals(control, SIGINT, SIGTERM),
+          hangups(control, SIGHUP),
           deadline(control),
           session_check(control),
           session_sweep(control),
           meeting_clock(control) {
         if (config.tls) {
-            tls.emplace(make_tls_context(*config.tls));
+            tls = make_tls_context(*config.tls);
         }
         limits.queue.max_bytes = config.max_queue_bytes;
         limits.queue.max_frames = config.max_queue_frames;
@@ -178,11 +182,15 @@ struct server::impl final : session_owner {
         auto remote = socket.remote_endpoint(ec);
         std::string address = ec ? "unknown" : remote.address().to_string();
         beast::tcp_stream stream(std::move(socket));
-        if (!tls) {
+        if (!config.tls) {
             co_await serve_http(std::move(stream), id, std::move(address));
             co_return;
         }
-        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *tls);
+        // Held until the handshake is done; then the TLS session holds the
+        // context itself (OpenSSL counts its references), so that a reload
+        // never pulls it from under an open connection.
+        const auto context = current_tls();
+        beast::ssl_stream<beast::tcp_stream> secure(std::move(stream), *context);
         beast::get_lowest_layer(secure).expires_after(config.handshake_timeout);
         auto [hec] = co_await secure.async_handshake(ssl::stream_base::server, nothrow);
         if (hec) {
@@ -254,17 +262,10 @@ struct server::impl final : session_owner {
             }
             co_return;
         }
-        if (req.method() == http::verb::get && req.target() == "/healthz") {
+        // /metrics is the admin listener's, never on the public port.
+        const bool reading = req.method() == http::verb::get || req.method() == http::verb::head;
+        if (reading && req.target() == "/healthz") {
             co_await respond(stream, req, http::status::ok, "ok\n");
-        } else if (req.method() == http::verb::get && req.target() == "/metrics") {
-            std::string body = "relais_connections " + std::to_string(session_count()) + "\n" +
-                               "relais_logged_in_connections " +
-                               std::to_string(service.connections().connection_count()) + "\n" +
-                               "relais_refused_connections_total " +
-                               std::to_string(refused_connections.load()) + "\n" +
-                               "relais_slow_reader_closes_total " +
-                               std::to_string(slow_reader_closes.load()) + "\n";
-            co_await respond(stream, req, http::status::ok, body);
         } else {
             co_await respond(stream, req, http::status::not_found, "not found\n");
         }
@@ -292,20 +293,151 @@ struct server::impl final : session_owner {
         asio::dispatch(executor, [session, answer = std::move(answer)] { session->start(answer); });
     }
 
-    template <class Stream>
-    asio::awaitable<void> respond(Stream& stream, const http::request<http::string_body>& req,
+    template <class Stream, class Body>
+    asio::awaitable<void> respond(Stream& stream, const http::request<Body>& req,
                                   http::status status, std::string body,
-                                  std::string_view websocket_version = {}) {
+                                  std::string_view websocket_version = {},
+                                  std::string_view content_type = "text/plain; charset=utf-8") {
         http::response<http::string_body> res{status, req.version()};
         res.set(http::field::server, "relais-server");
-        res.set(http::field::content_type, "text/plain; charset=utf-8");
+        res.set(http::field::content_type, content_type);
         if (!websocket_version.empty()) {
             res.set(http::field::sec_websocket_version, websocket_version);
         }
         res.keep_alive(false);
         res.body() = std::move(body);
         res.prepare_payload();
+        if (req.method() == http::verb::head) {
+            res.body().clear();  // the length stays that of the GET
+        }
         co_await http::async_write(stream, res, nothrow);
+    }
+
+    // The admin listener: one request per connection, from a scraper or a
+    // health check on this machine.
+    asio::awaitable<void> admin_accept_loop() {
+        for (;;) {
+            auto [ec, socket] =
+                co_await admin_acceptor.async_accept(asio::make_strand(ioc), nothrow);
+            if (ec) {
+                if (!admin_acceptor.is_open()) {
+                    co_return;
+                }
+                asio::steady_timer pause(ioc, std::chrono::milliseconds(50));
+                co_await pause.async_wait(nothrow);
+                continue;
+            }
+            auto executor = socket.get_executor();
+            asio::co_spawn(executor, serve_admin(beast::tcp_stream(std::move(socket))),
+                           [](std::exception_ptr e) { log_spawn_failure(0, e); });
+        }
+    }
+
+    asio::awaitable<void> serve_admin(beast::tcp_stream stream) {
+        beast::flat_buffer buffer;
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(8 * 1024);
+        stream.expires_after(config.handshake_timeout);
+        auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+        if (ec) {
+            co_return;
+        }
+        const auto req = parser.release();
+        const auto target = req.target().substr(0, req.target().find('?'));
+        if (req.method() != http::verb::get && req.method() != http::verb::head) {
+            co_await respond(stream, req, http::status::method_not_allowed, "GET only\n");
+        } else if (target == "/metrics") {
+            co_await respond(stream, req, http::status::ok, render_metrics(), {},
+                             "text/plain; version=0.0.4; charset=utf-8");
+        } else if (target == "/healthz") {
+            co_await respond(stream, req, http::status::ok, "ok\n");
+        } else if (target == "/readyz") {
+            // Storage opened before the listeners did: ready until a stop.
+            if (stopping) {
+                co_await respond(stream, req, http::status::service_unavailable, "shutting down\n");
+            } else {
+                co_await respond(stream, req, http::status::ok, "ready\n");
+            }
+        } else {
+            co_await respond(stream, req, http::status::not_found,
+                             "not found: /metrics, /healthz and /readyz are here\n");
+        }
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    std::string render_metrics() {
+        core::metrics::text out;
+        std::size_t open = 0, queued = 0;
+        {
+            std::lock_guard lock(sessions_mu);
+            for (auto& [id, weak] : sessions) {
+                if (auto s = weak.lock()) {
+                    ++open;
+                    queued += s->queued_bytes();
+                }
+            }
+        }
+        out.family("relais_connections", "gauge", "Open WebSocket connections.");
+        out.sample("relais_connections", "", std::uint64_t{open});
+        out.family("relais_logged_in_connections", "gauge",
+                   "WebSocket connections with a logged-in user.");
+        out.sample("relais_logged_in_connections", "",
+                   std::uint64_t{service.connections().connection_count()});
+        out.family("relais_connections_accepted_total", "counter",
+                   "TCP connections accepted on the main listener.");
+        out.sample("relais_connections_accepted_total", "", next_id.load());
+        out.family("relais_refused_connections_total", "counter",
+                   "Connections closed at once because their address opened too many "
+                   "(--accept-rate).");
+        out.sample("relais_refused_connections_total", "", refused_connections.load());
+        out.family("relais_slow_reader_closes_total", "counter",
+                   "Connections cut off because they did not read what was sent to them.");
+        out.sample("relais_slow_reader_closes_total", "", slow_reader_closes.load());
+        out.family("relais_outbound_queue_bytes", "gauge",
+                   "Bytes waiting to be sent, over every connection.");
+        out.sample("relais_outbound_queue_bytes", "", std::uint64_t{queued});
+        service.counts().render(out, service.connections().deliveries());
+        if (config.more_metrics) {
+            config.more_metrics(out);
+        }
+        return out.str();
+    }
+
+    std::shared_ptr<ssl::context> current_tls() {
+        std::lock_guard lock(tls_mu);
+        return tls;
+    }
+
+    // SIGHUP: a renewed certificate (Let's Encrypt) for the next handshakes.
+    // A file that does not load leaves the current one in place.
+    void await_hangup() {
+        hangups.async_wait([this](beast::error_code ec, int) {
+            if (ec) {
+                return;
+            }
+            if (!config.tls) {
+                core::log::write(core::log::level::info, "reload",
+                                 {{"tls", "none"}, {"result", "nothing to reload"}});
+            } else {
+                try {
+                    auto fresh = make_tls_context(*config.tls);
+                    {
+                        std::lock_guard lock(tls_mu);
+                        tls.swap(fresh);
+                    }
+                    core::log::write(core::log::level::info, "reload",
+                                     {{"tls_cert", config.tls->certificate_chain},
+                                      {"result", "certificate and key read again"}});
+                } catch (const std::exception& e) {
+                    core::log::write(core::log::level::error, "reload_failed",
+                                     {{"tls_cert", config.tls->certificate_chain},
+                                      {"error", e.what()},
+                                      {"result", "the previous certificate stays in use"}});
+                }
+            }
+            await_hangup();
+        });
     }
 
     // Every session's silence and unfinished close, looked at often enough
@@ -373,6 +505,10 @@ struct server::impl final : session_owner {
     // stop, nothing needs the deadline any more and run() may return.
     void finish_if_idle() {
         if (drained && sessions.empty()) {
+            asio::dispatch(accept_strand, [this] {
+                beast::error_code ec;
+                admin_acceptor.close(ec);
+            });
             asio::post(control, [this] {
                 deadline.cancel();
                 sweep_stopped = true;
@@ -397,6 +533,7 @@ struct server::impl final : session_owner {
             acceptor.close(ec);
         });
         signals.cancel();
+        hangups.cancel();
         session_check.cancel();
         meeting_clock.cancel();
         service.stop_accepting();
@@ -430,13 +567,16 @@ struct server::impl final : session_owner {
     // thread while another waits on it.
     asio::strand<asio::io_context::executor_type> control;
     tcp::acceptor acceptor;
+    tcp::acceptor admin_acceptor;  // both on accept_strand
     asio::signal_set signals;
+    asio::signal_set hangups;
     asio::steady_timer deadline;
     asio::steady_timer session_check;
     asio::steady_timer session_sweep;
     asio::steady_timer meeting_clock;
     bool sweep_stopped = false;
-    std::optional<ssl::context> tls;
+    std::mutex tls_mu;
+    std::shared_ptr<ssl::context> tls;  // guarded by tls_mu; swapped by a reload
     session_limits limits;
     std::atomic<std::uint64_t> next_id{0};
     std::atomic<bool> stopping{false};
@@ -458,28 +598,59 @@ server::server(core::service& service, server_config config)
 
 server::~server() = default;
 
-void server::listen() {
-    auto& i = *impl_;
-    tcp::endpoint endpoint(asio::ip::make_address(i.config.host), i.config.port);
+namespace {
+
+// `what` names the listener in the message ("" for the main one), `option`
+// the flag that moves it.
+void open_listener(tcp::acceptor& acceptor, const std::string& host, std::uint16_t port,
+                   std::string_view what, std::string_view option) {
     beast::error_code ec;
-    i.acceptor.open(endpoint.protocol(), ec);
+    const auto address = asio::ip::make_address(host, ec);
+    tcp::endpoint endpoint(address, port);
     if (!ec) {
-        i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+        acceptor.open(endpoint.protocol(), ec);
     }
     if (!ec) {
-        i.acceptor.bind(endpoint, ec);
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     }
     if (!ec) {
-        i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
     }
     if (ec) {
         // One line a person can act on, not Asio's message with its source location.
-        std::string why = "cannot listen on " + i.config.host + ":" +
-                          std::to_string(i.config.port) + ": " + ec.message();
+        std::string why = "cannot listen on " + host + ":" + std::to_string(port);
+        why.append(what).append(": ").append(ec.message());
         if (ec == asio::error::address_in_use) {
-            why += " (another server already uses this port: stop it or pass --listen)";
+            why.append(" (another server already uses this port: stop it or pass ")
+                .append(option)
+                .append(")");
         }
         throw std::runtime_error(why);
+    }
+}
+
+std::string url_of(const tcp::acceptor& acceptor, std::string_view scheme) {
+    auto endpoint = acceptor.local_endpoint();
+    std::string host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) {
+        host = "[" + host + "]";
+    }
+    std::string url(scheme);
+    url.append("://").append(host).append(":").append(std::to_string(endpoint.port()));
+    return url;
+}
+
+}  // namespace
+
+void server::listen() {
+    auto& i = *impl_;
+    open_listener(i.acceptor, i.config.host, i.config.port, "", "--listen");
+    if (i.config.admin) {
+        open_listener(i.admin_acceptor, i.config.admin->first, i.config.admin->second,
+                      " (the admin listener)", "--admin-listen");
     }
 }
 
@@ -488,19 +659,22 @@ std::uint16_t server::port() const {
 }
 
 std::string server::url() const {
-    auto endpoint = impl_->acceptor.local_endpoint();
-    std::string host = endpoint.address().to_string();
-    if (endpoint.address().is_v6()) {
-        host = "[" + host + "]";
-    }
-    return std::string(impl_->tls ? "wss://" : "ws://") + host + ":" +
-           std::to_string(endpoint.port());
+    return url_of(impl_->acceptor, impl_->config.tls ? "wss" : "ws");
+}
+
+std::string server::admin_url() const {
+    return impl_->admin_acceptor.is_open() ? url_of(impl_->admin_acceptor, "http") : std::string();
 }
 
 void server::run() {
     auto& i = *impl_;
     asio::co_spawn(i.accept_strand, i.accept_loop(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    if (i.admin_acceptor.is_open()) {
+        asio::co_spawn(i.accept_strand, i.admin_accept_loop(),
+                       [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    }
+    asio::dispatch(i.control, [&i] { i.await_hangup(); });
     asio::co_spawn(i.control, i.watch_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.control, i.sweep_sessions(),

@@ -3,14 +3,19 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace relais::core {
 class service;
+namespace metrics {
+class text;
 }
+}  // namespace relais::core
 
 namespace relais::net {
 
@@ -35,6 +40,11 @@ struct server_config {
     // TLS or HTTP work.
     double accept_rate = 20;
     double accept_burst = 60;
+    // The admin listener: plain HTTP with /metrics, /healthz and /readyz,
+    // meant for 127.0.0.1 (port 0 picks a free one). None when unset.
+    std::optional<std::pair<std::string, std::uint16_t>> admin;
+    // Figures /metrics adds after the server's own (the database's files).
+    std::function<void(core::metrics::text&)> more_metrics;
 };
 
 // The network side of relais-server: listener, TLS, HTTP endpoints and
@@ -50,8 +60,12 @@ class server {
     void listen();
     std::uint16_t port() const;
     std::string url() const;
+    // http://HOST:PORT of the admin listener; empty when there is none.
+    std::string admin_url() const;
     // Serves until SIGINT/SIGTERM or stop(); then closes every connection
-    // with a close frame and returns.
+    // with a close frame and returns. SIGHUP reads the TLS certificate and
+    // key again (a renewal) for the connections that come next; connections
+    // already open keep theirs.
     void run();
     void stop();
 

@@ -186,6 +186,11 @@ class ws_session final : public session_base {
         }
     }
 
+    std::size_t queued_bytes() override {
+        std::lock_guard lock(mu_);
+        return queue_.bytes() + out_.unsent_bytes();
+    }
+
     void flush_joined() override {
         std::lock_guard lock(mu_);
         if (wake_ == wake::batch) {

@@ -34,6 +34,9 @@ class session_base : public core::connection {
     // Hands `batch` (sessions of this one's transport, this one first) to a
     // network thread, which calls flush_joined on each.
     virtual void post_flush(std::vector<std::shared_ptr<session_base>> batch) = 0;
+    // From any thread: bytes waiting to go out, queued or being written
+    // (for /metrics, read a few times a minute).
+    virtual std::size_t queued_bytes() = 0;
 };
 
 }  // namespace relais::net

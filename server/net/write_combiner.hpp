@@ -118,6 +118,14 @@ class write_combiner {
     bool busy() const { return state_ == state::writing; }
     bool failed() const { return state_ == state::failed; }
     bool has_pending() const { return !pending_.empty(); }
+    // Bytes not yet handed to the kernel (for /metrics).
+    std::size_t unsent_bytes() const {
+        if constexpr (plain) {
+            return pending_.size() - sent_;
+        } else {
+            return pending_.size() + in_flight_.size();
+        }
+    }
 
   private:
     // Plain TCP: as much of `bytes` as the socket takes now, with

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -147,6 +148,64 @@ std::uintmax_t backup(const std::filesystem::path& data_dir, const std::filesyst
     std::filesystem::rename(tmp, file);
     sync_dir(std::filesystem::absolute(file).parent_path());
     return std::filesystem::file_size(file);
+}
+
+namespace {
+
+// relais-YYYYMMDDTHHMMSS.mmmZ.db: UTC, so that names sort as times do.
+bool is_rotated_backup_name(const std::string& name) {
+    static const std::string shape = "relais-00000000T000000.000Z.db";
+    if (name.size() != shape.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool digit = name[i] >= '0' && name[i] <= '9';
+        if (shape[i] == '0' ? !digit : name[i] != shape[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+rotated_backup backup_into(const std::filesystem::path& data_dir,
+                           const std::filesystem::path& folder, std::size_t keep) {
+    if (!std::filesystem::is_directory(folder)) {
+        throw maintenance_error(folder.string() + " is not a folder");
+    }
+    const auto now = std::chrono::system_clock::now();
+    const auto seconds = std::chrono::system_clock::to_time_t(now);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::tm utc{};
+    ::gmtime_r(&seconds, &utc);
+    char name[64];
+    std::snprintf(name, sizeof name, "relais-%04d%02d%02dT%02d%02d%02d.%03dZ.db",
+                  utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                  utc.tm_sec, static_cast<int>(millis));
+    rotated_backup result;
+    result.file = folder / name;
+    result.bytes = backup(data_dir, result.file);
+    if (keep == 0) {
+        return result;
+    }
+    // Only files of this exact shape are ever removed: whatever else the
+    // administrator keeps in the folder stays.
+    std::vector<std::filesystem::path> rotated;
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        if (entry.is_regular_file() && is_rotated_backup_name(entry.path().filename().string())) {
+            rotated.push_back(entry.path());
+        }
+    }
+    std::sort(rotated.begin(), rotated.end());
+    while (rotated.size() > keep) {
+        std::filesystem::remove(rotated.front());
+        result.removed.push_back(rotated.front());
+        rotated.erase(rotated.begin());
+    }
+    return result;
 }
 
 std::vector<std::string> integrity_problems(const std::filesystem::path& database) {

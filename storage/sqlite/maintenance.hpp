@@ -5,6 +5,7 @@
 // backup|restore|integrity`; each runs in a process of its own, beside a
 // server or without one.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -42,6 +43,17 @@ class data_lock {
 // `file`, synced, then renamed into place: `file` is whole or untouched.
 // Returns the copy's size in bytes.
 std::uintmax_t backup(const std::filesystem::path& data_dir, const std::filesystem::path& file);
+
+// A backup into `folder` named relais-YYYYMMDDTHHMMSS.mmmZ.db (UTC), for a
+// daily timer; then only the `keep` newest files of that shape stay in the
+// folder (0: all of them). Nothing else in the folder is touched.
+struct rotated_backup {
+    std::filesystem::path file;
+    std::uintmax_t bytes = 0;
+    std::vector<std::filesystem::path> removed;
+};
+rotated_backup backup_into(const std::filesystem::path& data_dir,
+                           const std::filesystem::path& folder, std::size_t keep);
 
 // What is wrong with a database, in plain words: SQLite's integrity check,
 // then Relais' own invariants (every channel's seqs are 1 to last_seq

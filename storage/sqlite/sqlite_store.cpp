@@ -10,6 +10,10 @@
 namespace relais::storage::sqlite {
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point began) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+}
+
 // Ordered migrations: entry i takes the schema from version i to i + 1.
 // Append only; never edit a released entry.
 constexpr const char* migrations[] = {
@@ -1892,7 +1896,11 @@ int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int
         s.writer_checkpoint_at_ = pages + little;
         const int mode = pages >= cap ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE;
         int copied = 0;
+        const auto began = std::chrono::steady_clock::now();
         const int rc = sqlite3_wal_checkpoint_v2(db, schema, mode, nullptr, &copied);
+        if (rc == SQLITE_OK && s.opts_.on_checkpoint) {
+            s.opts_.on_checkpoint(seconds_since(began));
+        }
         if (rc == SQLITE_OK) {
             std::lock_guard lock(s.checkpoint_mu_);
             s.checkpointed_pages_ = static_cast<std::size_t>(std::max(copied, 0));
@@ -1935,8 +1943,12 @@ void sqlite_store::checkpoint_loop() {
             checkpointer_in_pass_ = true;
         }
         int copied = 0;
+        const auto began = std::chrono::steady_clock::now();
         const int rc =
             sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, &copied);
+        if (rc == SQLITE_OK && opts_.on_checkpoint) {
+            opts_.on_checkpoint(seconds_since(began));
+        }
         // Busy: the writer is finishing the WAL itself.
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
             report_error("storage_checkpoint_failed", sqlite3_errmsg(db));
@@ -2098,6 +2110,7 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
     sql_access access(db);
     std::vector<char> job_ok(group.size(), 1);
     bool committed = false;
+    const auto began = std::chrono::steady_clock::now();
     try {
         // Prepared once and kept in the cache, not parsed again for every job.
         db.prepare("BEGIN IMMEDIATE").run();
@@ -2117,6 +2130,9 @@ void sqlite_store::commit_group(std::vector<write_job>& group) {
         }
         db.prepare("COMMIT").run();
         committed = true;
+        if (opts_.on_commit) {
+            opts_.on_commit(group.size(), seconds_since(began));
+        }
     } catch (...) {
         report_current_exception("storage_group_commit_failed");
         try {

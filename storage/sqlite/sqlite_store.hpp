@@ -37,6 +37,11 @@ struct options {
     // threw): `event` names what failed, `detail` says why. Storage does not
     // log by itself; the server routes this to its log. Empty: dropped.
     std::function<void(std::string_view event, std::string_view detail)> report_error;
+    // Told after each group commit (how many jobs, how long from BEGIN to
+    // COMMIT) on the writer thread, and after each checkpoint pass, for the
+    // server's metrics. Empty: nobody counts.
+    std::function<void(std::size_t jobs, double seconds)> on_commit;
+    std::function<void(double seconds)> on_checkpoint;
 };
 
 // The schema versions this build knows; the database is migrated to the last.

@@ -204,5 +204,45 @@ TEST(backup, integrity_names_a_gap_and_restore_refuses_what_is_not_whole) {
         run_program({server_binary(), "restore", junk, "--data", elsewhere.string()}).exit_code, 1);
 }
 
+TEST(backup, into_a_folder_keeps_the_newest_dated_copies_and_nothing_else_is_touched) {
+    server_process server;
+    server.add_user("lea");
+    server.start();
+    const auto folder = server.data_dir().parent_path() / "sauvegardes";
+    std::filesystem::create_directories(folder);
+    std::ofstream(folder / "notes-de-l-admin.txt") << "a garder";
+    std::ofstream(folder / "relais-ancienne.db") << "pas de la forme datee";
+    std::vector<std::string> written;
+    for (int i = 0; i < 4; ++i) {
+        auto r = run_program({server_binary(), "backup", "--data", server.data_dir().string(),
+                              "--keep", "2", folder.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const auto at = r.out.find(" written to ");
+        ASSERT_NE(at, std::string::npos) << r.out;
+        written.push_back(r.out.substr(at + 12, r.out.find(" (", at) - at - 12));
+        const bool removed_one = r.out.find("older backup removed: ") != std::string::npos;
+        EXPECT_EQ(removed_one, i >= 2) << r.out;
+    }
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::directory_iterator(folder)) {
+        left.push_back(e.path().string());
+    }
+    std::sort(left.begin(), left.end());
+    std::vector<std::string> expected = {(folder / "notes-de-l-admin.txt").string(),
+                                         (folder / "relais-ancienne.db").string(), written[2],
+                                         written[3]};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(left, expected);
+    // Each kept copy restores.
+    auto restored = run_program({server_binary(), "restore", written[3], "--data",
+                                 (server.data_dir().parent_path() / "restauree").string()});
+    EXPECT_EQ(restored.exit_code, 0) << restored.err;
+    // --keep with a file is a mistake, said as one.
+    auto wrong = run_program({server_binary(), "backup", "--data", server.data_dir().string(),
+                              "--keep", "2", (folder / "un-fichier.db").string()});
+    EXPECT_EQ(wrong.exit_code, 2);
+    EXPECT_NE(wrong.err.find("--keep goes with a folder"), std::string::npos) << wrong.err;
+}
+
 }  // namespace
 }  // namespace relais::testing

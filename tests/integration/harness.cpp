@@ -162,40 +162,47 @@ void server_process::start() {
     // A restart listens where the first start did, so that clients can come back.
     const std::string listen =
         url_.empty() ? "127.0.0.1:0" : "127.0.0.1:" + url_.substr(url_.rfind(':') + 1);
-    std::vector<std::string> argv = {server_binary(),    "serve",    "--data",
-                                     data_dir_.string(), "--listen", listen};
+    std::vector<std::string> argv = {server_binary(), "serve", "--data",         data_dir_.string(),
+                                     "--listen",      listen,  "--admin-listen", "127.0.0.1:0"};
     if (!cert_.empty()) {
         argv.insert(argv.end(), {"--tls-cert", cert_, "--tls-key", key_});
     }
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     int log_fd =
         ::open((root_ / "server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    pid_ = spawn(argv, -1, out[1], log_fd, {});
+    pid_ = spawn(argv, -1, out[1], log_fd, env_);
     ::close(out[1]);
     ::close(log_fd);
     stdout_fd_ = out[0];
-    // The server says where it listens once it accepts connections.
-    std::string line;
-    char c;
+    // The server says where it listens once it accepts connections, then
+    // where its admin listener does.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{stdout_fd_, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) {
-            continue;
+    auto next_line = [&] {
+        std::string line;
+        char c;
+        while (std::chrono::steady_clock::now() < deadline) {
+            pollfd p{stdout_fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0) {
+                continue;
+            }
+            if (::read(stdout_fd_, &c, 1) != 1 || c == '\n') {
+                break;
+            }
+            line.push_back(c);
         }
-        if (::read(stdout_fd_, &c, 1) != 1) {
-            break;
-        }
-        if (c == '\n') {
-            break;
-        }
-        line.push_back(c);
-    }
-    const std::string prefix = "listening on ";
+        return line;
+    };
+    const std::string prefix = "listening on ", admin_prefix = "admin listening on ";
+    auto line = next_line();
     if (line.rfind(prefix, 0) != 0) {
         throw std::runtime_error("relais-server did not start: '" + line + "'");
     }
     url_ = line.substr(prefix.size());
+    line = next_line();
+    if (line.rfind(admin_prefix, 0) != 0) {
+        throw std::runtime_error("relais-server's admin listener did not start: '" + line + "'");
+    }
+    admin_url_ = line.substr(admin_prefix.size());
 }
 
 void server_process::kill_hard() {
@@ -227,8 +234,17 @@ std::string server_process::http_get(const std::string& path) const {
     return http_raw("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 }
 
+std::string server_process::admin_get(const std::string& path) const {
+    return http_raw("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    admin_url_);
+}
+
 std::string server_process::http_raw(const std::string& request) const {
-    auto port = std::stoi(url_.substr(url_.rfind(':') + 1));
+    return http_raw(request, url_);
+}
+
+std::string server_process::http_raw(const std::string& request, const std::string& url) const {
+    auto port = std::stoi(url.substr(url.rfind(':') + 1));
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

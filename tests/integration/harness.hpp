@@ -42,6 +42,8 @@ class server_process {
     server_process& operator=(const server_process&) = delete;
 
     void start();
+    // Extra `NAME=value` entries for the server's environment at its next start.
+    void set_environment(std::vector<std::string> env) { env_ = std::move(env); }
     void kill_hard();  // SIGKILL, as a crash would
     int terminate();   // SIGTERM; returns the exit code
     bool running() const { return pid_ > 0; }
@@ -56,6 +58,9 @@ class server_process {
     // a test fails).
     std::string log() const;
     std::string http_get(const std::string& path) const;  // status line + body
+    // The same on the admin listener (/metrics, /healthz, /readyz).
+    std::string admin_get(const std::string& path) const;
+    const std::string& admin_url() const { return admin_url_; }
     // Sends raw bytes on a fresh connection; returns everything read back.
     std::string http_raw(const std::string& request) const;
 
@@ -76,6 +81,9 @@ class server_process {
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
     std::string url_;
+    std::string admin_url_;
+    std::vector<std::string> env_;
+    std::string http_raw(const std::string& request, const std::string& url) const;
 };
 
 // Server flags that lift every rate limit, for tests that send or connect

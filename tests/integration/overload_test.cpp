@@ -195,7 +195,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
             if (++issued % 100 == 0) {
                 rss_peak = std::max(rss_peak, rss_kib(server.pid()));
                 if (!cut_after_s &&
-                    server.http_get("/metrics").find("relais_slow_reader_closes_total 1") !=
+                    server.admin_get("/metrics").find("relais_slow_reader_closes_total 1") !=
                         std::string::npos) {
                     cut_after_s =
                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
@@ -212,11 +212,11 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
             // A slow (sanitizer) build may reach the bound only after the last send.
             co_await wait_until(
                 [&] {
-                    return server.http_get("/metrics").find("relais_slow_reader_closes_total 1") !=
+                    return server.admin_get("/metrics").find("relais_slow_reader_closes_total 1") !=
                            std::string::npos;
                 },
                 std::chrono::seconds(30));
-            if (server.http_get("/metrics").find("relais_slow_reader_closes_total 1") !=
+            if (server.admin_get("/metrics").find("relais_slow_reader_closes_total 1") !=
                 std::string::npos) {
                 cut_after_s =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
@@ -386,11 +386,11 @@ TEST(overload, connection_attempts_from_one_address_are_capped_and_others_get_in
     EXPECT_GE(upgraded, 60);
     EXPECT_TRUE(other_address_served);
     std::this_thread::sleep_for(std::chrono::seconds(3));  // the address's budget refills
-    const auto metrics = server.http_get("/metrics");
-    const auto at = metrics.find("relais_refused_connections_total ");
+    const auto metrics = server.admin_get("/metrics");
+    const std::string sample = "\nrelais_refused_connections_total ";
+    const auto at = metrics.find(sample);
     ASSERT_NE(at, std::string::npos) << metrics;
-    EXPECT_EQ(std::stoi(metrics.substr(at + std::strlen("relais_refused_connections_total "))),
-              refused);
+    EXPECT_EQ(std::stoi(metrics.substr(at + sample.size())), refused);
 }
 
 TEST(overload, frames_at_the_size_limit_pass_and_one_byte_over_is_refused) {

@@ -8,8 +8,9 @@
 namespace relais::testing {
 namespace {
 
-TEST(security, passwords_and_tokens_never_reach_the_server_logs) {
-    server_process server({}, /*tls=*/true);
+TEST(security, passwords_tokens_and_message_text_never_reach_the_server_logs) {
+    // At debug, every request has its line: they are covered too.
+    server_process server({"--log-level", "debug"}, /*tls=*/true);
     server.add_user("alice");
     server.start();
     std::string token;
@@ -24,6 +25,8 @@ TEST(security, passwords_and_tokens_never_reach_the_server_logs) {
         auto session = co_await c.login("alice", server_process::password_of("alice"));
         require(session, "login");
         token = session->token();
+        require(co_await c.create_channel("secrets", "sujet-canari-321", false), "channel");
+        require(co_await c.send(client::client::by_name("secrets"), "texte-canari-789"), "send");
         client::client again(co_await asio::this_coro::executor, opts);
         require(co_await again.connect(), "connect");
         require(co_await again.resume(token), "resume");
@@ -40,9 +43,15 @@ TEST(security, passwords_and_tokens_never_reach_the_server_logs) {
     const auto log = server.log() + passwd.out + passwd.err;
     for (const std::string& secret :
          {server_process::password_of("alice"), std::string("mauvais-secret-123"), token,
-          std::string("nouveau-secret-456")}) {
+          std::string("nouveau-secret-456"), std::string("texte-canari-789"),
+          std::string("sujet-canari-321")}) {
         EXPECT_EQ(log.find(secret), std::string::npos) << "'" << secret << "' is in:\n" << log;
     }
+    // The lines were written, without the secrets: each with its connection,
+    // request and user.
+    EXPECT_NE(log.find("level=info event=logged_in conn="), std::string::npos) << log;
+    EXPECT_NE(log.find("level=warn event=login_failed conn="), std::string::npos) << log;
+    EXPECT_NE(log.find("user=alice kind=send_message code=ok"), std::string::npos) << log;
 }
 
 TEST(security, unknown_user_and_wrong_password_get_the_same_answer_in_a_similar_time) {

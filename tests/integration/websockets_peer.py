@@ -82,7 +82,8 @@ def main() -> int:
     server_binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as data:
         server = subprocess.Popen(
-            [server_binary, "serve", "--data", data, "--listen", "127.0.0.1:0"],
+            [server_binary, "serve", "--data", data, "--listen", "127.0.0.1:0",
+             "--admin-listen", "off"],
             stdout=subprocess.PIPE, text=True)
         try:
             line = server.stdout.readline().strip()

@@ -147,6 +147,7 @@ class batching_session final : public session_base {
     void close(const std::string&) override {}
     void shutdown() override {}
     void sweep(std::int64_t) override {}
+    std::size_t queued_bytes() override { return 0; }
     void post_flush(std::vector<std::shared_ptr<session_base>> batch) override {
         ++post_calls;
         for (auto& s : batch) {
