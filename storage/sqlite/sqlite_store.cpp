@@ -1778,7 +1778,11 @@ void migrate(connection& db, int version) {
                 throw sqlite_error(SQLITE_MISMATCH, "database schema version " +
                                                         std::to_string(current) +
                                                         " is newer than this relais-server (" +
-                                                        std::to_string(migration_count) + ")");
+                                                        std::to_string(migration_count) +
+                                                        "): a newer relais-server wrote it, and "
+                                                        "this one cannot open it; to go back, "
+                                                        "restore a backup taken before the "
+                                                        "upgrade");
             }
             if (current >= version || current >= migration_count) {
                 db.exec("COMMIT");
