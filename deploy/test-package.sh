@@ -81,7 +81,9 @@ cp "$deb" "$root/root/"
 # The same build as a newer version, for the upgrade.
 upgrade_dir=$(mktemp -d)
 (cd build/release && cpack -G DEB -D CPACK_PACKAGE_VERSION="$version+upgrade" -B "$upgrade_dir" > /dev/null)
-cp "$upgrade_dir"/relais_*+upgrade_amd64.deb "$root/root/"
+# Aside, where the README's ./relais_*_amd64.deb does not see it.
+mkdir "$root/root/later"
+cp "$upgrade_dir"/relais_*+upgrade_amd64.deb "$root/root/later/"
 rm -rf "$upgrade_dir"
 
 systemd-nspawn -D "$root" --boot --register=no --keep-unit -q > "$root/boot.log" 2>&1 &
@@ -131,6 +133,14 @@ modes=$(inside 'stat -c "%a %U" /var/lib/relais /var/backups/relais /var/lib/rel
 [ "$modes" = "640 relais
 750 relais" ] || fail "the data is readable beyond the relais user and group: $modes"
 
+echo "== package: systemctl reload keeps the server and its connections' process"
+inside '
+before=$(systemctl show -p MainPID --value relais-server)
+systemctl reload relais-server
+[ "$(systemctl show -p MainPID --value relais-server)" = "$before" ] || { echo "reload restarted"; exit 1; }
+systemctl is-active relais-server
+' || fail "systemctl reload"
+
 echo "== package: the shipped nginx example in front of it (TLS at nginx, WebSocket upgrade)"
 inside '
 apt-get install -y -qq nginx > /dev/null
@@ -158,8 +168,9 @@ grep -q '^same history through nginx$' "$root/nginx.log" || fail "nothing came t
 
 echo "== package: upgrade to $version+upgrade"
 inside '
+dpkg-query -W -f="installed \${Version}\n" relais
 before=$(systemctl show -p MainPID --value relais-server)
-apt-get install -y -qq ./relais_*+upgrade_amd64.deb > /dev/null
+apt-get install -y -qq ./later/relais_*+upgrade_amd64.deb > /dev/null
 after=$(systemctl show -p MainPID --value relais-server)
 [ "$before" != "$after" ] || { echo "the server was not restarted ($before)"; exit 1; }
 systemctl is-active relais-server
@@ -170,6 +181,7 @@ relais history accueil | diff historique.txt - && echo "same history after the u
 journalctl -u relais-server --no-pager | grep -c "listening on ws://127.0.0.1:7680"
 ' > "$root/upgrade.log" 2>&1 || { cat "$root/upgrade.log"; fail "the upgrade failed"; }
 cat "$root/upgrade.log"
+grep -q "^installed $version$" "$root/upgrade.log" || fail "$version was not the version installed first"
 grep -q "^$version+upgrade$" "$root/upgrade.log" || fail "the upgrade did not install"
 grep -q '^same history after the upgrade$' "$root/upgrade.log" || fail "the upgrade lost history"
 

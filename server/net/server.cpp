@@ -385,7 +385,8 @@ struct server::impl final : session_owner {
         out.sample("relais_logged_in_connections", "",
                    std::uint64_t{service.connections().connection_count()});
         out.family("relais_connections_accepted_total", "counter",
-                   "TCP connections accepted on the main listener.");
+                   "Connections taken in on the main listener (those closed at once are "
+                   "relais_refused_connections_total).");
         out.sample("relais_connections_accepted_total", "", next_id.load());
         out.family("relais_refused_connections_total", "counter",
                    "Connections closed at once because their address opened too many "
