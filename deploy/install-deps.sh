@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libprotobuf-dev protobuf-compiler
   libsqlite3-dev libssl-dev libsodium-dev openssl libncurses-dev libutf8proc-dev libsystemd-dev
-  dpkg-dev  # dpkg-shlibdeps: the Debian package's dependencies
+  dpkg-dev file  # dpkg-shlibdeps and CPack's use of file: the package's dependencies
 )
 if [ "${1:-}" = "--test" ]; then
   # Tests: GoogleTest, clang with its libFuzzer runtime for the fuzz targets,
