@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +22,7 @@
 
 #include "server/core/accounts.hpp"
 #include "server/core/clock.hpp"
+#include "server/core/credentials.hpp"
 #include "server/core/log.hpp"
 #include "server/core/metrics.hpp"
 #include "server/core/service.hpp"
@@ -59,6 +61,10 @@ int usage(std::ostream& out, int code) {
            "  relais-server template add FILE.json [--data DIR]\n"
            "  relais-server template remove NAME [--data DIR]\n"
            "                      (the agendas practice-exchange sessions start from)\n"
+           "  relais-server invitation create [--uses N] [--expires DAYS] [--role ROLE]\n"
+           "                      [--channel NAME]... [--data DIR]   (prints the code)\n"
+           "  relais-server invitation list [--data DIR]\n"
+           "  relais-server invitation revoke CODE [--data DIR]\n"
            "  relais-server backup --data DIR FILE      (a consistent copy, while serving)\n"
            "  relais-server backup --data DIR [--keep N] FOLDER\n"
            "                      (a dated copy in FOLDER; only the N newest stay)\n"
@@ -671,6 +677,140 @@ int template_command(int argc, char** argv) {
     return 0;
 }
 
+// "2026-12-08 14:05 UTC".
+std::string utc_minute(std::int64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &utc);
+    return text;
+}
+
+// Invitations made on the server's machine (the first admin's, say): the
+// same records as `relais invitation`, with no creator.
+int invitation_command(int argc, char** argv) {
+    std::string action, code, data = "data", role_name = "mediator";
+    std::uint32_t uses = 1, days = 7;
+    std::vector<std::string> channels;
+    po::options_description d("relais-server invitation options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "uses", po::value(&uses)->default_value(uses), "how many people may register with it")(
+        "expires", po::value(&days)->default_value(days), "days it stays valid (at most 90)")(
+        "role", po::value(&role_name)->default_value(role_name), "mediator, coordinator or admin")(
+        "channel", po::value(&channels)->composing(), "a channel joined on registering")(
+        "action", po::value(&action), "create, list or revoke")("code", po::value(&code),
+                                                                "revoke: the code or its label");
+    po::positional_options_description p;
+    p.add("action", 1).add("code", 1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
+    po::notify(vm);
+    namespace st = relais::storage;
+    auto role_of = [](relais::v1::Role r) {
+        return r == relais::v1::ADMIN         ? "admin"
+               : r == relais::v1::COORDINATOR ? "coordinator"
+                                              : "mediator";
+    };
+    if (action == "list" && code.empty()) {
+        relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+        st::read_now(store, [&](st::reader& r) {
+            for (const auto& i : r.list_invitations()) {
+                std::string names;
+                for (auto id : i.channels) {
+                    if (auto c = r.find_channel(id)) {
+                        names += " #" + c->name;
+                    }
+                }
+                auto by = i.created_by ? r.find_account(i.created_by) : std::nullopt;
+                std::cout << i.label << "\t" << i.used << "/" << i.uses << "\t" << role_of(i.role)
+                          << "\t"
+                          << (i.revoked ? std::string("revoked")
+                                        : "until " + utc_minute(i.expires_at_ms))
+                          << "\t" << (by ? by->name : std::string("(server)")) << names << "\n";
+            }
+            return 0;
+        });
+        return 0;
+    }
+    if (action == "create" && code.empty()) {
+        relais::v1::Role role;
+        if (role_name == "mediator") {
+            role = relais::v1::MEDIATOR;
+        } else if (role_name == "coordinator") {
+            role = relais::v1::COORDINATOR;
+        } else if (role_name == "admin") {
+            role = relais::v1::ADMIN;
+        } else {
+            std::cerr << "relais-server: --role must be mediator, coordinator or admin\n";
+            return 2;
+        }
+        if (uses < 1 || uses > 500 || days < 1 || days > 90) {
+            std::cerr << "relais-server: --uses goes from 1 to 500, --expires from 1 to 90 days\n";
+            return 2;
+        }
+        relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+        relais::core::system_clock clock;
+        const auto fresh = relais::core::new_invitation_code();
+        st::invitation_record i;
+        i.code_hash = relais::core::hash_token(fresh);
+        i.label = fresh.substr(0, 6);
+        i.role = role;
+        i.uses = uses;
+        i.created_at_ms = clock.now_ms();
+        i.expires_at_ms = i.created_at_ms + static_cast<std::int64_t>(days) * 86'400'000;
+        std::string missing;
+        const bool stored = st::write_now(store, [&](st::writer& w) {
+            for (const auto& name : channels) {
+                auto c = w.find_channel(name);
+                if (!c || c->kind == relais::v1::DIRECT) {
+                    missing = name;
+                    return false;
+                }
+                i.channels.push_back(c->id);
+            }
+            w.insert_invitation(i);
+            return true;
+        });
+        if (!missing.empty()) {
+            std::cerr << "relais-server: no channel '" << missing << "'\n";
+            return 1;
+        }
+        if (!stored) {
+            std::cerr << "relais-server: the invitation could not be saved\n";
+            return 1;
+        }
+        std::cout << fresh << "\n";
+        return 0;
+    }
+    if (action == "revoke" && !code.empty()) {
+        relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+        int found = 0;
+        st::write_now(store, [&](st::writer& w) {
+            for (const auto& i : w.list_invitations()) {
+                if (i.code_hash == relais::core::hash_token(code) || i.label == code) {
+                    ++found;
+                    if (found == 1) {
+                        w.revoke_invitation(i.id);
+                    }
+                }
+            }
+            return found == 1;
+        });
+        if (found != 1) {
+            std::cerr << "relais-server: "
+                      << (found == 0 ? "no invitation '" + code + "'"
+                                     : "several invitations start with '" + code +
+                                           "': give the whole code")
+                      << "\n";
+            return 1;
+        }
+        std::cout << "invitation " << code << " revoked\n";
+        return 0;
+    }
+    return usage(std::cerr, 2);
+}
+
 // backup --data DIR FILE, restore FILE --data DIR, integrity --data DIR.
 int data_command(const std::string& command, int argc, char** argv) {
     std::string data = "data", file;
@@ -770,6 +910,9 @@ int main(int argc, char** argv) {
         }
         if (command == "check-config") {
             return check_config(argc - 1, argv + 1);
+        }
+        if (command == "invitation") {
+            return invitation_command(argc - 1, argv + 1);
         }
         if (command == "template") {
             return template_command(argc - 1, argv + 1);

@@ -230,6 +230,21 @@ struct case_record {
     std::uint64_t chosen_by = 0;  // the meeting that chose it
 };
 
+// An invitation to register. The code itself is never stored: its SHA-256.
+struct invitation_record {
+    std::uint64_t id = 0;
+    std::string code_hash;   // 64 hex digits
+    std::string label;       // the code's first characters, to name it in lists
+    user_id created_by = 0;  // 0: made on the server's machine
+    v1::Role role = v1::MEDIATOR;
+    std::uint32_t uses = 1;
+    std::uint32_t used = 0;
+    std::int64_t expires_at_ms = 0;
+    bool revoked = false;
+    std::int64_t created_at_ms = 0;
+    std::vector<channel_id> channels;  // joined on registering
+};
+
 // A meeting template: its name and its JSON text (v1::MeetingTemplate).
 struct meeting_template {
     std::string name;
@@ -357,6 +372,9 @@ class reader {
     virtual std::vector<std::uint64_t> due_meetings(std::int64_t now_ms) = 0;
     virtual std::int64_t next_meeting_timer() = 0;
     virtual std::vector<meeting_template> meeting_templates() = 0;
+    // Newest first.
+    virtual std::vector<invitation_record> list_invitations() = 0;
+    virtual std::optional<invitation_record> find_invitation(std::string_view code_hash) = 0;
     virtual std::optional<meeting_template> find_meeting_template(std::string_view name) = 0;
     // The resources posted while the meeting was live, oldest first.
     virtual std::vector<resource_record> meeting_resources(std::uint64_t meeting) = 0;
@@ -432,6 +450,11 @@ class writer : public reader {
     // A world café table's channel.
     virtual void add_meeting_table(channel_id channel, std::uint64_t meeting,
                                    std::uint32_t number) = 0;
+    // Returns the new invitation's id.
+    virtual std::uint64_t insert_invitation(const invitation_record& i) = 0;
+    // One more person registered with it.
+    virtual void use_invitation(std::uint64_t id, user_id account, std::int64_t at_ms) = 0;
+    virtual void revoke_invitation(std::uint64_t id) = 0;
     // Adds or replaces a template; removing returns whether there was one.
     virtual void put_meeting_template(const meeting_template& t) = 0;
     virtual bool remove_meeting_template(std::string_view name) = 0;

@@ -117,10 +117,12 @@ grep -q "^nom,structure,commune,rôle dans la séance,première arrivée,dernier
   "$work/quickstart.log" || fail "attendance printed no CSV header"
 grep -q "^alice,,,animation,20[0-9-]* [0-9:]*,20[0-9-]* [0-9:]*,0$" "$work/quickstart.log" ||
   fail "attendance lacks alice's line"
+grep -q "^compte chloe créé ; vous êtes connecté·e$" "$work/quickstart.log" ||
+  fail "the newcomer could not register with the invitation"
 grep -q "^backup of data written to sauvegarde.db (" "$work/quickstart.log" || fail "no backup"
 grep -q "^restored sauvegarde.db into data-restauree$" "$work/quickstart.log" || fail "no restore"
 grep -q "^integrity ok: data-restauree$" "$work/quickstart.log" || fail "the restored copy failed integrity"
-echo "== readme: history, piped send, --json, tail, dm, resources, thread, search, a session and a backup as described"
+echo "== readme: history, piped send, --json, tail, dm, an invitation, resources, thread, search, a session and a backup as described"
 
 kill -INT "$server_pid"
 status=0

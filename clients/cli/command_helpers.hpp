@@ -15,6 +15,8 @@
 
 namespace relais::cli {
 
+// The protocol's own JSON of a message: field names as in relais.proto.
+std::string proto_json(const google::protobuf::Message& m);
 // The words from `from` on, joined by spaces.
 std::string joined_words(const std::vector<std::string>& words, std::size_t from);
 // "2026-12-01T14:05:00.000Z".
@@ -57,5 +59,7 @@ using action = boost::asio::awaitable<int> (*)(client::client&, const arguments&
 
 // The `session ...` subcommands, by their names in the registry.
 const std::vector<std::pair<const char*, action>>& session_actions();
+// `invitation ...`, by their names in the registry.
+const std::vector<std::pair<const char*, action>>& people_actions();
 
 }  // namespace relais::cli

@@ -1013,6 +1013,9 @@ const std::map<std::string_view, action>& actions() {
         for (const auto& [name, act] : session_actions()) {
             all.emplace(name, act);
         }
+        for (const auto& [name, act] : people_actions()) {
+            all.emplace(name, act);
+        }
         return true;
     }();
     (void)with_sessions;

@@ -9,6 +9,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <deque>
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/cli/command_helpers.hpp"
 #include "clients/cli/command_registry.hpp"
 #include "clients/cli/commands.hpp"
 #include "clients/cli/config.hpp"
@@ -121,7 +124,7 @@ arguments parse(int argc, char** argv) {
     return a;
 }
 
-std::string read_password_from_terminal() {
+std::string read_password_from_terminal(std::string prompt = tr(text::password_prompt)) {
     int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY);
     if (fd < 0) {
         return {};
@@ -131,7 +134,6 @@ std::string read_password_from_terminal() {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(fd, TCSANOW, &quiet);
-    std::string prompt = tr(text::password_prompt);
     (void)!::write(fd, prompt.data(), prompt.size());
     std::string password;
     char c;
@@ -186,6 +188,47 @@ asio::awaitable<outcome<void>> authenticate(client& c, const arguments& a) {
     co_return outcome<void>{};
 }
 
+// `relais register --invite CODE --user NAME`: the account is made and
+// logged in at once; its session is kept as a login's is.
+asio::awaitable<int> register_account(client& c, const arguments& a) {
+    relais::v1::Register m;
+    std::string code = relais::cli::option_value(a, "--invite").value_or("");
+    // As people copy it: spaces around, capitals.
+    code.erase(0, code.find_first_not_of(" \t"));
+    code.erase(code.find_last_not_of(" \t") + 1);
+    std::transform(code.begin(), code.end(), code.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    m.set_code(code);
+    m.set_name(a.user);
+    m.set_display_name(a.display_name);
+    auto password = explicit_password(a);
+    if (!password) {
+        password = read_password_from_terminal(
+            tr(relais::cli::words{"nouveau mot de passe (10 caractères ou plus) : ",
+                                  "new password (10 characters or more): "}));
+        const auto again = read_password_from_terminal(
+            tr(relais::cli::words{"le même, encore : ", "the same again: "}));
+        if (again != *password) {
+            throw usage_error(tr(relais::cli::words{"les deux mots de passe diffèrent",
+                                                    "the two passwords differ"}));
+        }
+    }
+    if (password->empty()) {
+        throw usage_error(tr(text::no_password));
+    }
+    m.set_password(*password);
+    auto session = co_await c.ask(std::move(m));
+    if (!session) {
+        co_return report(session.error());
+    }
+    relais::cli::cache_token(a.server, a.user, session->token());
+    std::cout << tr(relais::cli::words{"compte ", "account "}) << session->user().name()
+              << tr(relais::cli::words{" créé ; vous êtes connecté·e",
+                                       " created; you are logged in"})
+              << "\n";
+    co_return 0;
+}
+
 asio::awaitable<int> run(const arguments& a, bool interactive) {
     if (a.user.empty()) {
         throw usage_error(tr(text::no_user));
@@ -203,6 +246,11 @@ asio::awaitable<int> run(const arguments& a, bool interactive) {
     auto welcome = co_await c.connect();
     if (!welcome) {
         co_return report(welcome.error());
+    }
+    if (!interactive && a.words.at(0) == "register") {
+        const int registered = co_await register_account(c, a);
+        co_await c.close();
+        co_return registered;
     }
     if (auto ok = co_await authenticate(c, a); !ok) {
         co_return report(ok.error());

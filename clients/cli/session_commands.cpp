@@ -22,6 +22,14 @@ namespace json = boost::json;
 using client::client;
 namespace exports = relais::client;
 
+std::string proto_json(const google::protobuf::Message& m) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions options;
+    options.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+    return out;
+}
+
 namespace {
 
 std::uint64_t session_id(const arguments& a) {
@@ -49,15 +57,6 @@ std::string minutes_words(std::uint32_t seconds) {
 
 std::uint32_t phase_seconds(const v1::PhasePlan& p) {
     return p.planned_seconds() ? p.planned_seconds() : p.planned_minutes() * 60;
-}
-
-// The protocol's own JSON of a message: field names as in relais.proto.
-std::string proto_json(const google::protobuf::Message& m) {
-    std::string out;
-    google::protobuf::util::JsonPrintOptions options;
-    options.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-    return out;
 }
 
 std::string who(const v1::User& u) {

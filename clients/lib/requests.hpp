@@ -84,6 +84,10 @@ template <> struct request_traits<v1::GetMinutes> : answered_with<v1::Minutes> {
 template <> struct request_traits<v1::EditMinutes> : answered_with<v1::Minutes> {};
 template <> struct request_traits<v1::GetAttendance> : answered_with<v1::Attendance> {};
 template <> struct request_traits<v1::GetMeetingReport> : answered_with<v1::MeetingReport> {};
+template <> struct request_traits<v1::Register> : answered_with<v1::Session, false> {};
+template <> struct request_traits<v1::CreateInvitation> : answered_with<v1::Invitation> {};
+template <> struct request_traits<v1::ListInvitations> : answered_with<v1::Invitations> {};
+template <> struct request_traits<v1::RevokeInvitation> : answered_with<v1::Ok> {};
 // clang-format on
 
 template <class Request>

@@ -65,6 +65,34 @@ std::string new_token() {
     return to_hex(bytes, sizeof bytes);
 }
 
+std::string new_invitation_code() {
+    ensure_sodium();
+    unsigned char bytes[16];
+    randombytes_buf(bytes, sizeof bytes);
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    std::string code;
+    unsigned buffer = 0;
+    int bits = 0;
+    for (unsigned char b : bytes) {
+        buffer = (buffer << 8) | b;
+        bits += 8;
+        while (bits >= 5) {
+            code += alphabet[(buffer >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0) {
+        code += alphabet[(buffer << (5 - bits)) & 31];
+    }
+    return code;
+}
+
+bool is_well_formed_invitation_code(std::string_view code) {
+    return code.size() == 26 && std::all_of(code.begin(), code.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
+           });
+}
+
 bool is_well_formed_token(std::string_view token) {
     return token.size() == 64 && std::all_of(token.begin(), token.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');

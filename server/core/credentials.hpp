@@ -24,6 +24,11 @@ bool is_well_formed_token(std::string_view token);
 // What the store keeps instead of the token: SHA-256, hex encoded.
 std::string hash_token(std::string_view token);
 
+// An invitation code: 128 random bits in lowercase base32 (26 characters of
+// a-z and 2-7), easy to read out or type; stored as hash_token(code).
+std::string new_invitation_code();
+bool is_well_formed_invitation_code(std::string_view code);
+
 // Slows failed logins per account name and per remote address: the first few
 // failures are free, then each attempt must wait twice as long as the last.
 // An account is guarded hard (a guesser gets about ten tries in 30 minutes,

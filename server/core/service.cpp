@@ -94,6 +94,10 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kEditMinutes, {&service::on_edit_minutes, true, 5}},
         {M::kGetAttendance, {&service::on_get_attendance, true, 2}},
         {M::kGetMeetingReport, {&service::on_get_meeting_report, true, 5}},
+        {M::kRegister, {&service::on_register, false, 5}},
+        {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
+        {M::kListInvitations, {&service::on_list_invitations, true, 2}},
+        {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},
     };
     return table;
 }

@@ -180,6 +180,19 @@ class service {
     // RATE_LIMITED after failures; UNAUTHENTICATED: the session has ended.
     handled on_resume(const request& rq, const v1::ClientMessage& msg);
     handled on_logout(const request& rq, const v1::ClientMessage& msg);
+    // Without a login. RATE_LIMITED after guesses from the address;
+    // FORBIDDEN: an unknown, expired, revoked or used-up code; BAD_REQUEST
+    // or TOO_LARGE name, display name or password (too short, too common);
+    // CONFLICT: the name is taken.
+    handled on_register(const request& rq, const v1::ClientMessage& msg);
+    // Coordinators and admins (FORBIDDEN otherwise, or for a role above the
+    // caller's, or a channel they may not invite to); BAD_REQUEST uses or
+    // days out of range; NOT_FOUND channel.
+    handled on_create_invitation(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_invitations(const request& rq, const v1::ClientMessage& msg);
+    // NOT_FOUND: no such code or label (or several share the label);
+    // FORBIDDEN: a coordinator revoking someone else's.
+    handled on_revoke_invitation(const request& rq, const v1::ClientMessage& msg);
     // BAD_REQUEST name (empty, not a slug), topic (invalid UTF-8, NUL) or
     // display name (invisible characters); TOO_LARGE name, topic or display
     // name; CONFLICT: the name is taken.
@@ -398,6 +411,8 @@ class service {
     outcome<effects> store_message(storage::writer& w, const request& rq, new_message m);
 
     // Domain helpers (called on storage threads).
+    void describe_invitation(storage::reader& r, const storage::invitation_record& i,
+                             v1::Invitation& out);
     struct visible_channel {
         storage::channel_record channel;
         std::optional<storage::membership> membership;

@@ -7,10 +7,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <unordered_set>
 
 #include "protocol/codec.hpp"
 
 namespace relais::core {
+
+// Generated at build time from server/core/data/common-passwords.txt.
+extern const std::string_view common_passwords_text;
+
 namespace {
 
 // A slug: lowercase ASCII letters, digits, '-', '_' and '.', starting with a
@@ -467,6 +473,44 @@ mentions parse_mentions(std::string_view text) {
         }
     }
     return out;
+}
+
+outcome<void> check_new_password(std::string_view password, const protocol::limits& l) {
+    if (password.size() > l.max_password_bytes) {
+        return fail(errc::too_large, "the password is longer than " +
+                                         std::to_string(l.max_password_bytes) + " bytes");
+    }
+    // Characters, not bytes: "é" is one. Continuation bytes are not counted.
+    const auto characters =
+        static_cast<std::size_t>(std::count_if(password.begin(), password.end(), [](char c) {
+            return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        }));
+    if (characters < 10) {
+        return fail(errc::bad_request, "the password has " + std::to_string(characters) +
+                                           " characters; it needs at least 10");
+    }
+    static const std::unordered_set<std::string_view> common = [] {
+        std::unordered_set<std::string_view> words;
+        std::string_view text = common_passwords_text;
+        while (!text.empty()) {
+            const auto end = std::min(text.find('\n'), text.size());
+            const auto line = text.substr(0, end);
+            if (!line.empty() && line.front() != '#') {
+                words.insert(line);
+            }
+            text.remove_prefix(std::min(end + 1, text.size()));
+        }
+        return words;
+    }();
+    std::string folded(password);
+    std::transform(folded.begin(), folded.end(), folded.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (common.count(folded)) {
+        return fail(errc::bad_request,
+                    "this password is one of the most common ones, which are tried first: "
+                    "choose another");
+    }
+    return {};
 }
 
 }  // namespace relais::core

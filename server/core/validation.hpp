@@ -14,6 +14,11 @@ namespace relais::core {
 // (errc::too_large for a length over its limit) saying what is wrong.
 outcome<void> check_channel_name(std::string_view name, const protocol::limits& l);
 outcome<void> check_user_name(std::string_view name, const protocol::limits& l);
+// A password a person chooses: at least 10 characters (code points), at most
+// max_password_bytes, and not one of the common passwords the server ships
+// (server/core/data/common-passwords.txt, compared in lower case).
+// BAD_REQUEST or TOO_LARGE, saying which.
+outcome<void> check_new_password(std::string_view password, const protocol::limits& l);
 // A theme's or an audience's slug: the same rule as a channel's name.
 outcome<void> check_vocabulary_slug(std::string_view slug, const protocol::limits& l);
 // A text a person reads as a name (a user's or a channel's display name;

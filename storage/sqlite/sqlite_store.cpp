@@ -313,6 +313,26 @@ constexpr const char* migrations[] = {
         json TEXT NOT NULL,
         position INTEGER NOT NULL) WITHOUT ROWID;
     )sql",
+    // 8: invitations (the code's hash only) and who registered with each.
+    R"sql(
+    CREATE TABLE invitations(
+        id INTEGER PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created_by INTEGER NOT NULL DEFAULT 0,
+        role INTEGER NOT NULL,
+        uses INTEGER NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0,
+        expires_at_ms INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        channels TEXT NOT NULL DEFAULT '');
+    CREATE TABLE invitation_uses(
+        invitation_id INTEGER NOT NULL REFERENCES invitations(id),
+        account_id INTEGER NOT NULL REFERENCES accounts(id),
+        at_ms INTEGER NOT NULL);
+    CREATE INDEX invitation_uses_by_account ON invitation_uses(account_id);
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -326,6 +346,34 @@ void seed_meeting_templates(connection& db) {
         st.bind(1, name).bind(2, json).bind(3, ++position);
         st.run();
     }
+}
+
+#define RELAIS_INVITATION_COLUMNS                                                                 \
+    "id, code_hash, label, created_by, role, uses, used, expires_at_ms, revoked, created_at_ms, " \
+    "channels"
+
+invitation_record read_invitation(const statement& st) {
+    invitation_record i;
+    i.id = st.uint64(0);
+    i.code_hash = st.text(1);
+    i.label = st.text(2);
+    i.created_by = st.uint64(3);
+    i.role = static_cast<v1::Role>(st.integer(4));
+    i.uses = static_cast<std::uint32_t>(st.integer(5));
+    i.used = static_cast<std::uint32_t>(st.integer(6));
+    i.expires_at_ms = st.int64(7);
+    i.revoked = st.integer(8) != 0;
+    i.created_at_ms = st.int64(9);
+    const auto channels = st.text(10);
+    for (std::size_t at = 0; at < channels.size();) {
+        auto comma = channels.find(',', at);
+        if (comma == std::string::npos) {
+            comma = channels.size();
+        }
+        i.channels.push_back(std::stoull(channels.substr(at, comma - at)));
+        at = comma + 1;
+    }
+    return i;
 }
 
 account read_account(const statement& st) {
@@ -1119,6 +1167,17 @@ class sql_access final : public writer {
             return meeting_template{r.text(0), r.text(1)};
         });
     }
+    std::vector<invitation_record> list_invitations() override {
+        auto st =
+            db_.prepare("SELECT " RELAIS_INVITATION_COLUMNS " FROM invitations ORDER BY id DESC");
+        return all_rows<invitation_record>(st, read_invitation);
+    }
+    std::optional<invitation_record> find_invitation(std::string_view code_hash) override {
+        auto st = db_.prepare("SELECT " RELAIS_INVITATION_COLUMNS
+                              " FROM invitations WHERE code_hash = ?");
+        st.bind(1, code_hash);
+        return one_row<invitation_record>(st, read_invitation);
+    }
     std::optional<meeting_template> find_meeting_template(std::string_view name) override {
         auto st = db_.prepare("SELECT name, json FROM meeting_templates WHERE name = ?");
         st.bind(1, name);
@@ -1582,6 +1641,43 @@ class sql_access final : public writer {
         auto st = db_.prepare(
             "INSERT INTO meeting_tables(channel_id, meeting_id, number) VALUES(?, ?, ?)");
         st.bind(1, channel).bind(2, meeting).bind(3, static_cast<std::int64_t>(number));
+        st.run();
+    }
+    std::uint64_t insert_invitation(const invitation_record& i) override {
+        std::string channels;
+        for (auto c : i.channels) {
+            if (!channels.empty()) {
+                channels += ',';
+            }
+            channels += std::to_string(c);
+        }
+        auto st = db_.prepare(
+            "INSERT INTO invitations(code_hash, label, created_by, role, uses, used, "
+            "expires_at_ms, revoked, created_at_ms, channels) VALUES(?, ?, ?, ?, ?, 0, ?, 0, ?, "
+            "?)");
+        st.bind(1, i.code_hash)
+            .bind(2, i.label)
+            .bind(3, i.created_by)
+            .bind(4, static_cast<int>(i.role))
+            .bind(5, static_cast<std::int64_t>(i.uses))
+            .bind(6, i.expires_at_ms)
+            .bind(7, i.created_at_ms)
+            .bind(8, channels);
+        st.run();
+        return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+    }
+    void use_invitation(std::uint64_t id, user_id account, std::int64_t at_ms) override {
+        auto st = db_.prepare("UPDATE invitations SET used = used + 1 WHERE id = ?");
+        st.bind(1, id);
+        st.run();
+        auto use = db_.prepare(
+            "INSERT INTO invitation_uses(invitation_id, account_id, at_ms) VALUES(?, ?, ?)");
+        use.bind(1, id).bind(2, account).bind(3, at_ms);
+        use.run();
+    }
+    void revoke_invitation(std::uint64_t id) override {
+        auto st = db_.prepare("UPDATE invitations SET revoked = 1 WHERE id = ?");
+        st.bind(1, id);
         st.run();
     }
     void put_meeting_template(const meeting_template& t) override {

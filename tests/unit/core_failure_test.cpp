@@ -107,6 +107,9 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::vector<std::uint64_t>, due_meetings, (std::int64_t n), (n))
     RELAIS_FORWARD_READ(std::int64_t, next_meeting_timer, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::meeting_template>, meeting_templates, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::invitation_record>, list_invitations, (), ())
+    RELAIS_FORWARD_READ(std::optional<storage::invitation_record>, find_invitation,
+                        (std::string_view h), (h))
     RELAIS_FORWARD_READ(std::optional<storage::meeting_template>, find_meeting_template,
                         (std::string_view n), (n))
     RELAIS_FORWARD_READ(std::vector<storage::resource_record>, meeting_resources, (std::uint64_t m),
@@ -160,6 +163,11 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_WRITE(void, update_meeting, (const storage::meeting_record& m), (m))
     RELAIS_FORWARD_WRITE(void, add_meeting_table,
                          (storage::channel_id c, std::uint64_t m, std::uint32_t n), (c, m, n))
+    RELAIS_FORWARD_WRITE(std::uint64_t, insert_invitation, (const storage::invitation_record& i),
+                         (i))
+    RELAIS_FORWARD_WRITE(void, use_invitation,
+                         (std::uint64_t id, storage::user_id a, std::int64_t at), (id, a, at))
+    RELAIS_FORWARD_WRITE(void, revoke_invitation, (std::uint64_t id), (id))
     RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
     RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
     RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))

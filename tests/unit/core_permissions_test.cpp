@@ -250,7 +250,14 @@ const std::set<std::string> not_about_a_channel = {
     // channels they can read (core_test.cpp and the integration tests).
     "list_threads",
     "list_mentions",
-    "set_profile",             // the caller's own profile
+    "set_profile",  // the caller's own profile
+    // Invitations: coordinators and admins, and registering without a
+    // login: core_invitations_test.cpp (a channel an invitation names is
+    // checked as Invite checks it).
+    "create_invitation",
+    "list_invitations",
+    "revoke_invitation",
+    "register",
     "list_meeting_templates",  // the server's templates, for everyone
     "get_meeting_report",      // coordinators and admins: core_meetings_test.cpp
     // A meeting, by its id: whoever cannot see its channel gets NOT_FOUND

@@ -1,0 +1,130 @@
+// People joining by themselves, through the real server and `relais`: an
+// invitation for five redeemed by five and refused to the sixth, the codes
+// an admin makes on the server's machine, revocation, and what registering
+// gives (the channels, a session kept like a login's).
+#include <algorithm>
+#include <cctype>
+
+#include "tests/integration/harness.hpp"
+
+namespace relais::testing {
+namespace {
+
+class people : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto r = run_program({server_binary(), "user", "add", "coco", "--role", "coordinator",
+                              "--data", server_.data_dir().string()},
+                             server_process::password_of("coco") + "\n");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        server_.start();
+    }
+
+    // `relais` as `user`, with `password` in RELAIS_PASSWORD (none: empty).
+    run_result relais(const std::string& user, std::vector<std::string> args,
+                      const std::string& password) {
+        std::vector<std::string> argv = {cli_binary(), "--server", server_.url(), "--user", user};
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::vector<std::string> env = {"LC_ALL=fr_FR.UTF-8",
+                                        "XDG_CONFIG_HOME=" + server_.config_home().string()};
+        if (!password.empty()) {
+            env.push_back("RELAIS_PASSWORD=" + password);
+        }
+        return run_program(argv, {}, env);
+    }
+    run_result coco(std::vector<std::string> args) {
+        return relais("coco", std::move(args), server_process::password_of("coco"));
+    }
+    run_result accounts() {
+        return run_program(
+            {server_binary(), "user", "list", "--data", server_.data_dir().string()});
+    }
+
+    server_process server_;
+};
+
+TEST_F(people, an_invitation_for_five_lets_five_in_with_their_channels_and_refuses_the_sixth) {
+    ASSERT_EQ(coco({"create", "accueil"}).exit_code, 0);
+    auto made =
+        coco({"invitation", "create", "--uses", "5", "--expires", "3", "--channel", "accueil"});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const auto code = made.out.substr(0, made.out.find('\n'));
+    ASSERT_EQ(code.size(), 26u) << made.out;
+    EXPECT_NE(made.err.find("invitation pour 5 personne(s), rôle mediator"), std::string::npos)
+        << made.err;
+    for (int i = 1; i <= 5; ++i) {
+        const auto name = "mediatrice" + std::to_string(i);
+        // As people paste it: with spaces around, and capitals.
+        std::string pasted = code;
+        if (i == 3) {
+            std::transform(pasted.begin(), pasted.end(), pasted.begin(),
+                           [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+        }
+        auto joined = relais(name,
+                             {"register", "--invite", " " + pasted + " ", "--display-name",
+                              "Médiatrice " + std::to_string(i)},
+                             "un-mot-de-passe-" + std::to_string(i));
+        ASSERT_EQ(joined.exit_code, 0) << joined.err;
+        EXPECT_EQ(joined.out, "compte " + name + " créé ; vous êtes connecté·e\n");
+        // The session is kept: no password needed for what follows.
+        auto history = relais(name, {"history", "accueil"}, "");
+        EXPECT_EQ(history.exit_code, 0) << history.err;
+        EXPECT_NE(history.out.find(name + " a rejoint le canal"), std::string::npos) << history.out;
+    }
+    auto sixth = relais("mediatrice6", {"register", "--invite", code}, "un-mot-de-passe-6");
+    EXPECT_EQ(sixth.exit_code, 1);
+    EXPECT_NE(sixth.err.find("used by as many people as it was for"), std::string::npos)
+        << sixth.err;
+    EXPECT_EQ(accounts().out.find("mediatrice6"), std::string::npos);
+    auto listed = coco({"invitation", "list"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_NE(listed.out.find(code.substr(0, 6) + "…  5/5  mediator"), std::string::npos)
+        << listed.out;
+    EXPECT_NE(listed.out.find("coco #accueil"), std::string::npos) << listed.out;
+    EXPECT_EQ(listed.out.find(code), std::string::npos) << "the list shows the whole code";
+}
+
+TEST_F(people, weak_passwords_wrong_codes_and_mediators_inviting_are_refused_in_plain_words) {
+    const auto code = coco({"invitation", "create"}).out.substr(0, 26);
+    auto weak = relais("lea", {"register", "--invite", code}, "motdepasse");
+    EXPECT_EQ(weak.exit_code, 1);
+    EXPECT_NE(weak.err.find("most common"), std::string::npos) << weak.err;
+    auto short_one = relais("lea", {"register", "--invite", code}, "court");
+    EXPECT_NE(short_one.err.find("5 characters; it needs at least 10"), std::string::npos)
+        << short_one.err;
+    auto wrong = relais("lea", {"register", "--invite", "pas-un-code"}, "un-mot-de-passe-long");
+    EXPECT_EQ(wrong.exit_code, 1);
+    EXPECT_NE(wrong.err.find("unknown invitation code"), std::string::npos) << wrong.err;
+    auto no_code = relais("lea", {"register"}, "un-mot-de-passe-long");
+    EXPECT_EQ(no_code.exit_code, 2);
+    EXPECT_EQ(accounts().out.find("lea"), std::string::npos);
+    // Registered, lea is a mediator: she may not invite.
+    ASSERT_EQ(relais("lea", {"register", "--invite", code}, "un-mot-de-passe-long").exit_code, 0);
+    auto refused = relais("lea", {"invitation", "create"}, "");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("only coordinators and admins"), std::string::npos) << refused.err;
+}
+
+TEST_F(people, the_server_admin_invites_from_the_machine_and_a_revoked_code_stops_working) {
+    auto made = run_program({server_binary(), "invitation", "create", "--role", "admin", "--uses",
+                             "2", "--data", server_.data_dir().string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const auto code = made.out.substr(0, made.out.find('\n'));
+    ASSERT_EQ(code.size(), 26u) << made.out;
+    ASSERT_EQ(relais("ada", {"register", "--invite", code}, "la-premiere-admin").exit_code, 0);
+    EXPECT_NE(accounts().out.find("ada\tadmin\tactive"), std::string::npos) << accounts().out;
+    auto listed =
+        run_program({server_binary(), "invitation", "list", "--data", server_.data_dir().string()});
+    EXPECT_NE(listed.out.find(code.substr(0, 6) + "\t1/2\tadmin\tuntil "), std::string::npos)
+        << listed.out;
+    EXPECT_NE(listed.out.find("(server)"), std::string::npos) << listed.out;
+    // The admin revokes it over the protocol, by its label.
+    auto revoked = relais("ada", {"invitation", "revoke", code.substr(0, 6)}, "");
+    EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+    auto late = relais("bea", {"register", "--invite", code}, "un-mot-de-passe-long");
+    EXPECT_EQ(late.exit_code, 1);
+    EXPECT_NE(late.err.find("revoked"), std::string::npos) << late.err;
+}
+
+}  // namespace
+}  // namespace relais::testing
