@@ -419,6 +419,26 @@ int serve(int argc, char** argv) {
     return 0;
 }
 
+// The global roles as the command line names them.
+std::optional<relais::v1::Role> role_named(const std::string& name) {
+    if (name == "mediator") {
+        return relais::v1::MEDIATOR;
+    }
+    if (name == "coordinator") {
+        return relais::v1::COORDINATOR;
+    }
+    if (name == "admin") {
+        return relais::v1::ADMIN;
+    }
+    return std::nullopt;
+}
+
+const char* role_word(relais::v1::Role role) {
+    return role == relais::v1::ADMIN         ? "admin"
+           : role == relais::v1::COORDINATOR ? "coordinator"
+                                             : "mediator";
+}
+
 std::string read_password() {
     const bool tty = ::isatty(STDIN_FILENO);
     termios saved{};
@@ -478,11 +498,8 @@ int user_command(int argc, char** argv) {
     };
     if (action == "list") {
         for (const auto& a : accounts.list()) {
-            const char* role = a.role == relais::v1::ADMIN         ? "admin"
-                               : a.role == relais::v1::COORDINATOR ? "coordinator"
-                                                                   : "mediator";
-            std::cout << a.name << "\t" << role << "\t" << (a.disabled ? "disabled" : "active")
-                      << "\t" << a.display_name << "\n";
+            std::cout << a.name << "\t" << role_word(a.role) << "\t"
+                      << (a.disabled ? "disabled" : "active") << "\t" << a.display_name << "\n";
         }
         return 0;
     }
@@ -502,18 +519,12 @@ int user_command(int argc, char** argv) {
         return 0;
     }
     if (action == "add") {
-        relais::v1::Role role;
-        if (role_name == "mediator") {
-            role = relais::v1::MEDIATOR;
-        } else if (role_name == "coordinator") {
-            role = relais::v1::COORDINATOR;
-        } else if (role_name == "admin") {
-            role = relais::v1::ADMIN;
-        } else {
+        const auto role = role_named(role_name);
+        if (!role) {
             std::cerr << "relais-server: --role must be mediator, coordinator or admin\n";
             return 2;
         }
-        auto added = accounts.add(name, read_password(), role, display_name);
+        auto added = accounts.add(name, read_password(), *role, display_name);
         if (!added) {
             return report(added.error());
         }
@@ -707,11 +718,6 @@ int invitation_command(int argc, char** argv) {
     po::store(po::command_line_parser(argc, argv).options(d).positional(p).run(), vm);
     po::notify(vm);
     namespace st = relais::storage;
-    auto role_of = [](relais::v1::Role r) {
-        return r == relais::v1::ADMIN         ? "admin"
-               : r == relais::v1::COORDINATOR ? "coordinator"
-                                              : "mediator";
-    };
     if (action == "list" && code.empty()) {
         relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
         st::read_now(store, [&](st::reader& r) {
@@ -723,7 +729,7 @@ int invitation_command(int argc, char** argv) {
                     }
                 }
                 auto by = i.created_by ? r.find_account(i.created_by) : std::nullopt;
-                std::cout << i.label << "\t" << i.used << "/" << i.uses << "\t" << role_of(i.role)
+                std::cout << i.label << "\t" << i.used << "/" << i.uses << "\t" << role_word(i.role)
                           << "\t"
                           << (i.revoked ? std::string("revoked")
                                         : "until " + utc_minute(i.expires_at_ms))
@@ -734,19 +740,16 @@ int invitation_command(int argc, char** argv) {
         return 0;
     }
     if (action == "create" && code.empty()) {
-        relais::v1::Role role;
-        if (role_name == "mediator") {
-            role = relais::v1::MEDIATOR;
-        } else if (role_name == "coordinator") {
-            role = relais::v1::COORDINATOR;
-        } else if (role_name == "admin") {
-            role = relais::v1::ADMIN;
-        } else {
+        const auto role = role_named(role_name);
+        if (!role) {
             std::cerr << "relais-server: --role must be mediator, coordinator or admin\n";
             return 2;
         }
-        if (uses < 1 || uses > 500 || days < 1 || days > 90) {
-            std::cerr << "relais-server: --uses goes from 1 to 500, --expires from 1 to 90 days\n";
+        if (uses < 1 || uses > relais::core::max_invitation_uses || days < 1 ||
+            days > relais::core::max_invitation_days) {
+            std::cerr << "relais-server: --uses goes from 1 to "
+                      << relais::core::max_invitation_uses << ", --expires from 1 to "
+                      << relais::core::max_invitation_days << " days\n";
             return 2;
         }
         relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
@@ -755,7 +758,7 @@ int invitation_command(int argc, char** argv) {
         st::invitation_record i;
         i.code_hash = relais::core::hash_token(fresh);
         i.label = fresh.substr(0, 6);
-        i.role = role;
+        i.role = *role;
         i.uses = uses;
         i.created_at_ms = clock.now_ms();
         i.expires_at_ms = i.created_at_ms + static_cast<std::int64_t>(days) * 86'400'000;

@@ -27,6 +27,9 @@ std::string hash_token(std::string_view token);
 // An invitation code: 128 random bits in lowercase base32 (26 characters of
 // a-z and 2-7), easy to read out or type; stored as hash_token(code).
 std::string new_invitation_code();
+// How far one invitation goes.
+inline constexpr std::uint32_t max_invitation_uses = 500;
+inline constexpr std::uint32_t max_invitation_days = 90;
 bool is_well_formed_invitation_code(std::string_view code);
 
 // Slows failed logins per account name and per remote address: the first few

@@ -10,8 +10,6 @@
 namespace relais::core {
 namespace {
 
-constexpr std::uint32_t max_invitation_uses = 500;
-constexpr std::uint32_t max_invitation_days = 90;
 constexpr std::int64_t day_ms = 24 * 60 * 60 * 1000;
 constexpr std::size_t label_size = 6;
 
