@@ -12,11 +12,25 @@ TEST(security, passwords_tokens_and_message_text_never_reach_the_server_logs) {
     // At debug, every request has its line: they are covered too.
     server_process server({"--log-level", "debug"}, /*tls=*/true);
     server.add_user("alice");
+    const auto invitation =
+        run_program({server_binary(), "invitation", "create", "--data", server.data_dir().string()})
+            .out.substr(0, 26);
     server.start();
     std::string token;
     run_sync([&]() -> asio::awaitable<void> {
         auto opts = server.client_options();
         opts.reconnect = false;
+        {
+            // Registering: the code and the chosen password stay out too.
+            client::client newcomer(co_await asio::this_coro::executor, opts);
+            require(co_await newcomer.connect(), "connect");
+            v1::Register r;
+            r.set_code(invitation);
+            r.set_name("nadia");
+            r.set_password("phrase-canari-654");
+            require(co_await newcomer.ask(std::move(r)), "register");
+            co_await newcomer.close();
+        }
         client::client c(co_await asio::this_coro::executor, opts);
         require(co_await c.connect(), "connect");
         // A wrong password, then a password typed in the name field.
@@ -44,12 +58,13 @@ TEST(security, passwords_tokens_and_message_text_never_reach_the_server_logs) {
     for (const std::string& secret :
          {server_process::password_of("alice"), std::string("mauvais-secret-123"), token,
           std::string("nouveau-secret-456"), std::string("texte-canari-789"),
-          std::string("sujet-canari-321")}) {
+          std::string("sujet-canari-321"), std::string("phrase-canari-654"), invitation}) {
         EXPECT_EQ(log.find(secret), std::string::npos) << "'" << secret << "' is in:\n" << log;
     }
     // The lines were written, without the secrets: each with its connection,
     // request and user.
     EXPECT_NE(log.find("level=info event=logged_in conn="), std::string::npos) << log;
+    EXPECT_NE(log.find("event=registered conn="), std::string::npos) << log;
     EXPECT_NE(log.find("level=warn event=login_failed conn="), std::string::npos) << log;
     EXPECT_NE(log.find("user=alice kind=send_message code=ok"), std::string::npos) << log;
 }
