@@ -66,7 +66,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$nspawn_pid" 2> /dev/null || break; sleep 0.1; done
     kill -KILL "$nspawn_pid" 2> /dev/null || true
   fi
-  rm -rf "$root"
+  rm -rf "$root" "$root.log"
 }
 trap cleanup EXIT
 
