@@ -789,9 +789,10 @@ int invitation_command(int argc, char** argv) {
     if (action == "revoke" && !code.empty()) {
         relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
         int found = 0;
+        const auto code_hash = relais::core::hash_token(code);
         st::write_now(store, [&](st::writer& w) {
             for (const auto& i : w.list_invitations()) {
-                if (i.code_hash == relais::core::hash_token(code) || i.label == code) {
+                if (i.code_hash == code_hash || i.label == code) {
                     ++found;
                     if (found == 1) {
                         w.revoke_invitation(i.id);

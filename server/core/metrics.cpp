@@ -117,8 +117,12 @@ void service_metrics::render(text& out, std::uint64_t deliveries) const {
         for (std::size_t c = 0; c < outcomes; ++c) {
             const auto n = answers[k][c].value();
             if (n != 0) {
-                out.sample("relais_requests_total",
-                           "kind=\"" + kind_name(k) + "\",code=\"" + outcome_name(c) + "\"", n);
+                std::string labels = "kind=\"";
+                labels.append(label_value(kind_name(k)))
+                    .append("\",code=\"")
+                    .append(label_value(outcome_name(c)))
+                    .append("\"");
+                out.sample("relais_requests_total", labels, n);
             }
             if (c == static_cast<std::size_t>(v1::RATE_LIMITED)) {
                 rate_limited += n;

@@ -87,8 +87,6 @@ class service {
     const protocol::limits& limits() const { return config_.limits; }
     hub& connections() { return hub_; }
     const metrics::service_metrics& counts() const { return metrics_; }
-    // Not shutting down (for /readyz).
-    bool accepting() const { return !stopping_; }
 
     // One binary frame from a client. Every request gets exactly one answer
     // through conn->deliver, possibly later and from another thread.
