@@ -34,6 +34,20 @@ struct session_record {
     std::string token_hash;
     user_id user = 0;
     std::int64_t created_at_ms = 0;
+    // What its owner sees in their list of sessions (Hello's words).
+    std::string client_name;
+    std::string device;
+    std::int64_t last_seen_ms = 0;  // the last login, resume or disconnection
+};
+
+// A one-time code that lets the user choose a new password; at most one
+// per account. The code itself is never stored: its SHA-256.
+struct password_reset_record {
+    user_id user = 0;
+    std::string code_hash;
+    user_id created_by = 0;  // 0: made on the server's machine
+    std::int64_t created_at_ms = 0;
+    std::int64_t expires_at_ms = 0;
 };
 
 struct channel_record {
@@ -274,6 +288,10 @@ class reader {
     virtual std::optional<account> find_account(user_id id) = 0;
     virtual std::vector<account> list_accounts() = 0;
     virtual std::optional<session_record> find_session(std::string_view token_hash) = 0;
+    // The most recently seen first.
+    virtual std::vector<session_record> sessions_of(user_id user) = 0;
+    virtual std::optional<password_reset_record> find_password_reset(
+        std::string_view code_hash) = 0;
     // Grows whenever a session is deleted or an account disabled or enabled,
     // by this process or another.
     virtual std::int64_t auth_changes() = 0;
@@ -393,6 +411,11 @@ class writer : public reader {
     virtual void insert_session(const session_record& s) = 0;
     virtual void delete_session(std::string_view token_hash) = 0;
     virtual void delete_sessions_of(user_id user) = 0;
+    // Moves last_seen_ms forward (never back).
+    virtual void touch_session(std::string_view token_hash, std::int64_t at_ms) = 0;
+    // Replaces the account's reset code, if any.
+    virtual void put_password_reset(const password_reset_record& r) = 0;
+    virtual void delete_password_reset(user_id user) = 0;
 
     virtual channel_id insert_channel(const channel_record& c) = 0;
     virtual void set_topic(channel_id channel, std::string_view topic) = 0;

@@ -146,20 +146,52 @@ std::string read_password_from_terminal(std::string prompt = tr(text::password_p
     return password;
 }
 
+std::string stdin_line() {
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+    }
+    return line;
+}
+
 // A password the user gave on purpose, from the environment or stdin.
 std::optional<std::string> explicit_password(const arguments& a) {
     if (const char* p = std::getenv("RELAIS_PASSWORD")) {
         return std::string(p);
     }
     if (a.password_stdin) {
-        std::string line;
-        std::getline(std::cin, line);
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
-        return line;
+        return stdin_line();
     }
     return std::nullopt;
+}
+
+// A password the user chooses: the one given on purpose, or typed twice.
+std::string chosen_password(std::optional<std::string> given) {
+    if (!given) {
+        given = read_password_from_terminal(
+            tr(relais::cli::words{"nouveau mot de passe (10 caractères ou plus) : ",
+                                  "new password (10 characters or more): "}));
+        const auto again = read_password_from_terminal(
+            tr(relais::cli::words{"le même, encore : ", "the same again: "}));
+        if (again != *given) {
+            throw usage_error(tr(relais::cli::words{"les deux mots de passe diffèrent",
+                                                    "the two passwords differ"}));
+        }
+    }
+    if (given->empty()) {
+        throw usage_error(tr(text::no_password));
+    }
+    return *given;
+}
+
+// A code as people copy it: spaces around, capitals.
+std::string typed_code(std::string code) {
+    code.erase(0, code.find_first_not_of(" \t"));
+    code.erase(code.find_last_not_of(" \t") + 1);
+    std::transform(code.begin(), code.end(), code.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return code;
 }
 
 asio::awaitable<outcome<void>> authenticate(client& c, const arguments& a) {
@@ -192,31 +224,10 @@ asio::awaitable<outcome<void>> authenticate(client& c, const arguments& a) {
 // logged in at once; its session is kept as a login's is.
 asio::awaitable<int> register_account(client& c, const arguments& a) {
     relais::v1::Register m;
-    std::string code = relais::cli::option_value(a, "--invite").value_or("");
-    // As people copy it: spaces around, capitals.
-    code.erase(0, code.find_first_not_of(" \t"));
-    code.erase(code.find_last_not_of(" \t") + 1);
-    std::transform(code.begin(), code.end(), code.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    m.set_code(code);
+    m.set_code(typed_code(relais::cli::option_value(a, "--invite").value_or("")));
     m.set_name(a.user);
     m.set_display_name(a.display_name);
-    auto password = explicit_password(a);
-    if (!password) {
-        password = read_password_from_terminal(
-            tr(relais::cli::words{"nouveau mot de passe (10 caractères ou plus) : ",
-                                  "new password (10 characters or more): "}));
-        const auto again = read_password_from_terminal(
-            tr(relais::cli::words{"le même, encore : ", "the same again: "}));
-        if (again != *password) {
-            throw usage_error(tr(relais::cli::words{"les deux mots de passe diffèrent",
-                                                    "the two passwords differ"}));
-        }
-    }
-    if (password->empty()) {
-        throw usage_error(tr(text::no_password));
-    }
-    m.set_password(*password);
+    m.set_password(chosen_password(explicit_password(a)));
     auto session = co_await c.ask(std::move(m));
     if (!session) {
         co_return report(session.error());
@@ -229,6 +240,65 @@ asio::awaitable<int> register_account(client& c, const arguments& a) {
     co_return 0;
 }
 
+// Which session this is, in the user's list of sessions.
+std::string device_name() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) {
+        return {};
+    }
+    return host;
+}
+
+// `relais password change`: logs in with the current password, then
+// changes it; this session stays, the others end.
+asio::awaitable<int> change_password(client& c, const arguments& a) {
+    auto current = explicit_password(a);
+    if (!current) {
+        current = read_password_from_terminal(
+            tr(relais::cli::words{"mot de passe actuel : ", "current password: "}));
+    }
+    std::optional<std::string> wanted;
+    if (const char* p = std::getenv("RELAIS_NEW_PASSWORD")) {
+        wanted = p;
+    } else if (a.password_stdin) {
+        wanted = stdin_line();  // the second line: the first was the current one
+    }
+    const auto chosen = chosen_password(wanted);
+    auto session = co_await c.login(a.user, *current);
+    if (!session) {
+        co_return report(session.error());
+    }
+    relais::cli::cache_token(a.server, a.user, session->token());
+    v1::ChangePassword m;
+    m.set_old_password(*current);
+    m.set_new_password(chosen);
+    if (auto done = co_await c.ask(std::move(m)); !done) {
+        co_return report(done.error());
+    }
+    std::cout << tr(relais::cli::words{"mot de passe changé ; vos autres connexions sont fermées",
+                                       "password changed; your other sessions have ended"})
+              << "\n";
+    co_return 0;
+}
+
+// `relais password redeem --code CODE --user NAME`: a new password with the
+// code a coordinator gave; every other session ends, this one is kept.
+asio::awaitable<int> redeem_reset(client& c, const arguments& a) {
+    v1::ResetPassword m;
+    m.set_user(a.user);
+    m.set_code(typed_code(relais::cli::option_value(a, "--code").value_or("")));
+    m.set_new_password(chosen_password(explicit_password(a)));
+    auto session = co_await c.ask(std::move(m));
+    if (!session) {
+        co_return report(session.error());
+    }
+    relais::cli::cache_token(a.server, a.user, session->token());
+    std::cout << tr(relais::cli::words{"nouveau mot de passe enregistré ; vous êtes connecté·e",
+                                       "new password saved; you are logged in"})
+              << "\n";
+    co_return 0;
+}
+
 asio::awaitable<int> run(const arguments& a, bool interactive) {
     if (a.user.empty()) {
         throw usage_error(tr(text::no_user));
@@ -237,6 +307,7 @@ asio::awaitable<int> run(const arguments& a, bool interactive) {
     opts.url = a.server;
     opts.ca_file = a.ca_file;
     opts.client_name = interactive ? "relais-tui/0.1" : "relais-cli/0.1";
+    opts.device = device_name();
     opts.report = [](std::string_view what) { std::cerr << "relais: " << what << "\n"; };
     if (interactive) {
         // Messages typed during an outage wait for the link to come back.
@@ -247,10 +318,18 @@ asio::awaitable<int> run(const arguments& a, bool interactive) {
     if (!welcome) {
         co_return report(welcome.error());
     }
-    if (!interactive && a.words.at(0) == "register") {
-        const int registered = co_await register_account(c, a);
-        co_await c.close();
-        co_return registered;
+    // What needs no login, or a login of its own.
+    if (!interactive) {
+        const auto& word = a.words.at(0);
+        auto special = word == "register"          ? register_account
+                       : word == "password redeem" ? redeem_reset
+                       : word == "password change" ? change_password
+                                                   : nullptr;
+        if (special) {
+            const int code = co_await special(c, a);
+            co_await c.close();
+            co_return code;
+        }
     }
     if (auto ok = co_await authenticate(c, a); !ok) {
         co_return report(ok.error());

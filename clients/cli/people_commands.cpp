@@ -1,5 +1,7 @@
-// `relais invitation create|list|revoke`: how coordinators let newcomers in.
-// (`relais register`, which needs no login, is in main.cpp.)
+// `relais invitation create|list|revoke`: how coordinators let newcomers in;
+// `relais password reset` and `relais devices`: passwords and sessions.
+// (`relais register` and `relais password redeem|change`, which need no
+// login or one of their own, are in main.cpp.)
 #include <iostream>
 
 #include "clients/cli/command_helpers.hpp"
@@ -99,13 +101,67 @@ asio::awaitable<int> revoke(client& c, const arguments& a) {
     co_return co_await ask_done(c, std::move(m));
 }
 
+// The code alone on standard output, for scripts; the rest for people.
+asio::awaitable<int> reset_password(client& c, const arguments& a) {
+    v1::CreatePasswordReset m;
+    m.set_user(a.words.at(1));
+    auto made = co_await c.ask(std::move(m));
+    if (!made) {
+        co_return report(made.error());
+    }
+    if (a.json) {
+        std::cout << proto_json(*made) << "\n";
+        co_return 0;
+    }
+    std::cout << made->code() << "\n";
+    std::cerr << tr(words{"code de réinitialisation pour ", "reset code for "}) << made->user()
+              << tr(words{", valable jusqu'au ", ", valid until "})
+              << local_time(made->expires_at_ms(), "%Y-%m-%d %H:%M")
+              << tr(words{" ; à redonner : relais password redeem --code CODE --user ",
+                          "; to pass on: relais password redeem --code CODE --user "})
+              << made->user() << "\n";
+    co_return 0;
+}
+
+asio::awaitable<int> devices(client& c, const arguments& a) {
+    auto all = co_await c.ask(v1::ListSessions{});
+    if (!all) {
+        co_return report(all.error());
+    }
+    for (const auto& s : all->sessions()) {
+        if (a.json) {
+            std::cout << proto_json(s) << "\n";
+            continue;
+        }
+        std::cout << s.id() << "  "
+                  << (s.connected() ? tr(words{"connecté·e maintenant", "connected now"})
+                                    : std::string(tr(words{"vu·e le ", "seen "})) +
+                                          local_time(s.last_seen_ms(), "%Y-%m-%d %H:%M"))
+                  << "  " << (s.client_name().empty() ? "?" : s.client_name());
+        if (!s.device().empty()) {
+            std::cout << tr(words{" sur ", " on "}) << s.device();
+        }
+        if (s.current()) {
+            std::cout << tr(words{"  (celle-ci)", "  (this one)"});
+        }
+        std::cout << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> end_device(client& c, const arguments& a) {
+    v1::EndSession m;
+    m.set_id(a.words.at(1));
+    co_return co_await ask_done(c, std::move(m));
+}
+
 }  // namespace
 
 const std::vector<std::pair<const char*, action>>& people_actions() {
     static const std::vector<std::pair<const char*, action>> all = {
-        {"invitation create", create},
-        {"invitation list", list},
-        {"invitation revoke", revoke},
+        {"invitation create", create}, {"invitation list", list},
+        {"invitation revoke", revoke}, {"password reset", reset_password},
+        {"devices", devices},          {"devices end", end_device},
     };
     return all;
 }

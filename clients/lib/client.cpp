@@ -115,6 +115,7 @@ asio::awaitable<outcome<std::shared_ptr<transport>>> client::open_and_greet() {
     auto hello = make([&](v1::ClientMessage& m) {
         m.mutable_hello()->set_protocol_version(1);
         m.mutable_hello()->set_client_name(opts_.client_name);
+        m.mutable_hello()->set_device(opts_.device);
     });
     if (auto wec = co_await t->write(protocol::encode(hello))) {
         co_return lost();

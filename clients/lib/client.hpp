@@ -27,6 +27,7 @@ struct options {
     std::string url = "ws://127.0.0.1:7680";  // ws://HOST:PORT or wss://HOST:PORT
     std::string ca_file;  // PEM trusted for wss:// (a self-signed server); system CAs if empty
     std::string client_name = "relais-client/0.1";
+    std::string device;     // shown with the client in the user's list of sessions
     bool reconnect = true;  // after a drop: reconnect, resume, resend, resync
     std::chrono::milliseconds request_timeout{30000};
     // The wait before reconnecting after a drop, doubled after each failed

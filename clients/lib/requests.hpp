@@ -88,6 +88,11 @@ template <> struct request_traits<v1::Register> : answered_with<v1::Session, fal
 template <> struct request_traits<v1::CreateInvitation> : answered_with<v1::Invitation> {};
 template <> struct request_traits<v1::ListInvitations> : answered_with<v1::Invitations> {};
 template <> struct request_traits<v1::RevokeInvitation> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ChangePassword> : answered_with<v1::Ok, false> {};
+template <> struct request_traits<v1::ListSessions> : answered_with<v1::Sessions> {};
+template <> struct request_traits<v1::EndSession> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::CreatePasswordReset> : answered_with<v1::PasswordReset, false> {};
+template <> struct request_traits<v1::ResetPassword> : answered_with<v1::Session, false> {};
 // clang-format on
 
 template <class Request>

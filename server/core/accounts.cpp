@@ -78,7 +78,12 @@ outcome<std::vector<accounts::issued>> accounts::add_bots(std::string_view prefi
             a.created_at_ms = now;
             a.id = w.insert_account(a);
             auto token = new_token();
-            w.insert_session({hash_token(token), a.id, now});
+            storage::session_record session;
+            session.token_hash = hash_token(token);
+            session.user = a.id;
+            session.created_at_ms = now;
+            session.client_name = "relais-server user add-bots";
+            w.insert_session(session);
             tokens.push_back({a.name, std::move(token)});
         }
         return true;

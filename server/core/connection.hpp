@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/codec.hpp"
 #include "protocol/relais.pb.h"
@@ -56,9 +57,16 @@ class connection : public std::enable_shared_from_this<connection> {
         std::lock_guard lock(mu_);
         return greeted_;
     }
-    void set_greeted() {
+    // Hello's words, kept for the sessions this connection starts.
+    void set_greeted(std::string client_name, std::string device) {
         std::lock_guard lock(mu_);
         greeted_ = true;
+        client_name_ = std::move(client_name);
+        device_ = std::move(device);
+    }
+    std::pair<std::string, std::string> client_and_device() const {
+        std::lock_guard lock(mu_);
+        return {client_name_, device_};
     }
     std::optional<identity> who() const {
         std::lock_guard lock(mu_);
@@ -80,6 +88,8 @@ class connection : public std::enable_shared_from_this<connection> {
     const std::string remote_address_;
     mutable std::mutex mu_;
     bool greeted_ = false;
+    std::string client_name_;
+    std::string device_;
     std::optional<identity> who_;
     rate_limiter requests_;
 };

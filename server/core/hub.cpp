@@ -93,8 +93,25 @@ std::vector<std::pair<user_id, std::string>> hub::sessions() const {
     return {distinct.begin(), distinct.end()};
 }
 
-std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std::string& reason,
-                                                         const std::string& token_hash) {
+std::vector<std::string> hub::sessions_of(user_id user) const {
+    std::set<std::string> distinct;
+    {
+        std::shared_lock lock(mu_);
+        if (auto it = by_user_.find(user); it != by_user_.end()) {
+            for (const auto& weak : it->second) {
+                auto conn = weak.lock();
+                if (auto who = conn ? conn->who() : std::nullopt) {
+                    distinct.insert(who->token_hash.hex());
+                }
+            }
+        }
+    }
+    return {distinct.begin(), distinct.end()};
+}
+
+template <class Pick>
+std::vector<std::shared_ptr<connection>> hub::close_where(user_id user, const std::string& reason,
+                                                          Pick pick) {
     std::vector<std::shared_ptr<connection>> victims;
     {
         std::shared_lock lock(mu_);
@@ -104,11 +121,7 @@ std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std
         }
         for (const auto& weak : it->second) {
             auto conn = weak.lock();
-            if (!conn) {
-                continue;
-            }
-            auto who = conn->who();
-            if (token_hash.empty() || (who && who->token_hash.hex() == token_hash)) {
+            if (conn && pick(conn->who())) {
                 victims.push_back(std::move(conn));
             }
         }
@@ -117,6 +130,21 @@ std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std
         conn->close(reason);
     }
     return victims;
+}
+
+std::vector<std::shared_ptr<connection>> hub::close_user(user_id user, const std::string& reason,
+                                                         const std::string& token_hash) {
+    return close_where(user, reason, [&](const std::optional<identity>& who) {
+        return token_hash.empty() || (who && who->token_hash.hex() == token_hash);
+    });
+}
+
+std::vector<std::shared_ptr<connection>> hub::close_user_except(user_id user,
+                                                                const std::string& reason,
+                                                                const std::string& kept) {
+    return close_where(user, reason, [&](const std::optional<identity>& who) {
+        return !who || who->token_hash.hex() != kept;
+    });
 }
 
 }  // namespace relais::core

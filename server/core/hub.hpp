@@ -33,6 +33,8 @@ class hub {
     void send_to(user_id user, const protocol::frame& f) const;
     // Who is logged in, with which session: one entry per distinct session.
     std::vector<std::pair<user_id, std::string>> sessions() const;
+    // The sessions (token hashes) the user's connections use now.
+    std::vector<std::string> sessions_of(user_id user) const;
     // Frames handed to connections by send_to, ever (for /metrics).
     std::uint64_t deliveries() const { return deliveries_.value(); }
     // Closes the user's connections (only those logged in with token_hash
@@ -40,8 +42,16 @@ class hub {
     // their sessions before a request racing the close is served.
     std::vector<std::shared_ptr<connection>> close_user(user_id user, const std::string& reason,
                                                         const std::string& token_hash = {});
+    // The same for every session of the user but `kept`.
+    std::vector<std::shared_ptr<connection>> close_user_except(user_id user,
+                                                               const std::string& reason,
+                                                               const std::string& kept);
 
   private:
+    template <class Pick>
+    std::vector<std::shared_ptr<connection>> close_where(user_id user, const std::string& reason,
+                                                         Pick pick);
+
     mutable std::shared_mutex mu_;
     // Once per fan-out, not per connection: the count stays off the hot loop.
     mutable metrics::counter deliveries_;

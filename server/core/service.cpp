@@ -95,6 +95,11 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kGetAttendance, {&service::on_get_attendance, true, 2}},
         {M::kGetMeetingReport, {&service::on_get_meeting_report, true, 5}},
         {M::kRegister, {&service::on_register, false, 5}},
+        {M::kChangePassword, {&service::on_change_password, true, 5}},
+        {M::kListSessions, {&service::on_list_sessions, true, 2}},
+        {M::kEndSession, {&service::on_end_session, true, 2}},
+        {M::kCreatePasswordReset, {&service::on_create_password_reset, true, 5}},
+        {M::kResetPassword, {&service::on_reset_password, false, 5}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},
@@ -166,6 +171,7 @@ void service::on_close(const std::shared_ptr<connection>& conn) {
     if (hub_.detach(who->user.id(), conn.get())) {
         publish_presence(who->user, false);
     }
+    touch_session(who->token_hash.hex());
 }
 
 void service::reply(const request& rq, v1::ServerMessage& msg) {

@@ -183,6 +183,19 @@ class service {
     // or TOO_LARGE name, display name or password (too short, too common);
     // CONFLICT: the name is taken.
     handled on_register(const request& rq, const v1::ClientMessage& msg);
+    // Passwords and sessions (service_passwords.cpp).
+    // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
+    // one; RATE_LIMITED after wrong ones.
+    handled on_change_password(const request& rq, const v1::ClientMessage& msg);
+    handled on_list_sessions(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST: not an id, the current session; NOT_FOUND: none of theirs.
+    handled on_end_session(const request& rq, const v1::ClientMessage& msg);
+    // FORBIDDEN: neither a coordinator (for a mediator) nor an admin;
+    // NOT_FOUND: no such user.
+    handled on_create_password_reset(const request& rq, const v1::ClientMessage& msg);
+    // Without a login. RATE_LIMITED after guesses from the address;
+    // FORBIDDEN: an unknown, used or expired code; BAD_REQUEST a weak password.
+    handled on_reset_password(const request& rq, const v1::ClientMessage& msg);
     // Coordinators and admins (FORBIDDEN otherwise, or for a role above the
     // caller's, or a channel they may not invite to); BAD_REQUEST uses or
     // days out of range; NOT_FOUND channel.
@@ -478,6 +491,11 @@ class service {
     // Closes the user's connections (those of one session when token_hash is
     // set) and logs them out at once.
     void end_sessions(user_id user, const std::string& reason, const std::string& token_hash);
+    // A session for the connection's client and device, seen now.
+    storage::session_record new_session(const request& rq, storage::user_id user,
+                                        std::string token_hash);
+    // Records that the session was seen now, in its own small write.
+    void touch_session(const std::string& token_hash);
 
     storage::store& store_;
     const clock& clock_;

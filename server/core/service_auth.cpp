@@ -2,8 +2,36 @@
 #include "server/core/service.hpp"
 
 #include "server/core/log.hpp"
+#include "server/core/validation.hpp"
 
 namespace relais::core {
+namespace {
+
+constexpr std::size_t client_words_bytes = 100;
+
+}  // namespace
+
+storage::session_record service::new_session(const request& rq, storage::user_id user,
+                                             std::string token_hash) {
+    storage::session_record s;
+    s.token_hash = std::move(token_hash);
+    s.user = user;
+    s.created_at_ms = clock_.now_ms();
+    s.last_seen_ms = s.created_at_ms;
+    std::tie(s.client_name, s.device) = rq.conn->client_and_device();
+    return s;
+}
+
+void service::touch_session(const std::string& token_hash) {
+    if (stopping_) {
+        return;  // the store is closing; the last sight is lost, not the data
+    }
+    store_.write({[token_hash, at = clock_.now_ms()](storage::writer& w) {
+                      w.touch_session(token_hash, at);
+                      return true;
+                  },
+                  [](bool) {}});
+}
 
 service::handled service::on_hello(const request& rq, const v1::ClientMessage& msg) {
     if (rq.conn->greeted()) {
@@ -18,7 +46,15 @@ service::handled service::on_hello(const request& rq, const v1::ClientMessage& m
         rq.conn->close("unsupported protocol version");
         return answered_later();
     }
-    rq.conn->set_greeted();
+    const auto& hello = msg.hello();
+    // Shown to the account's owner in their list of sessions: bounded and
+    // visible, as a display name is.
+    auto client_name = visible_name("client name", hello.client_name(), client_words_bytes);
+    auto device = visible_name("device", hello.device(), client_words_bytes);
+    if (!client_name || !device) {
+        return !client_name ? client_name.error() : device.error();
+    }
+    rq.conn->set_greeted(std::move(*client_name), std::move(*device));
     v1::ServerMessage out;
     auto& welcome = *out.mutable_welcome();
     welcome.set_server_version(config_.server_version);
@@ -100,7 +136,7 @@ service::handled service::on_login(const request& rq, const v1::ClientMessage& m
         throttle_.succeeded(login.name());
         auto token = new_token();
         auto token_hash = hash_token(token);
-        storage::session_record session{token_hash, account->id, clock_.now_ms()};
+        auto session = new_session(rq, account->id, token_hash);
         write(
             rq,
             [this, rq, session, account = *account, token](storage::writer& w) -> outcome<effects> {
@@ -136,6 +172,7 @@ service::handled service::on_resume(const request& rq, const v1::ClientMessage& 
             return ended;
         }
         attach_session(rq, *account, token_hash);
+        touch_session(token_hash);
         auto out = session_message(*account, token);
         return out;
     });

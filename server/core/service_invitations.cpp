@@ -236,7 +236,7 @@ service::handled service::on_register(const request& rq, const v1::ClientMessage
                                                v1::MemberChanged::JOINED, v1::MEMBER)));
                     done.joined.emplace_back(channel, account.id);
                 }
-                storage::session_record session{hash_token(token), account.id, now};
+                auto session = new_session(rq, account.id, hash_token(token));
                 w.insert_session(session);
                 done.sessions = [this, rq, account, hash = session.token_hash,
                                  label = current->label] {

@@ -333,6 +333,20 @@ constexpr const char* migrations[] = {
         at_ms INTEGER NOT NULL);
     CREATE INDEX invitation_uses_by_account ON invitation_uses(account_id);
     )sql",
+    // 9: what a session's owner sees of it, and password reset codes (the
+    // code's hash only, one per account).
+    R"sql(
+    ALTER TABLE sessions ADD COLUMN client_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN last_seen_ms INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET last_seen_ms = created_at_ms;
+    CREATE TABLE password_resets(
+        user_id INTEGER PRIMARY KEY REFERENCES accounts(id),
+        code_hash TEXT NOT NULL UNIQUE,
+        created_by INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL);
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -390,6 +404,19 @@ account read_account(const statement& st) {
     return a;
 }
 
+session_record read_session(const statement& st) {
+    session_record s;
+    s.token_hash = st.text(0);
+    s.user = st.uint64(1);
+    s.created_at_ms = st.int64(2);
+    s.client_name = st.text(3);
+    s.device = st.text(4);
+    s.last_seen_ms = st.int64(5);
+    return s;
+}
+
+#define RELAIS_SESSION_COLUMNS \
+    "token_hash, user_id, created_at_ms, client_name, device, last_seen_ms"
 #define RELAIS_ACCOUNT_COLUMNS \
     "id, name, display_name, role, disabled, password_hash, created_at_ms, structure, commune"
 #define RELAIS_CHANNEL_COLUMNS                                                                    \
@@ -618,11 +645,25 @@ class sql_access final : public writer {
         return all_rows<account>(st, read_account);
     }
     std::optional<session_record> find_session(std::string_view token_hash) override {
-        auto st = db_.prepare(
-            "SELECT token_hash, user_id, created_at_ms FROM sessions WHERE token_hash = ?");
+        auto st =
+            db_.prepare("SELECT " RELAIS_SESSION_COLUMNS " FROM sessions WHERE token_hash = ?");
         st.bind(1, token_hash);
-        return one_row<session_record>(st, [](const statement& s) {
-            return session_record{s.text(0), s.uint64(1), s.int64(2)};
+        return one_row<session_record>(st, read_session);
+    }
+    std::vector<session_record> sessions_of(user_id user) override {
+        auto st = db_.prepare("SELECT " RELAIS_SESSION_COLUMNS
+                              " FROM sessions WHERE user_id = ? ORDER BY last_seen_ms DESC");
+        st.bind(1, user);
+        return all_rows<session_record>(st, read_session);
+    }
+    std::optional<password_reset_record> find_password_reset(std::string_view code_hash) override {
+        auto st = db_.prepare(
+            "SELECT user_id, code_hash, created_by, created_at_ms, expires_at_ms "
+            "FROM password_resets WHERE code_hash = ?");
+        st.bind(1, code_hash);
+        return one_row<password_reset_record>(st, [](const statement& s) {
+            return password_reset_record{s.uint64(0), s.text(1), s.uint64(2), s.int64(3),
+                                         s.int64(4)};
         });
     }
     std::int64_t auth_changes() override {
@@ -1234,9 +1275,37 @@ class sql_access final : public writer {
         st.run();
     }
     void insert_session(const session_record& s) override {
-        auto st =
-            db_.prepare("INSERT INTO sessions(token_hash, user_id, created_at_ms) VALUES(?, ?, ?)");
-        st.bind(1, s.token_hash).bind(2, s.user).bind(3, s.created_at_ms);
+        auto st = db_.prepare(
+            "INSERT INTO sessions(token_hash, user_id, created_at_ms, client_name, device, "
+            "last_seen_ms) VALUES(?, ?, ?, ?, ?, ?)");
+        st.bind(1, s.token_hash)
+            .bind(2, s.user)
+            .bind(3, s.created_at_ms)
+            .bind(4, s.client_name)
+            .bind(5, s.device)
+            .bind(6, std::max(s.last_seen_ms, s.created_at_ms));
+        st.run();
+    }
+    void touch_session(std::string_view token_hash, std::int64_t at_ms) override {
+        auto st = db_.prepare(
+            "UPDATE sessions SET last_seen_ms = max(last_seen_ms, ?) WHERE token_hash = ?");
+        st.bind(1, at_ms).bind(2, token_hash);
+        st.run();
+    }
+    void put_password_reset(const password_reset_record& r) override {
+        auto st = db_.prepare(
+            "INSERT OR REPLACE INTO password_resets(user_id, code_hash, created_by, "
+            "created_at_ms, expires_at_ms) VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, r.user)
+            .bind(2, r.code_hash)
+            .bind(3, r.created_by)
+            .bind(4, r.created_at_ms)
+            .bind(5, r.expires_at_ms);
+        st.run();
+    }
+    void delete_password_reset(user_id user) override {
+        auto st = db_.prepare("DELETE FROM password_resets WHERE user_id = ?");
+        st.bind(1, user);
         st.run();
     }
     void delete_session(std::string_view token_hash) override {

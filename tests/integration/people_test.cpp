@@ -4,6 +4,7 @@
 // gives (the channels, a session kept like a login's).
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 #include "tests/integration/harness.hpp"
 
@@ -20,9 +21,10 @@ class people : public ::testing::Test {
         server_.start();
     }
 
-    // `relais` as `user`, with `password` in RELAIS_PASSWORD (none: empty).
+    // `relais` as `user`, with `password` in RELAIS_PASSWORD (none: empty),
+    // and `more` in the environment.
     run_result relais(const std::string& user, std::vector<std::string> args,
-                      const std::string& password) {
+                      const std::string& password, std::vector<std::string> more = {}) {
         std::vector<std::string> argv = {cli_binary(), "--server", server_.url(), "--user", user};
         argv.insert(argv.end(), args.begin(), args.end());
         std::vector<std::string> env = {"LC_ALL=fr_FR.UTF-8",
@@ -30,6 +32,7 @@ class people : public ::testing::Test {
         if (!password.empty()) {
             env.push_back("RELAIS_PASSWORD=" + password);
         }
+        env.insert(env.end(), more.begin(), more.end());
         return run_program(argv, {}, env);
     }
     run_result coco(std::vector<std::string> args) {
@@ -124,6 +127,60 @@ TEST_F(people, the_server_admin_invites_from_the_machine_and_a_revoked_code_stop
     auto late = relais("bea", {"register", "--invite", code}, "un-mot-de-passe-long");
     EXPECT_EQ(late.exit_code, 1);
     EXPECT_NE(late.err.find("revoked"), std::string::npos) << late.err;
+}
+
+TEST_F(people, a_forgotten_password_a_changed_one_and_the_list_of_devices) {
+    const auto code = coco({"invitation", "create"}).out.substr(0, 26);
+    ASSERT_EQ(relais("lea", {"register", "--invite", code}, "premier-mot-de-passe").exit_code, 0);
+    // A second device: a login of its own.
+    ASSERT_EQ(relais("lea", {"channels"}, "premier-mot-de-passe").exit_code, 0);
+    auto devices = relais("lea", {"devices"}, "");
+    ASSERT_EQ(devices.exit_code, 0) << devices.err;
+    EXPECT_NE(devices.out.find("relais-cli/0.1 sur "), std::string::npos) << devices.out;
+    EXPECT_NE(devices.out.find("(celle-ci)"), std::string::npos) << devices.out;
+    auto lines = std::count(devices.out.begin(), devices.out.end(), '\n');
+    ASSERT_EQ(lines, 2) << devices.out;
+    // Ends the one that is not this one, by the id the list shows.
+    std::string other;
+    std::istringstream rows(devices.out);
+    for (std::string row; std::getline(rows, row);) {
+        if (row.find("(celle-ci)") == std::string::npos) {
+            other = row.substr(0, row.find(' '));
+        }
+    }
+    auto ended = relais("lea", {"devices", "end", other}, "");
+    EXPECT_EQ(ended.exit_code, 0) << ended.err;
+    auto after = relais("lea", {"devices"}, "");
+    EXPECT_EQ(std::count(after.out.begin(), after.out.end(), '\n'), 1) << after.out;
+
+    // Forgotten: the coordinator gives a code, lea chooses a new password.
+    auto refused = relais("lea", {"password", "reset", "coco"}, "");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("only coordinators and admins"), std::string::npos) << refused.err;
+    auto reset = coco({"password", "reset", "lea"});
+    ASSERT_EQ(reset.exit_code, 0) << reset.err;
+    const auto reset_code = reset.out.substr(0, reset.out.find('\n'));
+    ASSERT_EQ(reset_code.size(), 26u) << reset.out;
+    EXPECT_NE(reset.err.find("relais password redeem --code CODE --user lea"), std::string::npos)
+        << reset.err;
+    auto weak = relais("lea", {"password", "redeem", "--code", reset_code}, "azertyuiop");
+    EXPECT_EQ(weak.exit_code, 1);
+    auto redeemed =
+        relais("lea", {"password", "redeem", "--code", reset_code}, "deuxieme-mot-de-passe");
+    ASSERT_EQ(redeemed.exit_code, 0) << redeemed.err;
+    EXPECT_EQ(redeemed.out, "nouveau mot de passe enregistré ; vous êtes connecté·e\n");
+    EXPECT_EQ(relais("lea", {"channels"}, "premier-mot-de-passe").exit_code, 1);
+    auto again =
+        relais("lea", {"password", "redeem", "--code", reset_code}, "troisieme-mot-de-passe");
+    EXPECT_NE(again.err.find("unknown or already used reset code"), std::string::npos) << again.err;
+
+    // Changed: the current one, then the new one from the environment.
+    auto changed = relais("lea", {"password", "change"}, "deuxieme-mot-de-passe",
+                          {"RELAIS_NEW_PASSWORD=troisieme-mot-de-passe"});
+    ASSERT_EQ(changed.exit_code, 0) << changed.err;
+    EXPECT_EQ(changed.out, "mot de passe changé ; vos autres connexions sont fermées\n");
+    EXPECT_EQ(relais("lea", {"channels"}, "deuxieme-mot-de-passe").exit_code, 1);
+    EXPECT_EQ(relais("lea", {"channels"}, "troisieme-mot-de-passe").exit_code, 0);
 }
 
 }  // namespace

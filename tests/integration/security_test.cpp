@@ -29,6 +29,11 @@ TEST(security, passwords_tokens_and_message_text_never_reach_the_server_logs) {
             r.set_name("nadia");
             r.set_password("phrase-canari-654");
             require(co_await newcomer.ask(std::move(r)), "register");
+            // Changing it: neither the old nor the new one.
+            v1::ChangePassword change;
+            change.set_old_password("phrase-canari-654");
+            change.set_new_password("changement-canari-987");
+            require(co_await newcomer.ask(std::move(change)), "change password");
             co_await newcomer.close();
         }
         client::client c(co_await asio::this_coro::executor, opts);
@@ -58,7 +63,8 @@ TEST(security, passwords_tokens_and_message_text_never_reach_the_server_logs) {
     for (const std::string& secret :
          {server_process::password_of("alice"), std::string("mauvais-secret-123"), token,
           std::string("nouveau-secret-456"), std::string("texte-canari-789"),
-          std::string("sujet-canari-321"), std::string("phrase-canari-654"), invitation}) {
+          std::string("sujet-canari-321"), std::string("phrase-canari-654"),
+          std::string("changement-canari-987"), invitation}) {
         EXPECT_EQ(log.find(secret), std::string::npos) << "'" << secret << "' is in:\n" << log;
     }
     // The lines were written, without the secrets: each with its connection,

@@ -108,6 +108,10 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::int64_t, next_meeting_timer, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::meeting_template>, meeting_templates, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::invitation_record>, list_invitations, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::session_record>, sessions_of, (storage::user_id u),
+                        (u))
+    RELAIS_FORWARD_READ(std::optional<storage::password_reset_record>, find_password_reset,
+                        (std::string_view h), (h))
     RELAIS_FORWARD_READ(std::optional<storage::invitation_record>, find_invitation,
                         (std::string_view h), (h))
     RELAIS_FORWARD_READ(std::optional<storage::meeting_template>, find_meeting_template,
@@ -168,6 +172,9 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_WRITE(void, use_invitation,
                          (std::uint64_t id, storage::user_id a, std::int64_t at), (id, a, at))
     RELAIS_FORWARD_WRITE(void, revoke_invitation, (std::uint64_t id), (id))
+    RELAIS_FORWARD_WRITE(void, touch_session, (std::string_view h, std::int64_t at), (h, at))
+    RELAIS_FORWARD_WRITE(void, put_password_reset, (const storage::password_reset_record& r), (r))
+    RELAIS_FORWARD_WRITE(void, delete_password_reset, (storage::user_id u), (u))
     RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
     RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
     RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))

@@ -258,6 +258,12 @@ const std::set<std::string> not_about_a_channel = {
     "list_invitations",
     "revoke_invitation",
     "register",
+    // Passwords and sessions: one's own, or by role (core_passwords_test.cpp).
+    "change_password",
+    "list_sessions",
+    "end_session",
+    "create_password_reset",
+    "reset_password",
     "list_meeting_templates",  // the server's templates, for everyone
     "get_meeting_report",      // coordinators and admins: core_meetings_test.cpp
     // A meeting, by its id: whoever cannot see its channel gets NOT_FOUND

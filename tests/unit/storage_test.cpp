@@ -470,7 +470,7 @@ TEST(sqlite_store, restart_keeps_accounts_channels_members_history_markers_and_c
                 w.append_event(e);
             }
             w.set_read_marker(channel, user, 2);
-            w.insert_session({"tokenhash", user, 9});
+            w.insert_session({"tokenhash", user, 9, "", "", 0});
             return true;
         });
         s.close();
@@ -573,8 +573,8 @@ TEST(sqlite_store, auth_changes_count_ended_sessions_and_disabled_accounts_from_
     };
     const auto start = changes();
     write_now(s, [&](writer& w) {
-        w.insert_session({"a", user, 1});
-        w.insert_session({"b", user, 2});
+        w.insert_session({"a", user, 1, "", "", 0});
+        w.insert_session({"b", user, 2, "", "", 0});
         w.set_password_hash(user, "h");
         return true;
     });
