@@ -25,9 +25,13 @@ struct account {
     bool disabled = false;
     std::string password_hash;  // Argon2id string; never leaves storage and core
     std::int64_t created_at_ms = 0;
-    // Profile: where they work, for attendance sheets and reports.
+    // Profile: where they work, for attendance sheets and reports, and
+    // what the directory shows.
     std::string structure;
     std::string commune;  // INSEE code
+    v1::NetworkRole network_role = v1::NETWORK_ROLE_UNSPECIFIED;
+    std::string presentation;
+    std::vector<std::string> skills;  // tags, none with a line break
 };
 
 struct session_record {
@@ -465,8 +469,9 @@ class writer : public reader {
                                        std::int64_t last_activity_ms) = 0;
     virtual void add_vocabulary_term(const vocabulary_term& t) = 0;
 
-    virtual void set_profile(user_id user, std::string_view structure,
-                             std::string_view commune) = 0;
+    // Stores a's display name and profile fields (not its name, role or
+    // password).
+    virtual void set_profile(const account& a) = 0;
     // Returns the new meeting's id.
     virtual std::uint64_t insert_meeting(const meeting_record& m) = 0;
     virtual void update_meeting(const meeting_record& m) = 0;

@@ -149,6 +149,132 @@ asio::awaitable<int> devices(client& c, const arguments& a) {
     co_return 0;
 }
 
+const char* network_role_label(v1::NetworkRole r) {
+    switch (r) {
+        case v1::NETWORK_ROLE_MEDIATOR:
+            return tr(words{"médiateur·rice numérique", "digital mediator"});
+        case v1::NETWORK_ROLE_DIGITAL_ADVISER:
+            return tr(words{"conseiller·e numérique", "digital adviser"});
+        case v1::NETWORK_ROLE_COORDINATOR:
+            return tr(words{"coordinateur·rice", "coordinator"});
+        case v1::NETWORK_ROLE_SOCIAL_WORKER:
+            return tr(words{"travailleur·se social·e", "social worker"});
+        case v1::NETWORK_ROLE_ELECTED:
+            return tr(words{"élu·e", "elected official"});
+        case v1::NETWORK_ROLE_OTHER:
+            return tr(words{"autre", "other"});
+        default:
+            return "";
+    }
+}
+
+std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        out += (out.empty() ? "" : ", ") + item;
+    }
+    return out;
+}
+
+// A profile as `profile` and `whois` show it: one field a line, the empty
+// ones left out.
+void print_profile(const v1::Profile& p, bool json) {
+    if (json) {
+        std::cout << proto_json(p) << "\n";
+        return;
+    }
+    auto line = [](const words& label, const std::string& value) {
+        if (!value.empty()) {
+            std::cout << tr(label) << value << "\n";
+        }
+    };
+    line(words{"nom : ", "name: "}, p.user().name());
+    line(words{"nom affiché : ", "display name: "}, p.user().display_name());
+    line(words{"rôle dans le réseau : ", "role in the network: "},
+         network_role_label(p.network_role()));
+    line(words{"structure : ", "structure: "}, p.structure());
+    line(words{"commune : ", "commune: "}, p.commune());
+    line(words{"compétences : ", "skills: "}, joined(p.skills()));
+    line(words{"présentation : ", "presentation: "}, p.presentation());
+    line(words{"en ligne : ", "online: "},
+         p.online() ? tr(words{"oui", "yes"}) : tr(words{"non", "no"}));
+}
+
+asio::awaitable<int> profile(client& c, const arguments& a) {
+    v1::SetProfile m;
+    if (auto s = option_value(a, "--structure")) {
+        m.set_structure(*s);
+    }
+    if (auto code = option_value(a, "--commune")) {
+        m.set_commune(*code);
+    }
+    if (auto name = option_value(a, "--name")) {
+        m.set_display_name(*name);
+    }
+    if (auto role = option_value(a, "--role")) {
+        m.set_network_role(
+            choose<v1::NetworkRole>("--role", *role,
+                                    {{"mediator", v1::NETWORK_ROLE_MEDIATOR},
+                                     {"digital-adviser", v1::NETWORK_ROLE_DIGITAL_ADVISER},
+                                     {"coordinator", v1::NETWORK_ROLE_COORDINATOR},
+                                     {"social-worker", v1::NETWORK_ROLE_SOCIAL_WORKER},
+                                     {"elected", v1::NETWORK_ROLE_ELECTED},
+                                     {"other", v1::NETWORK_ROLE_OTHER}}));
+    }
+    if (auto text = option_value(a, "--presentation")) {
+        m.set_presentation(*text);
+    }
+    const auto skills = option_values(a, "--skill");
+    if (!skills.empty() || has_switch(a, "--no-skills")) {
+        auto& list = *m.mutable_skills();
+        for (const auto& skill : skills) {
+            list.add_tags(skill);
+        }
+    }
+    if (auto whose = option_value(a, "--of")) {
+        m.set_user(*whose);
+    }
+    auto saved = co_await c.ask(std::move(m));
+    if (!saved) {
+        co_return report(saved.error());
+    }
+    print_profile(*saved, a.json);
+    co_return 0;
+}
+
+asio::awaitable<int> whois(client& c, const arguments& a) {
+    v1::GetProfile m;
+    m.set_user(a.words.at(1));
+    auto found = co_await c.ask(std::move(m));
+    if (!found) {
+        co_return report(found.error());
+    }
+    print_profile(*found, a.json);
+    co_return 0;
+}
+
+asio::awaitable<int> people(client& c, const arguments& a) {
+    v1::ListPeople m;
+    m.set_commune(option_value(a, "--commune").value_or(""));
+    m.set_structure(option_value(a, "--structure").value_or(""));
+    m.set_skill(option_value(a, "--skill").value_or(""));
+    auto found = co_await c.ask(std::move(m));
+    if (!found) {
+        co_return report(found.error());
+    }
+    for (const auto& p : found->people()) {
+        if (a.json) {
+            std::cout << proto_json(p) << "\n";
+            continue;
+        }
+        // Name, then what tells people apart, tab-separated for scripts.
+        std::cout << p.user().name() << "\t" << p.user().display_name() << "\t"
+                  << network_role_label(p.network_role()) << "\t" << p.structure() << "\t"
+                  << p.commune() << "\t" << joined(p.skills()) << "\n";
+    }
+    co_return 0;
+}
+
 asio::awaitable<int> end_device(client& c, const arguments& a) {
     v1::EndSession m;
     m.set_id(a.words.at(1));
@@ -159,9 +285,15 @@ asio::awaitable<int> end_device(client& c, const arguments& a) {
 
 const std::vector<std::pair<const char*, action>>& people_actions() {
     static const std::vector<std::pair<const char*, action>> all = {
-        {"invitation create", create}, {"invitation list", list},
-        {"invitation revoke", revoke}, {"password reset", reset_password},
-        {"devices", devices},          {"devices end", end_device},
+        {"invitation create", create},
+        {"invitation list", list},
+        {"invitation revoke", revoke},
+        {"password reset", reset_password},
+        {"devices", devices},
+        {"devices end", end_device},
+        {"profile", profile},
+        {"whois", whois},
+        {"people", people},
     };
     return all;
 }

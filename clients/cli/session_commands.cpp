@@ -583,23 +583,6 @@ asio::awaitable<int> activity_report(client& c, const arguments& a) {
     co_return 0;
 }
 
-asio::awaitable<int> profile(client& c, const arguments& a) {
-    v1::SetProfile m;
-    if (auto s = option_value(a, "--structure")) {
-        m.set_structure(*s);
-    }
-    if (auto code = option_value(a, "--commune")) {
-        m.set_commune(*code);
-    }
-    auto saved = co_await c.ask(std::move(m));
-    if (!saved) {
-        co_return report(saved.error());
-    }
-    std::cout << "structure: " << saved->structure() << "\n"
-              << "commune: " << saved->commune() << "\n";
-    co_return 0;
-}
-
 }  // namespace
 
 const std::vector<std::pair<const char*, action>>& session_actions() {
@@ -632,7 +615,6 @@ const std::vector<std::pair<const char*, action>>& session_actions() {
         {"session attendance", attendance},
         {"session ics", ics},
         {"session report", activity_report},
-        {"profile", profile},
     };
     return all;
 }

@@ -93,6 +93,8 @@ template <> struct request_traits<v1::ListSessions> : answered_with<v1::Sessions
 template <> struct request_traits<v1::EndSession> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::CreatePasswordReset> : answered_with<v1::PasswordReset, false> {};
 template <> struct request_traits<v1::ResetPassword> : answered_with<v1::Session, false> {};
+template <> struct request_traits<v1::GetProfile> : answered_with<v1::Profile> {};
+template <> struct request_traits<v1::ListPeople> : answered_with<v1::People> {};
 // clang-format on
 
 template <class Request>

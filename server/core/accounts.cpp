@@ -160,7 +160,9 @@ outcome<void> accounts::set_profile(std::string_view name, std::optional<std::st
             return false;
         }
         found = true;
-        w.set_profile(a->id, structure.value_or(a->structure), commune.value_or(a->commune));
+        a->structure = structure.value_or(a->structure);
+        a->commune = commune.value_or(a->commune);
+        w.set_profile(*a);
         return true;
     });
     if (!found) {

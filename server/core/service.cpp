@@ -100,6 +100,8 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kEndSession, {&service::on_end_session, true, 2}},
         {M::kCreatePasswordReset, {&service::on_create_password_reset, true, 5}},
         {M::kResetPassword, {&service::on_reset_password, false, 5}},
+        {M::kGetProfile, {&service::on_get_profile, true, 1}},
+        {M::kListPeople, {&service::on_list_people, true, 5}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},
@@ -288,6 +290,11 @@ void service::write(request rq, std::function<outcome<effects>(storage::writer&)
                 }
             }
         }});
+}
+
+void service::forget_user(storage::user_id id) {
+    std::lock_guard lock(users_mu_);
+    users_.erase(id);
 }
 
 v1::User service::user_view(storage::reader& r, storage::user_id id) {

@@ -183,6 +183,15 @@ class service {
     // or TOO_LARGE name, display name or password (too short, too common);
     // CONFLICT: the name is taken.
     handled on_register(const request& rq, const v1::ClientMessage& msg);
+    // Profiles and the directory (service_people.cpp).
+    // BAD_REQUEST or TOO_LARGE structure, display name, presentation or a
+    // skill, more than 20 skills; BAD_REQUEST commune, network role;
+    // FORBIDDEN: someone else's, unless an admin; NOT_FOUND: no such user.
+    handled on_set_profile(const request& rq, const v1::ClientMessage& msg);
+    // NOT_FOUND: no such user, or a disabled one.
+    handled on_get_profile(const request& rq, const v1::ClientMessage& msg);
+    // BAD_REQUEST commune or skill; TOO_LARGE structure or skill.
+    handled on_list_people(const request& rq, const v1::ClientMessage& msg);
     // Passwords and sessions (service_passwords.cpp).
     // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
     // one; RATE_LIMITED after wrong ones.
@@ -303,14 +312,12 @@ class service {
     // Channel (any the caller may see).
     handled on_list_pins(const request& rq, const v1::ClientMessage& msg);
 
-    // Profiles and practice-exchange meetings (service_meetings.cpp).
+    // Practice-exchange meetings (service_meetings.cpp).
     // "Meeting" stands for: NOT_FOUND when there is no such meeting or the
     // caller cannot see its channel, or is not a member of it; CONFLICT
     // for a change to an ended or cancelled one. "Facilitator": FORBIDDEN
     // unless the caller is one of its facilitators, a moderator of the
     // channel, or a coordinator or admin.
-    // BAD_REQUEST or TOO_LARGE structure; BAD_REQUEST commune.
-    handled on_set_profile(const request& rq, const v1::ClientMessage& msg);
     handled on_list_meeting_templates(const request& rq, const v1::ClientMessage& msg);
     // BAD_REQUEST: no start, a title, link, charter or phase that is not
     // right (TOO_LARGE for a length), 0 or more than 30 phases;
@@ -479,6 +486,9 @@ class service {
                   const std::optional<storage::membership>& m, storage::user_id user,
                   v1::Channel& out);
     v1::User user_view(storage::reader& r, storage::user_id id);
+    // After a change to how a user is shown: user_view reads them again.
+    void forget_user(storage::user_id id);
+    void profile_to_wire(const storage::account& a, v1::Profile& out);
     void to_wire(storage::reader& r, const storage::event_record& e, v1::Event& out);
     // Appends an event, and returns it as the wire will carry it.
     v1::Event append(storage::writer& w, storage::event_record e);

@@ -358,41 +358,6 @@ bool silenced_now(const service::meeting_ctx& m, std::uint64_t user) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// Profile
-
-service::handled service::on_set_profile(const request& rq, const v1::ClientMessage& msg) {
-    const auto& in = msg.set_profile();
-    std::optional<std::string> structure;
-    if (in.has_structure()) {
-        auto s = visible_name("structure", in.structure(), config_.limits.max_title_bytes);
-        if (!s) {
-            return s.error();
-        }
-        structure = std::move(*s);
-    }
-    if (in.has_commune()) {
-        if (auto ok = check_commune(in.commune()); !ok) {
-            return ok.error();
-        }
-    }
-    write(rq, [rq, in, structure](storage::writer& w) -> outcome<effects> {
-        auto account = w.find_account(rq.who.user.id());
-        if (!account) {
-            return fail(errc::unauthenticated, "this account no longer exists");
-        }
-        effects done;
-        auto& profile = *done.reply.emplace().mutable_profile();
-        profile.set_structure(structure ? *structure : account->structure);
-        profile.set_commune(in.has_commune() ? in.commune() : account->commune);
-        if (structure || in.has_commune()) {
-            w.set_profile(account->id, profile.structure(), profile.commune());
-        }
-        return done;
-    });
-    return answered_later();
-}
-
-// ---------------------------------------------------------------------------
 // Templates and creation
 
 namespace {

@@ -347,6 +347,12 @@ constexpr const char* migrations[] = {
         created_at_ms INTEGER NOT NULL,
         expires_at_ms INTEGER NOT NULL);
     )sql",
+    // 10: the directory's profile fields; skills one per line.
+    R"sql(
+    ALTER TABLE accounts ADD COLUMN network_role INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN presentation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE accounts ADD COLUMN skills TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -390,6 +396,9 @@ invitation_record read_invitation(const statement& st) {
     return i;
 }
 
+std::string join_lines(const std::vector<std::string>& items);
+std::vector<std::string> split_lines(std::string_view joined);
+
 account read_account(const statement& st) {
     account a;
     a.id = st.uint64(0);
@@ -401,6 +410,9 @@ account read_account(const statement& st) {
     a.created_at_ms = st.int64(6);
     a.structure = st.text(7);
     a.commune = st.text(8);
+    a.network_role = static_cast<v1::NetworkRole>(st.integer(9));
+    a.presentation = st.text(10);
+    a.skills = split_lines(st.text(11));
     return a;
 }
 
@@ -417,8 +429,9 @@ session_record read_session(const statement& st) {
 
 #define RELAIS_SESSION_COLUMNS \
     "token_hash, user_id, created_at_ms, client_name, device, last_seen_ms"
-#define RELAIS_ACCOUNT_COLUMNS \
-    "id, name, display_name, role, disabled, password_hash, created_at_ms, structure, commune"
+#define RELAIS_ACCOUNT_COLUMNS                                                                   \
+    "id, name, display_name, role, disabled, password_hash, created_at_ms, structure, commune, " \
+    "network_role, presentation, skills"
 #define RELAIS_CHANNEL_COLUMNS                                                                    \
     "id, name, topic, kind, last_seq, created_at_ms, members_can_invite, members_can_set_topic, " \
     "display_name"
@@ -1666,9 +1679,17 @@ class sql_access final : public writer {
         st.run();
     }
 
-    void set_profile(user_id user, std::string_view structure, std::string_view commune) override {
-        auto st = db_.prepare("UPDATE accounts SET structure = ?, commune = ? WHERE id = ?");
-        st.bind(1, structure).bind(2, commune).bind(3, user);
+    void set_profile(const account& a) override {
+        auto st = db_.prepare(
+            "UPDATE accounts SET display_name = ?, structure = ?, commune = ?, network_role = ?, "
+            "presentation = ?, skills = ? WHERE id = ?");
+        st.bind(1, a.display_name)
+            .bind(2, a.structure)
+            .bind(3, a.commune)
+            .bind(4, static_cast<int>(a.network_role))
+            .bind(5, a.presentation)
+            .bind(6, join_lines(a.skills))
+            .bind(7, a.id);
         st.run();
     }
     std::uint64_t insert_meeting(const meeting_record& m) override {

@@ -183,5 +183,60 @@ TEST_F(people, a_forgotten_password_a_changed_one_and_the_list_of_devices) {
     EXPECT_EQ(relais("lea", {"channels"}, "troisieme-mot-de-passe").exit_code, 0);
 }
 
+TEST_F(people, profiles_whois_and_the_directory_with_its_filters) {
+    const auto code = coco({"invitation", "create", "--uses", "2"}).out.substr(0, 26);
+    ASSERT_EQ(relais("lea", {"register", "--invite", code}, "mot-de-passe-de-lea").exit_code, 0);
+    ASSERT_EQ(relais("marc", {"register", "--invite", code}, "mot-de-passe-de-marc").exit_code, 0);
+    auto saved =
+        relais("lea",
+               {"profile", "--name", "Léa Martin", "--structure", "Centre social Les Tilleuls",
+                "--commune", "35238", "--role", "digital-adviser", "--presentation",
+                "Ateliers smartphone le mardi", "--skill", "smartphone", "--skill", "Démarches"},
+               "");
+    ASSERT_EQ(saved.exit_code, 0) << saved.err;
+    EXPECT_NE(saved.out.find("rôle dans le réseau : conseiller·e numérique\n"), std::string::npos)
+        << saved.out;
+    EXPECT_NE(saved.out.find("compétences : smartphone, démarches\n"), std::string::npos)
+        << saved.out;
+    ASSERT_EQ(relais("marc",
+                     {"profile", "--structure", "Mairie de Vitré", "--commune", "35360", "--skill",
+                      "smartphone"},
+                     "")
+                  .exit_code,
+              0);
+
+    auto seen = relais("marc", {"whois", "lea"}, "");
+    ASSERT_EQ(seen.exit_code, 0) << seen.err;
+    EXPECT_NE(seen.out.find("nom affiché : Léa Martin\n"), std::string::npos) << seen.out;
+    EXPECT_NE(seen.out.find("structure : Centre social Les Tilleuls\n"), std::string::npos)
+        << seen.out;
+    EXPECT_NE(seen.out.find("présentation : Ateliers smartphone le mardi\n"), std::string::npos)
+        << seen.out;
+    auto unknown = relais("marc", {"whois", "personne"}, "");
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_NE(unknown.err.find("no user 'personne'"), std::string::npos) << unknown.err;
+
+    auto everyone = relais("marc", {"people"}, "");
+    ASSERT_EQ(everyone.exit_code, 0) << everyone.err;
+    EXPECT_EQ(std::count(everyone.out.begin(), everyone.out.end(), '\n'), 3) << everyone.out;
+    EXPECT_NE(everyone.out.find("lea\tLéa Martin\tconseiller·e numérique\tCentre social Les "
+                                "Tilleuls\t35238\tsmartphone, démarches\n"),
+              std::string::npos)
+        << everyone.out;
+    auto by_skill = relais("marc", {"people", "--skill", "SMARTPHONE"}, "");
+    EXPECT_EQ(std::count(by_skill.out.begin(), by_skill.out.end(), '\n'), 2) << by_skill.out;
+    auto by_commune = relais("marc", {"people", "--commune", "35360"}, "");
+    EXPECT_EQ(by_commune.out.substr(0, 5), "marc\t") << by_commune.out;
+    auto by_structure = relais("marc", {"people", "--structure", "tilleuls"}, "");
+    EXPECT_EQ(by_structure.out.substr(0, 4), "lea\t") << by_structure.out;
+    auto bad = relais("marc", {"people", "--commune", "123"}, "");
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.err.find("INSEE"), std::string::npos) << bad.err;
+    // Someone else's profile: admins only.
+    auto refused = relais("marc", {"profile", "--of", "lea", "--structure", "x"}, "");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("only admins"), std::string::npos) << refused.err;
+}
+
 }  // namespace
 }  // namespace relais::testing

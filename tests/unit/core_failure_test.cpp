@@ -161,8 +161,7 @@ class failing_writer final : public storage::writer {
                           std::int64_t at),
                          (c, s, n, at))
     RELAIS_FORWARD_WRITE(void, add_vocabulary_term, (const storage::vocabulary_term& t), (t))
-    RELAIS_FORWARD_WRITE(void, set_profile,
-                         (storage::user_id u, std::string_view s, std::string_view c), (u, s, c))
+    RELAIS_FORWARD_WRITE(void, set_profile, (const storage::account& a), (a))
     RELAIS_FORWARD_WRITE(std::uint64_t, insert_meeting, (const storage::meeting_record& m), (m))
     RELAIS_FORWARD_WRITE(void, update_meeting, (const storage::meeting_record& m), (m))
     RELAIS_FORWARD_WRITE(void, add_meeting_table,

@@ -250,7 +250,11 @@ const std::set<std::string> not_about_a_channel = {
     // channels they can read (core_test.cpp and the integration tests).
     "list_threads",
     "list_mentions",
-    "set_profile",  // the caller's own profile
+    // Profiles: one's own, or an admin's edit; the directory, for everyone
+    // logged in (core_people_test.cpp).
+    "set_profile",
+    "get_profile",
+    "list_people",
     // Invitations: coordinators and admins, and registering without a
     // login: core_invitations_test.cpp (a channel an invitation names is
     // checked as Invite checks it).
