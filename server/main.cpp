@@ -65,6 +65,7 @@ int usage(std::ostream& out, int code) {
            "                      [--channel NAME]... [--data DIR]   (prints the code)\n"
            "  relais-server invitation list [--data DIR]\n"
            "  relais-server invitation revoke CODE [--data DIR]\n"
+           "  relais-server audit [--limit N] [--data DIR]\n"
            "  relais-server backup --data DIR FILE      (a consistent copy, while serving)\n"
            "  relais-server backup --data DIR [--keep N] FOLDER\n"
            "                      (a dated copy in FOLDER; only the N newest stay)\n"
@@ -698,6 +699,52 @@ std::string utc_minute(std::int64_t ms) {
     return text;
 }
 
+// "2026-12-08T14:05:09Z".
+std::string utc_second(std::int64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+// `relais-server audit [--limit N] --data DIR`: the audit log, newest
+// first, one tab-separated line an entry.
+int audit_command(int argc, char** argv) {
+    std::string data = "data";
+    std::uint32_t limit = 100;
+    po::options_description d("relais-server audit options");
+    d.add_options()("data", po::value(&data)->default_value(data), "data folder")(
+        "limit", po::value(&limit)->default_value(limit), "how many entries, newest first");
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(d).run(), vm);
+    po::notify(vm);
+    namespace st = relais::storage;
+    relais::storage::sqlite::sqlite_store store(store_options(data, "full", 1));
+    st::read_now(store, [&](st::reader& r) {
+        auto name = [&](st::user_id id) -> std::string {
+            if (id == 0) {
+                return "";
+            }
+            auto a = r.find_account(id);
+            return a ? a->name : "#" + std::to_string(id);
+        };
+        for (const auto& a : r.audit_log(0, limit)) {
+            std::string channel;
+            if (a.channel != 0) {
+                auto c = r.find_channel(a.channel);
+                channel = c ? "#" + c->name : "#" + std::to_string(a.channel);
+            }
+            std::cout << a.id << "\t" << utc_second(a.at_ms) << "\t"
+                      << (a.actor == 0 ? std::string("(server)") : name(a.actor)) << "\t"
+                      << a.action << "\t" << name(a.subject) << "\t" << channel << "\t" << a.reason
+                      << "\t" << a.detail << "\n";
+        }
+    });
+    return 0;
+}
+
 // Invitations made on the server's machine (the first admin's, say): the
 // same records as `relais invitation`, with no creator.
 int invitation_command(int argc, char** argv) {
@@ -773,6 +820,12 @@ int invitation_command(int argc, char** argv) {
                 i.channels.push_back(c->id);
             }
             w.insert_invitation(i);
+            st::audit_record a;
+            a.at_ms = i.created_at_ms;
+            a.action = "invitation_create";
+            a.detail = i.label + ", " + std::to_string(i.uses) + " use(s), " +
+                       relais::v1::Role_Name(i.role);
+            w.append_audit(a);
             return true;
         });
         if (!missing.empty()) {
@@ -796,6 +849,11 @@ int invitation_command(int argc, char** argv) {
                     ++found;
                     if (found == 1) {
                         w.revoke_invitation(i.id);
+                        st::audit_record a;
+                        a.at_ms = relais::core::system_clock{}.now_ms();
+                        a.action = "invitation_revoke";
+                        a.detail = i.label;
+                        w.append_audit(a);
                     }
                 }
             }
@@ -914,6 +972,9 @@ int main(int argc, char** argv) {
         }
         if (command == "check-config") {
             return check_config(argc - 1, argv + 1);
+        }
+        if (command == "audit") {
+            return audit_command(argc - 1, argv + 1);
         }
         if (command == "invitation") {
             return invitation_command(argc - 1, argv + 1);

@@ -263,6 +263,50 @@ struct invitation_record {
     std::vector<channel_id> channels;  // joined on registering
 };
 
+// Moderation: a member muted in a channel until a time, or banned from it.
+struct mute_record {
+    channel_id channel = 0;
+    user_id user = 0;
+    std::int64_t until_ms = 0;
+    user_id by = 0;
+    std::int64_t at_ms = 0;
+    std::string reason;
+};
+
+struct ban_record {
+    channel_id channel = 0;
+    user_id user = 0;
+    user_id by = 0;
+    std::int64_t at_ms = 0;
+    std::string reason;
+};
+
+// A message reported to its channel's moderators; resolved_by 0 while open.
+struct report_record {
+    std::uint64_t id = 0;
+    channel_id channel = 0;
+    seq_t seq = 0;
+    user_id reporter = 0;
+    std::string reason;
+    std::int64_t at_ms = 0;
+    user_id resolved_by = 0;
+    std::int64_t resolved_at_ms = 0;
+    std::string resolution;
+};
+
+// One admin or moderation action; append-only (the table refuses updates
+// and deletes). actor 0: done on the server's machine.
+struct audit_record {
+    std::uint64_t id = 0;
+    std::int64_t at_ms = 0;
+    user_id actor = 0;
+    std::string action;
+    user_id subject = 0;
+    channel_id channel = 0;
+    std::string reason;
+    std::string detail;
+};
+
 // A meeting template: its name and its JSON text (v1::MeetingTemplate).
 struct meeting_template {
     std::string name;
@@ -402,6 +446,16 @@ class reader {
     virtual std::vector<resource_record> meeting_resources(std::uint64_t meeting) = 0;
     // A channel's cases, oldest first.
     virtual std::vector<case_record> cases_of(channel_id channel) = 0;
+
+    // Moderation.
+    virtual std::vector<mute_record> list_mutes() = 0;
+    virtual std::optional<ban_record> find_ban(channel_id channel, user_id user) = 0;
+    virtual std::optional<report_record> find_report(std::uint64_t id) = 0;
+    // Newest first; those of `channels` (empty: every channel).
+    virtual std::vector<report_record> list_reports(const std::vector<channel_id>& channels,
+                                                    bool include_resolved, std::uint32_t limit) = 0;
+    // Newest first, ids below before_id (0: from the newest).
+    virtual std::vector<audit_record> audit_log(std::uint64_t before_id, std::uint32_t limit) = 0;
 };
 
 // Writes, inside the writer's group transaction.
@@ -489,6 +543,17 @@ class writer : public reader {
     // Returns the new case's id.
     virtual std::uint32_t insert_case(const case_record& c) = 0;
     virtual void set_case_chosen(std::uint32_t id, std::uint64_t meeting) = 0;
+
+    // Adds or replaces the mute of m.user in m.channel.
+    virtual void put_mute(const mute_record& m) = 0;
+    virtual void delete_mute(channel_id channel, user_id user) = 0;
+    virtual void put_ban(const ban_record& b) = 0;
+    virtual void delete_ban(channel_id channel, user_id user) = 0;
+    // Return the new row's id.
+    virtual std::uint64_t insert_report(const report_record& r) = 0;
+    virtual void resolve_report(std::uint64_t id, user_id by, std::int64_t at_ms,
+                                std::string_view resolution) = 0;
+    virtual std::uint64_t append_audit(const audit_record& a) = 0;
 };
 
 // One unit of work for the writer. `apply` runs on the writer thread inside

@@ -275,6 +275,114 @@ asio::awaitable<int> people(client& c, const arguments& a) {
     co_return 0;
 }
 
+asio::awaitable<int> mute(client& c, const arguments& a) {
+    v1::Mute m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_user(a.words.at(2));
+    const auto minutes = to_number(a.words.at(3));
+    m.set_minutes(static_cast<std::uint32_t>(std::min<std::uint64_t>(minutes, UINT32_MAX)));
+    m.set_reason(joined_words(a.words, 4));
+    co_return co_await ask_done(c, std::move(m));
+}
+
+asio::awaitable<int> unmute(client& c, const arguments& a) {
+    v1::Mute m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_user(a.words.at(2));
+    m.set_unmute(true);
+    co_return co_await ask_done(c, std::move(m));
+}
+
+asio::awaitable<int> ban(client& c, const arguments& a) {
+    v1::Ban m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_user(a.words.at(2));
+    m.set_reason(joined_words(a.words, 3));
+    co_return co_await ask_done(c, std::move(m));
+}
+
+asio::awaitable<int> unban(client& c, const arguments& a) {
+    v1::Ban m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_user(a.words.at(2));
+    m.set_unban(true);
+    co_return co_await ask_done(c, std::move(m));
+}
+
+asio::awaitable<int> report_message(client& c, const arguments& a) {
+    v1::ReportMessage m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_seq(to_number(a.words.at(2)));
+    m.set_reason(joined_words(a.words, 3));
+    auto done = co_await c.ask(std::move(m));
+    if (!done) {
+        co_return report(done.error());
+    }
+    std::cout << tr(words{"signalement transmis aux modérateurs", "report sent to the moderators"})
+              << "\n";
+    co_return 0;
+}
+
+asio::awaitable<int> reports(client& c, const arguments& a) {
+    v1::ListReports m;
+    if (a.words.size() > 1) {
+        *m.mutable_channel() = ref(a, 1);
+    }
+    m.set_include_resolved(has_switch(a, "--all"));
+    auto found = co_await c.ask(std::move(m));
+    if (!found) {
+        co_return report(found.error());
+    }
+    for (const auto& r : found->reports()) {
+        if (a.json) {
+            std::cout << proto_json(r) << "\n";
+            continue;
+        }
+        std::cout << r.id() << "  #" << r.channel_name() << " " << r.seq() << "  "
+                  << local_time(r.at_ms(), "%Y-%m-%d %H:%M") << "  " << r.reporter().name() << " : "
+                  << r.reason();
+        if (r.has_resolved_by()) {
+            std::cout << tr(words{"  [traité par ", "  [resolved by "}) << r.resolved_by().name()
+                      << (r.resolution().empty() ? "" : " : " + r.resolution()) << "]";
+        }
+        std::cout << "\n    " << r.message().actor().name() << " : "
+                  << (r.message().message().deleted() ? tr(words{"(supprimé)", "(deleted)"})
+                                                      : r.message().message().text())
+                  << "\n";
+    }
+    co_return 0;
+}
+
+asio::awaitable<int> resolve(client& c, const arguments& a) {
+    v1::ResolveReport m;
+    m.set_report_id(to_number(a.words.at(1)));
+    m.set_note(joined_words(a.words, 2));
+    co_return co_await ask_done(c, std::move(m));
+}
+
+asio::awaitable<int> audit(client& c, const arguments& a) {
+    v1::GetAuditLog m;
+    m.set_limit(static_cast<std::uint32_t>(std::min<std::uint64_t>(a.limit.value_or(50), 500)));
+    m.set_before_id(a.before.value_or(0));
+    auto log = co_await c.ask(std::move(m));
+    if (!log) {
+        co_return report(log.error());
+    }
+    for (const auto& e : log->entries()) {
+        if (a.json) {
+            std::cout << proto_json(e) << "\n";
+            continue;
+        }
+        // One tab-separated line an entry, as `relais-server audit` prints them.
+        std::cout << e.id() << "\t" << local_time(e.at_ms(), "%Y-%m-%d %H:%M:%S") << "\t"
+                  << (e.has_actor() ? e.actor().name() : "(serveur)") << "\t" << e.action() << "\t"
+                  << e.subject().name() << "\t"
+                  << (e.channel_name().empty() ? "" : "#" + e.channel_name()) << "\t" << e.reason()
+                  << "\t" << e.detail() << "\n";
+    }
+    co_return 0;
+}
+
 asio::awaitable<int> end_device(client& c, const arguments& a) {
     v1::EndSession m;
     m.set_id(a.words.at(1));
@@ -294,6 +402,14 @@ const std::vector<std::pair<const char*, action>>& people_actions() {
         {"profile", profile},
         {"whois", whois},
         {"people", people},
+        {"mute", mute},
+        {"unmute", unmute},
+        {"ban", ban},
+        {"unban", unban},
+        {"report", report_message},
+        {"reports", reports},
+        {"resolve", resolve},
+        {"audit", audit},
     };
     return all;
 }

@@ -95,6 +95,12 @@ template <> struct request_traits<v1::CreatePasswordReset> : answered_with<v1::P
 template <> struct request_traits<v1::ResetPassword> : answered_with<v1::Session, false> {};
 template <> struct request_traits<v1::GetProfile> : answered_with<v1::Profile> {};
 template <> struct request_traits<v1::ListPeople> : answered_with<v1::People> {};
+template <> struct request_traits<v1::Mute> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::Ban> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::ReportMessage> : answered_with<v1::Ok, false> {};
+template <> struct request_traits<v1::ListReports> : answered_with<v1::Reports> {};
+template <> struct request_traits<v1::ResolveReport> : answered_with<v1::Ok> {};
+template <> struct request_traits<v1::GetAuditLog> : answered_with<v1::AuditLog> {};
 // clang-format on
 
 template <class Request>

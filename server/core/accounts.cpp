@@ -18,6 +18,21 @@ outcome<void> accounts::check_password(std::string_view password) const {
     return {};
 }
 
+namespace {
+
+// What is done on the server's machine has no actor in the audit log.
+void machine_audit(storage::writer& w, std::int64_t at_ms, std::string action,
+                   storage::user_id subject, std::string detail = {}) {
+    storage::audit_record a;
+    a.at_ms = at_ms;
+    a.action = std::move(action);
+    a.subject = subject;
+    a.detail = std::move(detail);
+    w.append_audit(a);
+}
+
+}  // namespace
+
 outcome<storage::account> accounts::add(std::string_view name, std::string_view password,
                                         v1::Role role, std::string_view display_name) {
     if (auto ok = check_user_name(name, limits_); !ok) {
@@ -43,6 +58,7 @@ outcome<storage::account> accounts::add(std::string_view name, std::string_view 
             return false;
         }
         a.id = w.insert_account(a);
+        machine_audit(w, a.created_at_ms, "user_add", a.id, v1::Role_Name(a.role));
         return true;
     });
     if (taken) {
@@ -125,8 +141,9 @@ outcome<void> accounts::update(
 }
 
 outcome<void> accounts::set_disabled(std::string_view name, bool disabled) {
-    return update(name, [disabled](storage::writer& w, storage::user_id id) {
+    return update(name, [this, disabled](storage::writer& w, storage::user_id id) {
         w.set_account_disabled(id, disabled);
+        machine_audit(w, clock_.now_ms(), disabled ? "user_disable" : "user_enable", id);
     });
 }
 
@@ -135,8 +152,10 @@ outcome<void> accounts::set_password(std::string_view name, std::string_view pas
         return ok.error();
     }
     auto hash = hash_password(password);
-    return update(
-        name, [&hash](storage::writer& w, storage::user_id id) { w.set_password_hash(id, hash); });
+    return update(name, [this, &hash](storage::writer& w, storage::user_id id) {
+        w.set_password_hash(id, hash);
+        machine_audit(w, clock_.now_ms(), "user_passwd", id);
+    });
 }
 
 outcome<void> accounts::set_profile(std::string_view name, std::optional<std::string> structure,

@@ -17,6 +17,7 @@ service::service(storage::store& store, const clock& clock, service_config confi
 void service::start() {
     storage::read_now(store_, [this](storage::reader& r) {
         members_.load(r);
+        load_mutes(r);
         live_meetings_ = r.count_live_meetings();
         // Timers that came while the server was down fire at the first tick.
         const auto next = r.next_meeting_timer();
@@ -102,6 +103,12 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kResetPassword, {&service::on_reset_password, false, 5}},
         {M::kGetProfile, {&service::on_get_profile, true, 1}},
         {M::kListPeople, {&service::on_list_people, true, 5}},
+        {M::kMute, {&service::on_mute, true, 2}},
+        {M::kBan, {&service::on_ban, true, 2}},
+        {M::kReportMessage, {&service::on_report_message, true, 2}},
+        {M::kListReports, {&service::on_list_reports, true, 2}},
+        {M::kResolveReport, {&service::on_resolve_report, true, 2}},
+        {M::kGetAuditLog, {&service::on_get_audit_log, true, 2}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},

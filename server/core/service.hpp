@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -192,6 +193,22 @@ class service {
     handled on_get_profile(const request& rq, const v1::ClientMessage& msg);
     // BAD_REQUEST commune or skill; TOO_LARGE structure or skill.
     handled on_list_people(const request& rq, const v1::ClientMessage& msg);
+    // Moderation (service_moderation.cpp). Each: channel (member);
+    // FORBIDDEN: not a moderator (nor an admin member), a direct channel, or
+    // on the owner; BAD_REQUEST or TOO_LARGE reason.
+    // BAD_REQUEST: minutes out of 1..43200; NOT_FOUND: not a member.
+    handled on_mute(const request& rq, const v1::ClientMessage& msg);
+    // NOT_FOUND: no such user; not banned (unban).
+    handled on_ban(const request& rq, const v1::ClientMessage& msg);
+    // Any member. NOT_FOUND: no such message, or a deleted one; BAD_REQUEST: no reason.
+    handled on_report_message(const request& rq, const v1::ClientMessage& msg);
+    // Channel when given (FORBIDDEN unless a moderator); otherwise the
+    // channels the caller moderates (admins: all).
+    handled on_list_reports(const request& rq, const v1::ClientMessage& msg);
+    // NOT_FOUND: no such report, or not the caller's to see; CONFLICT: resolved.
+    handled on_resolve_report(const request& rq, const v1::ClientMessage& msg);
+    // FORBIDDEN: not an admin.
+    handled on_get_audit_log(const request& rq, const v1::ClientMessage& msg);
     // Passwords and sessions (service_passwords.cpp).
     // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
     // one; RATE_LIMITED after wrong ones.
@@ -486,6 +503,21 @@ class service {
                   const std::optional<storage::membership>& m, storage::user_id user,
                   v1::Channel& out);
     v1::User user_view(storage::reader& r, storage::user_id id);
+    // Moderation helpers. One audit row, in the write job of the action.
+    void audit(storage::writer& w, storage::user_id actor, std::string action,
+               storage::user_id subject, storage::channel_id channel, std::string reason,
+               std::string detail);
+    // The caller may moderate the channel: one of its moderators, or an
+    // admin who is a member; never in a direct conversation.
+    static bool may_moderate(const v1::User& caller, const visible_channel& v);
+    void report_to_wire(storage::reader& r, const storage::report_record& rep, v1::Report& out);
+    // Mutes, kept in memory for the send path (loaded at start, changed
+    // after each commit). until_ms 0 removes one.
+    void load_mutes(storage::reader& r);
+    void set_mute(storage::channel_id channel, storage::user_id user, std::int64_t until_ms);
+    std::int64_t mute_left_ms(storage::channel_id channel, storage::user_id user);
+    // FORBIDDEN with the time left while the user is muted in the channel.
+    outcome<void> refuse_if_muted(const storage::channel_record& channel, storage::user_id user);
     // After a change to how a user is shown: user_view reads them again.
     void forget_user(storage::user_id id);
     void profile_to_wire(const storage::account& a, v1::Profile& out);
@@ -532,6 +564,11 @@ class service {
     std::atomic<std::int64_t> next_timer_{INT64_MAX};
     std::atomic<bool> timers_queued_{false};
 
+    // Who is muted where, until when. Guarded by mutes_mu_ (a leaf);
+    // any_mutes_ lets the send path skip the lock while nobody is muted.
+    std::mutex mutes_mu_;
+    std::map<std::pair<storage::channel_id, storage::user_id>, std::int64_t> mutes_;
+    std::atomic<bool> any_mutes_{false};
     // Users as events show them. Guarded by users_mu_.
     std::mutex users_mu_;
     std::unordered_map<storage::user_id, v1::User> users_;

@@ -131,6 +131,9 @@ service::handled service::on_join(const request& rq, const v1::ClientMessage& ms
                 describe(w, v->channel, v->membership, user, out);
                 return done;
             }
+            if (w.find_ban(v->channel.id, user)) {
+                return fail(errc::forbidden, "you are banned from #" + v->channel.name);
+            }
             storage::membership m{v->channel.id, user, v1::MEMBER, 0};
             w.upsert_member(m);
             auto event = append(
@@ -179,6 +182,11 @@ service::handled service::on_invite(const request& rq, const v1::ClientMessage& 
         if (w.find_membership(v->channel.id, guest->id)) {
             return effects{};
         }
+        if (w.find_ban(v->channel.id, guest->id)) {
+            return fail(errc::forbidden, "'" + invite.user() + "' is banned from #" +
+                                             v->channel.name +
+                                             "; a moderator must unban them first");
+        }
         w.upsert_member({v->channel.id, guest->id, v1::MEMBER, 0});
         return effects{.joined = {{v->channel.id, guest->id}},
                        .events = {append(w, member_event(v->channel.id, user, guest->id,
@@ -188,6 +196,9 @@ service::handled service::on_invite(const request& rq, const v1::ClientMessage& 
 }
 
 service::handled service::on_kick(const request& rq, const v1::ClientMessage& msg) {
+    if (auto ok = check_free_text("reason", msg.kick().reason(), 500, true); !ok) {
+        return ok.error();
+    }
     write(rq, [this, rq, kick = msg.kick()](storage::writer& w) -> outcome<effects> {
         const auto user = rq.who.user.id();
         auto v = resolve_member(w, kick.channel(), user);
@@ -207,6 +218,7 @@ service::handled service::on_kick(const request& rq, const v1::ClientMessage& ms
         auto event = append(w, member_event(v->channel.id, user, target->user,
                                             v1::MemberChanged::KICKED, target->role));
         w.remove_member(v->channel.id, target->user);
+        audit(w, user, "kick", target->user, v->channel.id, kick.reason(), "");
         return effects{.events = {std::move(event)}, .left = {{v->channel.id, target->user}}};
     });
     return answered_later();
@@ -237,6 +249,8 @@ service::handled service::on_set_member_role(const request& rq, const v1::Client
         }
         target->role = set.role();
         w.upsert_member(*target);
+        audit(w, user, "set_member_role", target->user, v->channel.id, "",
+              set.role() == v1::MODERATOR ? "moderator" : "member");
         return effects{
             .events = {append(w, member_event(v->channel.id, user, target->user,
                                               v1::MemberChanged::ROLE_CHANGED, set.role()))}};

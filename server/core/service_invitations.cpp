@@ -104,6 +104,8 @@ service::handled service::on_create_invitation(const request& rq, const v1::Clie
         i.created_at_ms = clock_.now_ms();
         i.expires_at_ms = i.created_at_ms + static_cast<std::int64_t>(days) * day_ms;
         i.id = w.insert_invitation(i);
+        audit(w, user, "invitation_create", 0, 0, "",
+              i.label + ", " + std::to_string(uses) + " use(s), " + v1::Role_Name(role));
         effects done;
         auto& out = *done.reply.emplace().mutable_invitation();
         describe_invitation(w, i, out);
@@ -133,7 +135,7 @@ service::handled service::on_revoke_invitation(const request& rq, const v1::Clie
         return fail(errc::forbidden, "only coordinators and admins revoke invitations");
     }
     const auto code = msg.revoke_invitation().code();
-    write(rq, [rq, code](storage::writer& w) -> outcome<effects> {
+    write(rq, [this, rq, code](storage::writer& w) -> outcome<effects> {
         std::optional<storage::invitation_record> found;
         if (is_well_formed_invitation_code(code)) {
             found = w.find_invitation(hash_token(code));
@@ -157,6 +159,7 @@ service::handled service::on_revoke_invitation(const request& rq, const v1::Clie
             return fail(errc::forbidden, "a coordinator revokes only their own invitations");
         }
         w.revoke_invitation(found->id);
+        audit(w, rq.who.user.id(), "invitation_revoke", 0, 0, "", found->label);
         return effects{};
     });
     return answered_later();

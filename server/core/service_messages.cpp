@@ -61,6 +61,9 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     if (!v) {
         return v.error();
     }
+    if (auto ok = refuse_if_muted(v->channel, user); !ok) {
+        return ok.error();
+    }
     storage::seq_t root = 0;
     std::optional<storage::event_record> root_event;
     if (m.thread_seq != 0) {
@@ -222,6 +225,10 @@ service::handled service::on_delete(const request& rq, const v1::ClientMessage& 
         }
         // The row stays as a tombstone: history keeps every seq.
         w.update_message(v->channel.id, del.seq(), "", target->edited_at_ms, true);
+        if (target->actor != user) {
+            audit(w, user, "delete_message", target->actor, v->channel.id, "",
+                  "seq " + std::to_string(del.seq()));
+        }
         auto e = channel_event(v->channel.id, storage::event_kind::deleted, user);
         e.target_seq = del.seq();
         effects done{.events = {append(w, std::move(e))}};

@@ -142,6 +142,7 @@ service::handled service::on_create_password_reset(const request& rq,
         reset.created_at_ms = clock_.now_ms();
         reset.expires_at_ms = reset.created_at_ms + reset_lifetime_ms;
         w.put_password_reset(reset);
+        audit(w, caller.id(), "password_reset_code", target->id, 0, "", "");
         effects done;
         auto& out = *done.reply.emplace().mutable_password_reset();
         out.set_user(target->name);

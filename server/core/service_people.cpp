@@ -86,7 +86,7 @@ service::handled service::on_set_profile(const request& rq, const v1::ClientMess
     }
     const auto whose = someone_else ? in.user() : rq.who.user.name();
     write(rq,
-          [this, in, whose, structure, display_name, presentation,
+          [this, rq, in, whose, structure, display_name, presentation,
            skills](storage::writer& w) -> outcome<effects> {
               auto account = w.find_account(whose);
               if (!account) {
@@ -119,6 +119,9 @@ service::handled service::on_set_profile(const request& rq, const v1::ClientMess
                   account->presentation != before.presentation ||
                   account->skills != before.skills) {
                   w.set_profile(*account);
+                  if (account->id != rq.who.user.id()) {
+                      audit(w, rq.who.user.id(), "profile_edit", account->id, 0, "", "");
+                  }
                   done.after = [this, id = account->id] { forget_user(id); };
               }
               return done;

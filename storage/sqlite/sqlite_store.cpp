@@ -353,6 +353,53 @@ constexpr const char* migrations[] = {
     ALTER TABLE accounts ADD COLUMN presentation TEXT NOT NULL DEFAULT '';
     ALTER TABLE accounts ADD COLUMN skills TEXT NOT NULL DEFAULT '';
     )sql",
+    // 11: moderation (mutes, bans, reports) and the audit log, which
+    // refuses every change but an insert, whoever opens the file.
+    R"sql(
+    CREATE TABLE mutes(
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        user_id INTEGER NOT NULL REFERENCES accounts(id),
+        until_ms INTEGER NOT NULL,
+        by_id INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY(channel_id, user_id)) WITHOUT ROWID;
+    CREATE TABLE bans(
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        user_id INTEGER NOT NULL REFERENCES accounts(id),
+        by_id INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY(channel_id, user_id)) WITHOUT ROWID;
+    CREATE TABLE reports(
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        seq INTEGER NOT NULL,
+        reporter_id INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        resolved_by INTEGER NOT NULL DEFAULT 0,
+        resolved_at_ms INTEGER NOT NULL DEFAULT 0,
+        resolution TEXT NOT NULL DEFAULT '');
+    CREATE INDEX reports_by_channel ON reports(channel_id, id);
+    CREATE TABLE audit_log(
+        id INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        actor_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        subject_id INTEGER NOT NULL DEFAULT 0,
+        channel_id INTEGER NOT NULL DEFAULT 0,
+        reason TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '');
+    CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit log is append-only');
+    END;
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -427,6 +474,22 @@ session_record read_session(const statement& st) {
     return s;
 }
 
+report_record read_report(const statement& st) {
+    report_record r;
+    r.id = st.uint64(0);
+    r.channel = st.uint64(1);
+    r.seq = st.uint64(2);
+    r.reporter = st.uint64(3);
+    r.reason = st.text(4);
+    r.at_ms = st.int64(5);
+    r.resolved_by = st.uint64(6);
+    r.resolved_at_ms = st.int64(7);
+    r.resolution = st.text(8);
+    return r;
+}
+
+#define RELAIS_REPORT_COLUMNS \
+    "id, channel_id, seq, reporter_id, reason, at_ms, resolved_by, resolved_at_ms, resolution"
 #define RELAIS_SESSION_COLUMNS \
     "token_hash, user_id, created_at_ms, client_name, device, last_seen_ms"
 #define RELAIS_ACCOUNT_COLUMNS                                                                   \
@@ -668,6 +731,79 @@ class sql_access final : public writer {
                               " FROM sessions WHERE user_id = ? ORDER BY last_seen_ms DESC");
         st.bind(1, user);
         return all_rows<session_record>(st, read_session);
+    }
+    std::vector<mute_record> list_mutes() override {
+        auto st =
+            db_.prepare("SELECT channel_id, user_id, until_ms, by_id, at_ms, reason FROM mutes");
+        return all_rows<mute_record>(st, [](const statement& r) {
+            return mute_record{r.uint64(0), r.uint64(1), r.int64(2),
+                               r.uint64(3), r.int64(4),  r.text(5)};
+        });
+    }
+    std::optional<ban_record> find_ban(channel_id channel, user_id user) override {
+        auto st = db_.prepare(
+            "SELECT channel_id, user_id, by_id, at_ms, reason FROM bans "
+            "WHERE channel_id = ? AND user_id = ?");
+        st.bind(1, channel).bind(2, user);
+        return one_row<ban_record>(st, [](const statement& r) {
+            return ban_record{r.uint64(0), r.uint64(1), r.uint64(2), r.int64(3), r.text(4)};
+        });
+    }
+    std::optional<report_record> find_report(std::uint64_t id) override {
+        auto st = db_.prepare("SELECT " RELAIS_REPORT_COLUMNS " FROM reports WHERE id = ?");
+        st.bind(1, id);
+        return one_row<report_record>(st, read_report);
+    }
+    std::vector<report_record> list_reports(const std::vector<channel_id>& channels,
+                                            bool include_resolved, std::uint32_t limit) override {
+        std::vector<report_record> out;
+        auto keep = [&](statement& st) {
+            while (out.size() < limit && st.step()) {
+                out.push_back(read_report(st));
+            }
+        };
+        // Two texts each, not one built: prepare caches statements by text.
+        const char* every = include_resolved
+                                ? "SELECT " RELAIS_REPORT_COLUMNS
+                                  " FROM reports ORDER BY id DESC LIMIT ?"
+                                : "SELECT " RELAIS_REPORT_COLUMNS
+                                  " FROM reports WHERE resolved_by = 0 ORDER BY id DESC LIMIT ?";
+        const char* of_channel = include_resolved
+                                     ? "SELECT " RELAIS_REPORT_COLUMNS
+                                       " FROM reports WHERE channel_id = ? ORDER BY id DESC LIMIT ?"
+                                     : "SELECT " RELAIS_REPORT_COLUMNS
+                                       " FROM reports WHERE channel_id = ? AND resolved_by = 0 "
+                                       "ORDER BY id DESC LIMIT ?";
+        if (channels.empty()) {
+            auto st = db_.prepare(every);
+            st.bind(1, static_cast<std::int64_t>(limit));
+            keep(st);
+            return out;
+        }
+        for (auto channel : channels) {
+            auto st = db_.prepare(of_channel);
+            st.bind(1, channel).bind(2, static_cast<std::int64_t>(limit));
+            while (st.step()) {
+                out.push_back(read_report(st));
+            }
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+        if (out.size() > limit) {
+            out.resize(limit);
+        }
+        return out;
+    }
+    std::vector<audit_record> audit_log(std::uint64_t before_id, std::uint32_t limit) override {
+        auto st = db_.prepare(
+            "SELECT id, at_ms, actor_id, action, subject_id, channel_id, reason, detail "
+            "FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?");
+        st.bind(1, before_id == 0 ? std::numeric_limits<std::int64_t>::max()
+                                  : static_cast<std::int64_t>(before_id))
+            .bind(2, static_cast<std::int64_t>(limit));
+        return all_rows<audit_record>(st, [](const statement& r) {
+            return audit_record{r.uint64(0), r.int64(1),  r.uint64(2), r.text(3),
+                                r.uint64(4), r.uint64(5), r.text(6),   r.text(7)};
+        });
     }
     std::optional<password_reset_record> find_password_reset(std::string_view code_hash) override {
         auto st = db_.prepare(
@@ -1298,6 +1434,64 @@ class sql_access final : public writer {
             .bind(5, s.device)
             .bind(6, std::max(s.last_seen_ms, s.created_at_ms));
         st.run();
+    }
+    void put_mute(const mute_record& m) override {
+        auto st = db_.prepare(
+            "INSERT OR REPLACE INTO mutes(channel_id, user_id, until_ms, by_id, at_ms, reason) "
+            "VALUES(?, ?, ?, ?, ?, ?)");
+        st.bind(1, m.channel)
+            .bind(2, m.user)
+            .bind(3, m.until_ms)
+            .bind(4, m.by)
+            .bind(5, m.at_ms)
+            .bind(6, m.reason);
+        st.run();
+    }
+    void delete_mute(channel_id channel, user_id user) override {
+        auto st = db_.prepare("DELETE FROM mutes WHERE channel_id = ? AND user_id = ?");
+        st.bind(1, channel).bind(2, user);
+        st.run();
+    }
+    void put_ban(const ban_record& b) override {
+        auto st = db_.prepare(
+            "INSERT OR REPLACE INTO bans(channel_id, user_id, by_id, at_ms, reason) "
+            "VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, b.channel).bind(2, b.user).bind(3, b.by).bind(4, b.at_ms).bind(5, b.reason);
+        st.run();
+    }
+    void delete_ban(channel_id channel, user_id user) override {
+        auto st = db_.prepare("DELETE FROM bans WHERE channel_id = ? AND user_id = ?");
+        st.bind(1, channel).bind(2, user);
+        st.run();
+    }
+    std::uint64_t insert_report(const report_record& r) override {
+        auto st = db_.prepare(
+            "INSERT INTO reports(channel_id, seq, reporter_id, reason, at_ms) "
+            "VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, r.channel).bind(2, r.seq).bind(3, r.reporter).bind(4, r.reason).bind(5, r.at_ms);
+        st.run();
+        return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
+    }
+    void resolve_report(std::uint64_t id, user_id by, std::int64_t at_ms,
+                        std::string_view resolution) override {
+        auto st = db_.prepare(
+            "UPDATE reports SET resolved_by = ?, resolved_at_ms = ?, resolution = ? WHERE id = ?");
+        st.bind(1, by).bind(2, at_ms).bind(3, resolution).bind(4, id);
+        st.run();
+    }
+    std::uint64_t append_audit(const audit_record& a) override {
+        auto st = db_.prepare(
+            "INSERT INTO audit_log(at_ms, actor_id, action, subject_id, channel_id, reason, "
+            "detail) VALUES(?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, a.at_ms)
+            .bind(2, a.actor)
+            .bind(3, a.action)
+            .bind(4, a.subject)
+            .bind(5, a.channel)
+            .bind(6, a.reason)
+            .bind(7, a.detail);
+        st.run();
+        return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(db_.handle()));
     }
     void touch_session(std::string_view token_hash, std::int64_t at_ms) override {
         auto st = db_.prepare(

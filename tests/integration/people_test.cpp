@@ -238,5 +238,59 @@ TEST_F(people, profiles_whois_and_the_directory_with_its_filters) {
     EXPECT_NE(refused.err.find("only admins"), std::string::npos) << refused.err;
 }
 
+TEST_F(people, moderators_mute_ban_and_resolve_reports_and_the_audit_log_keeps_it_all) {
+    ASSERT_EQ(coco({"create", "accueil"}).exit_code, 0);
+    const auto code =
+        coco({"invitation", "create", "--uses", "2", "--channel", "accueil"}).out.substr(0, 26);
+    ASSERT_EQ(relais("lea", {"register", "--invite", code}, "mot-de-passe-de-lea").exit_code, 0);
+    ASSERT_EQ(relais("marc", {"register", "--invite", code}, "mot-de-passe-de-marc").exit_code, 0);
+
+    // A plain member may not mute.
+    auto refused = relais("marc", {"mute", "accueil", "lea", "10"}, "");
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("only moderators can mute"), std::string::npos) << refused.err;
+    ASSERT_EQ(coco({"mute", "accueil", "lea", "15", "ton", "agressif"}).exit_code, 0);
+    auto muted = relais("lea", {"send", "accueil", "je", "proteste"}, "");
+    EXPECT_EQ(muted.exit_code, 1);
+    EXPECT_NE(muted.err.find("you are muted in #accueil for 15 more minutes"), std::string::npos)
+        << muted.err;
+    ASSERT_EQ(coco({"unmute", "accueil", "lea"}).exit_code, 0);
+    ASSERT_EQ(relais("lea", {"send", "accueil", "lien", "douteux"}, "").exit_code, 0);
+
+    // marc reports lea's message; coco sees it and resolves it.
+    const auto history = relais("marc", {"history", "accueil", "--json"}, "").out;
+    const auto at = history.rfind("\"seq\":");
+    ASSERT_NE(at, std::string::npos) << history;
+    const auto seq = history.substr(at + 6, history.find(',', at + 6) - at - 6);
+    auto reported = relais("marc", {"report", "accueil", seq, "arnaque", "probable"}, "");
+    ASSERT_EQ(reported.exit_code, 0) << reported.err;
+    EXPECT_EQ(reported.out, "signalement transmis aux modérateurs\n");
+    auto open = coco({"reports"});
+    ASSERT_EQ(open.exit_code, 0) << open.err;
+    EXPECT_NE(open.out.find("#accueil " + seq), std::string::npos) << open.out;
+    EXPECT_NE(open.out.find("marc : arnaque probable"), std::string::npos) << open.out;
+    EXPECT_NE(open.out.find("lea : lien douteux"), std::string::npos) << open.out;
+    const auto id = open.out.substr(0, open.out.find(' '));
+    ASSERT_EQ(coco({"resolve", id, "message", "retiré"}).exit_code, 0);
+    EXPECT_EQ(coco({"reports"}).out, "");
+
+    // Banned: out, and cannot come back.
+    ASSERT_EQ(coco({"ban", "accueil", "lea", "récidive"}).exit_code, 0);
+    auto back = relais("lea", {"join", "accueil"}, "");
+    EXPECT_EQ(back.exit_code, 1);
+    EXPECT_NE(back.err.find("you are banned from #accueil"), std::string::npos) << back.err;
+
+    // The audit log: the admins', over the protocol and on the machine.
+    EXPECT_EQ(coco({"audit"}).exit_code, 1);
+    auto log = run_program({server_binary(), "audit", "--data", server_.data_dir().string()});
+    ASSERT_EQ(log.exit_code, 0) << log.err;
+    for (const char* line :
+         {"\tcoco\tban\tlea\t#accueil\trécidive\t", "\tcoco\tresolve_report\tlea\t#accueil\t",
+          "\tcoco\tunmute\tlea\t#accueil\t", "\tcoco\tmute\tlea\t#accueil\tton agressif\t15 min",
+          "\tcoco\tinvitation_create\t", "\t(server)\tuser_add\tcoco\t"}) {
+        EXPECT_NE(log.out.find(line), std::string::npos) << line << " not in:\n" << log.out;
+    }
+}
+
 }  // namespace
 }  // namespace relais::testing

@@ -108,6 +108,16 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::int64_t, next_meeting_timer, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::meeting_template>, meeting_templates, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::invitation_record>, list_invitations, (), ())
+    RELAIS_FORWARD_READ(std::vector<storage::mute_record>, list_mutes, (), ())
+    RELAIS_FORWARD_READ(std::optional<storage::ban_record>, find_ban,
+                        (storage::channel_id c, storage::user_id u), (c, u))
+    RELAIS_FORWARD_READ(std::optional<storage::report_record>, find_report, (std::uint64_t id),
+                        (id))
+    RELAIS_FORWARD_READ(std::vector<storage::report_record>, list_reports,
+                        (const std::vector<storage::channel_id>& c, bool r, std::uint32_t l),
+                        (c, r, l))
+    RELAIS_FORWARD_READ(std::vector<storage::audit_record>, audit_log,
+                        (std::uint64_t b, std::uint32_t l), (b, l))
     RELAIS_FORWARD_READ(std::vector<storage::session_record>, sessions_of, (storage::user_id u),
                         (u))
     RELAIS_FORWARD_READ(std::optional<storage::password_reset_record>, find_password_reset,
@@ -174,6 +184,16 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_WRITE(void, touch_session, (std::string_view h, std::int64_t at), (h, at))
     RELAIS_FORWARD_WRITE(void, put_password_reset, (const storage::password_reset_record& r), (r))
     RELAIS_FORWARD_WRITE(void, delete_password_reset, (storage::user_id u), (u))
+    RELAIS_FORWARD_WRITE(void, put_mute, (const storage::mute_record& m), (m))
+    RELAIS_FORWARD_WRITE(void, delete_mute, (storage::channel_id c, storage::user_id u), (c, u))
+    RELAIS_FORWARD_WRITE(void, put_ban, (const storage::ban_record& b), (b))
+    RELAIS_FORWARD_WRITE(void, delete_ban, (storage::channel_id c, storage::user_id u), (c, u))
+    RELAIS_FORWARD_WRITE(std::uint64_t, insert_report, (const storage::report_record& r), (r))
+    RELAIS_FORWARD_WRITE(void, resolve_report,
+                         (std::uint64_t id, storage::user_id by, std::int64_t at,
+                          std::string_view text),
+                         (id, by, at, text))
+    RELAIS_FORWARD_WRITE(std::uint64_t, append_audit, (const storage::audit_record& a), (a))
     RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
     RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
     RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))

@@ -76,6 +76,29 @@ std::map<std::string, row> matrix() {
               m.mutable_kick()->set_user("cible");
           }),
           "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"mute",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_mute()->mutable_channel() = c;
+              m.mutable_mute()->set_user("cible");
+              m.mutable_mute()->set_minutes(5);
+          }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"ban",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_ban()->mutable_channel() = c;
+              m.mutable_ban()->set_user("cible");
+          }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"report_message",
+         {on_channel([](M& m, R c, std::uint64_t seq) {
+              *m.mutable_report_message()->mutable_channel() = c;
+              m.mutable_report_message()->set_seq(seq);
+              m.mutable_report_message()->set_reason("hors charte");
+          }),
+          "nyyyyn", "nyyyyn", "nynynn"}},
+        {"list_reports",
+         {on_channel([](M& m, R c, auto) { *m.mutable_list_reports()->mutable_channel() = c; }),
+          "nfyyfn", "nfyyfn", "nfnfnn"}},
         {"set_member_role",
          {on_channel([](M& m, R c, auto) {
               *m.mutable_set_member_role()->mutable_channel() = c;
@@ -255,6 +278,10 @@ const std::set<std::string> not_about_a_channel = {
     "set_profile",
     "get_profile",
     "list_people",
+    // A report, by its id: NOT_FOUND unless the caller moderates its
+    // channel; the audit log is the admins' (core_moderation_test.cpp).
+    "resolve_report",
+    "get_audit_log",
     // Invitations: coordinators and admins, and registering without a
     // login: core_invitations_test.cpp (a channel an invitation names is
     // checked as Invite checks it).

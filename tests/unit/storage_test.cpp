@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <sqlite3.h>
+
 #include "storage/sqlite/maintenance.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 #include "tests/unit/temp_dir.hpp"
@@ -816,6 +818,39 @@ TEST(sqlite_store, meetings_are_found_by_channel_state_timer_and_table) {
         EXPECT_EQ(templates.back().name, "mon-modele");
         EXPECT_FALSE(r.find_meeting_template("tour-de-table"));
     });
+}
+
+// The audit log takes inserts only, even from a program that opens the file
+// behind the server's back.
+TEST(storage, the_audit_log_refuses_updates_and_deletes_from_anyone) {
+    temp_dir dir;
+    {
+        sqlite_store s(at(dir));
+        write_now(s, [](writer& w) {
+            audit_record a;
+            a.at_ms = 5;
+            a.action = "ban";
+            a.reason = "spam";
+            w.append_audit(a);
+            return true;
+        });
+        s.close();
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir.path() / "relais.db").c_str(), &db), SQLITE_OK);
+    for (const char* sql :
+         {"UPDATE audit_log SET reason = 'rien'", "DELETE FROM audit_log WHERE id = 1"}) {
+        char* error = nullptr;
+        EXPECT_NE(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << sql;
+        EXPECT_STREQ(error, "the audit log is append-only");
+        sqlite3_free(error);
+    }
+    sqlite3_close(db);
+    sqlite_store s(at(dir));
+    auto log = read_now(s, [](reader& r) { return r.audit_log(0, 10); });
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].reason, "spam");
+    s.close();
 }
 
 }  // namespace
