@@ -359,6 +359,12 @@ class reader {
     virtual std::vector<event_record> events_before(channel_id channel, seq_t before,
                                                     std::uint32_t limit) = 0;
     virtual std::optional<event_record> find_event(channel_id channel, seq_t seq) = 0;
+    // The events `actor` made, in the order they were stored, at most limit,
+    // each with its position; after position `after` (0: from the first).
+    // Rare (a person's export): it reads the whole table in all.
+    virtual std::vector<std::pair<std::uint64_t, event_record>> events_by(user_id actor,
+                                                                          std::uint64_t after,
+                                                                          std::uint32_t limit) = 0;
     virtual std::optional<event_record> find_sent(user_id author,
                                                   std::string_view client_msg_id) = 0;
     // Live messages of the channel itself (not replies) after `after`

@@ -2,6 +2,15 @@
 // `relais password reset` and `relais devices`: passwords and sessions.
 // (`relais register` and `relais password redeem|change`, which need no
 // login or one of their own, are in main.cpp.)
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <iostream>
 
 #include "clients/cli/command_helpers.hpp"
@@ -383,6 +392,70 @@ asio::awaitable<int> audit(client& c, const arguments& a) {
     co_return 0;
 }
 
+// `relais export-my-data [--out FILE]`: everything the server holds about
+// the caller, as one JSON document, from the pages the server sends.
+asio::awaitable<int> export_my_data(client& c, const arguments& a) {
+    namespace json = boost::json;
+    auto as_json = [](const google::protobuf::Message& m) { return json::parse(proto_json(m)); };
+    json::object doc;
+    json::array events;
+    std::uint64_t cursor = 0;
+    do {
+        v1::ExportMyData m;
+        m.set_cursor(cursor);
+        auto page = co_await c.ask(std::move(m));
+        if (!page) {
+            co_return report(page.error());
+        }
+        if (cursor == 0) {
+            doc["exported_at"] = rfc3339(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+            doc["server"] = a.server;
+            doc["account_created_at"] = rfc3339(page->account_created_at_ms());
+            doc["profile"] = as_json(page->profile());
+            for (const auto& [key, list] :
+                 std::initializer_list<std::pair<const char*, json::array>>{
+                     {"memberships", {}},
+                     {"sessions", {}},
+                     {"meetings", {}},
+                     {"invitations_created", {}}}) {
+                doc[key] = list;
+            }
+            for (const auto& x : page->memberships()) {
+                doc["memberships"].as_array().push_back(as_json(x));
+            }
+            for (const auto& x : page->sessions()) {
+                doc["sessions"].as_array().push_back(as_json(x));
+            }
+            for (const auto& x : page->meetings()) {
+                doc["meetings"].as_array().push_back(as_json(x));
+            }
+            for (const auto& x : page->invitations_created()) {
+                doc["invitations_created"].as_array().push_back(as_json(x));
+            }
+        }
+        for (const auto& e : page->events()) {
+            events.push_back(as_json(e));
+        }
+        cursor = page->next_cursor();
+    } while (cursor != 0);
+    doc["events"] = std::move(events);
+    const auto text = json::serialize(doc) + "\n";
+    const auto out = option_value(a, "--out");
+    if (!out) {
+        std::cout << text;
+        co_return 0;
+    }
+    // Personal data: readable by its owner only.
+    const int fd = ::open(out->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::close(fd) != 0) {
+        std::cerr << "relais: " << *out << ": " << std::strerror(errno) << "\n";
+        co_return 1;
+    }
+    std::cerr << tr(words{"vos données sont dans ", "your data is in "}) << *out << "\n";
+    co_return 0;
+}
+
 asio::awaitable<int> end_device(client& c, const arguments& a) {
     v1::EndSession m;
     m.set_id(a.words.at(1));
@@ -410,6 +483,7 @@ const std::vector<std::pair<const char*, action>>& people_actions() {
         {"reports", reports},
         {"resolve", resolve},
         {"audit", audit},
+        {"export-my-data", export_my_data},
     };
     return all;
 }

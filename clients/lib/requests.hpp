@@ -101,6 +101,7 @@ template <> struct request_traits<v1::ReportMessage> : answered_with<v1::Ok, fal
 template <> struct request_traits<v1::ListReports> : answered_with<v1::Reports> {};
 template <> struct request_traits<v1::ResolveReport> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::GetAuditLog> : answered_with<v1::AuditLog> {};
+template <> struct request_traits<v1::ExportMyData> : answered_with<v1::MyData> {};
 // clang-format on
 
 template <class Request>

@@ -109,6 +109,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kListReports, {&service::on_list_reports, true, 2}},
         {M::kResolveReport, {&service::on_resolve_report, true, 2}},
         {M::kGetAuditLog, {&service::on_get_audit_log, true, 2}},
+        {M::kExportMyData, {&service::on_export_my_data, true, 10}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},

@@ -209,6 +209,8 @@ class service {
     handled on_resolve_report(const request& rq, const v1::ClientMessage& msg);
     // FORBIDDEN: not an admin.
     handled on_get_audit_log(const request& rq, const v1::ClientMessage& msg);
+    // Data protection (service_data.cpp): the caller's own data, in pages.
+    handled on_export_my_data(const request& rq, const v1::ClientMessage& msg);
     // Passwords and sessions (service_passwords.cpp).
     // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
     // one; RATE_LIMITED after wrong ones.
@@ -407,6 +409,10 @@ class service {
     // A timer came: the reminder or the overtime of each meeting due.
     void fire_meeting_timers(storage::writer& w, std::int64_t now, effects& done);
     void lower_timer_hint(std::int64_t at);
+    // The live and ended meetings the caller was present at, in their
+    // channels, each with the caller's own attendance row.
+    void meetings_attended(storage::reader& r, const request& rq,
+                           google::protobuf::RepeatedPtrField<v1::Attendance>& out);
 
     enum class page_direction { before, after };
     // A page of events of a channel the caller belongs to, oldest first:

@@ -1481,6 +1481,42 @@ service::handled service::on_get_attendance(const request& rq, const v1::ClientM
     return answered_later();
 }
 
+void service::meetings_attended(storage::reader& r, const request& rq,
+                                google::protobuf::RepeatedPtrField<v1::Attendance>& out) {
+    std::vector<storage::channel_id> channels;
+    for (const auto& m : r.memberships_of(rq.who.user.id())) {
+        channels.push_back(m.channel);
+    }
+    if (channels.empty()) {
+        return;
+    }
+    const std::vector<int> states = {v1::LIVE, v1::ENDED};
+    for (const auto& row : r.meetings_in(channels, states, UINT32_MAX)) {
+        auto loaded = load_meeting(r, rq, row.id);
+        if (!loaded) {
+            continue;
+        }
+        const auto& m = **loaded;
+        for (const auto& p : m.rec.participants()) {
+            if (p.user() != rq.who.user.id() || p.stays_size() == 0) {
+                continue;
+            }
+            auto& sheet = *out.Add();
+            meeting_to_wire(r, m, *sheet.mutable_meeting());
+            auto& mine = *sheet.add_rows();
+            *mine.mutable_user() = user_view(r, p.user());
+            for (auto role : p.roles()) {
+                mine.add_roles(static_cast<v1::MeetingRole>(role));
+            }
+            const auto now = m.rec.ended_at_ms() != 0 ? m.rec.ended_at_ms() : m.now;
+            mine.set_first_join_ms(p.stays(0).from_ms());
+            mine.set_last_leave_ms(p.stays(p.stays_size() - 1).to_ms());
+            mine.set_minutes_present(
+                static_cast<std::uint32_t>((meetings::ms_present(p, now) + 30'000) / 60'000));
+        }
+    }
+}
+
 service::handled service::on_get_meeting_report(const request& rq, const v1::ClientMessage& msg) {
     const auto in = msg.get_meeting_report();
     const auto role = rq.who.user.role();

@@ -2,8 +2,12 @@
 // invitation for five redeemed by five and refused to the sixth, the codes
 // an admin makes on the server's machine, revocation, and what registering
 // gives (the channels, a session kept like a login's).
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "tests/integration/harness.hpp"
@@ -290,6 +294,36 @@ TEST_F(people, moderators_mute_ban_and_resolve_reports_and_the_audit_log_keeps_i
           "\tcoco\tinvitation_create\t", "\t(server)\tuser_add\tcoco\t"}) {
         EXPECT_NE(log.out.find(line), std::string::npos) << line << " not in:\n" << log.out;
     }
+}
+
+TEST_F(people, export_my_data_writes_everything_about_the_caller_as_json_for_them_only) {
+    ASSERT_EQ(coco({"create", "accueil"}).exit_code, 0);
+    ASSERT_EQ(coco({"profile", "--structure", "Médiathèque de Fougères"}).exit_code, 0);
+    ASSERT_EQ(coco({"send", "accueil", "bienvenue", "à", "toutes"}).exit_code, 0);
+    ASSERT_EQ(coco({"edit", "accueil", "3", "bienvenue", "à", "tous"}).exit_code, 0);
+    ASSERT_EQ(coco({"invitation", "create"}).exit_code, 0);
+    const auto file = server_.data_dir().parent_path() / "mes-donnees.json";
+    auto exported = coco({"export-my-data", "--out", file.string()});
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    EXPECT_EQ(exported.err, "vos données sont dans " + file.string() + "\n");
+    EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto doc = boost::json::parse(text.str()).as_object();
+    EXPECT_EQ(doc.at("profile").at("structure").as_string(), "Médiathèque de Fougères");
+    EXPECT_EQ(doc.at("memberships").as_array().size(), 1u);
+    EXPECT_EQ(doc.at("invitations_created").as_array().size(), 1u);
+    EXPECT_GE(doc.at("sessions").as_array().size(), 1u);
+    std::string events = boost::json::serialize(doc.at("events"));
+    EXPECT_NE(events.find("bienvenue à tous"), std::string::npos) << events;
+    EXPECT_NE(events.find("\"edited\""), std::string::npos) << events;
+    // To standard output by default.
+    auto shown = coco({"export-my-data"});
+    EXPECT_EQ(shown.exit_code, 0);
+    EXPECT_EQ(boost::json::parse(shown.out).as_object().at("profile").at("user").at("name"),
+              "coco");
 }
 
 }  // namespace

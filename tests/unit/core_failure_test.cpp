@@ -109,6 +109,9 @@ class failing_writer final : public storage::writer {
     RELAIS_FORWARD_READ(std::vector<storage::meeting_template>, meeting_templates, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::invitation_record>, list_invitations, (), ())
     RELAIS_FORWARD_READ(std::vector<storage::mute_record>, list_mutes, (), ())
+    using positioned_events = std::vector<std::pair<std::uint64_t, storage::event_record>>;
+    RELAIS_FORWARD_READ(positioned_events, events_by,
+                        (storage::user_id u, std::uint64_t a, std::uint32_t l), (u, a, l))
     RELAIS_FORWARD_READ(std::optional<storage::ban_record>, find_ban,
                         (storage::channel_id c, storage::user_id u), (c, u))
     RELAIS_FORWARD_READ(std::optional<storage::report_record>, find_report, (std::uint64_t id),

@@ -282,6 +282,7 @@ const std::set<std::string> not_about_a_channel = {
     // channel; the audit log is the admins' (core_moderation_test.cpp).
     "resolve_report",
     "get_audit_log",
+    "export_my_data",  // the caller's own data (core_data_test.cpp)
     // Invitations: coordinators and admins, and registering without a
     // login: core_invitations_test.cpp (a channel an invitation names is
     // checked as Invite checks it).
