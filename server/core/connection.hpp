@@ -61,12 +61,12 @@ class connection : public std::enable_shared_from_this<connection> {
     void set_greeted(std::string client_name, std::string device) {
         std::lock_guard lock(mu_);
         greeted_ = true;
-        client_name_ = std::move(client_name);
-        device_ = std::move(device);
+        hello_ = std::make_unique<std::pair<std::string, std::string>>(std::move(client_name),
+                                                                       std::move(device));
     }
     std::pair<std::string, std::string> client_and_device() const {
         std::lock_guard lock(mu_);
-        return {client_name_, device_};
+        return hello_ ? *hello_ : std::pair<std::string, std::string>{};
     }
     std::optional<identity> who() const {
         std::lock_guard lock(mu_);
@@ -88,8 +88,9 @@ class connection : public std::enable_shared_from_this<connection> {
     const std::string remote_address_;
     mutable std::mutex mu_;
     bool greeted_ = false;
-    std::string client_name_;
-    std::string device_;
+    // Read once per login, never on the delivery path: kept out of line so
+    // that every connection stays as small as before.
+    std::unique_ptr<std::pair<std::string, std::string>> hello_;
     std::optional<identity> who_;
     rate_limiter requests_;
 };
