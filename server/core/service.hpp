@@ -52,6 +52,9 @@ inline storage::event_record member_event(storage::channel_id channel, storage::
     return e;
 }
 
+// A user as the wire shows them, from their account.
+v1::User user_of(const storage::account& account);
+
 // A channel's options as stored in an options event (a bit each), and back.
 int options_bits(bool members_can_invite, bool members_can_set_topic);
 v1::ChannelOptions options_from_bits(int bits);
@@ -527,6 +530,10 @@ class service {
     // After a change to how a user is shown: user_view reads them again.
     void forget_user(storage::user_id id);
     void profile_to_wire(const storage::account& a, v1::Profile& out);
+    // A session as its owner sees it (the id and "connected" are the
+    // list's to add).
+    static void session_to_wire(const storage::session_record& s, const request& rq,
+                                v1::SessionInfo& out);
     void to_wire(storage::reader& r, const storage::event_record& e, v1::Event& out);
     // Appends an event, and returns it as the wire will carry it.
     v1::Event append(storage::writer& w, storage::event_record e);

@@ -63,8 +63,6 @@ service::handled service::on_hello(const request& rq, const v1::ClientMessage& m
     return out;
 }
 
-namespace {
-
 v1::User user_of(const storage::account& account) {
     v1::User user;
     user.set_id(account.id);
@@ -73,8 +71,6 @@ v1::User user_of(const storage::account& account) {
     user.set_role(account.role);
     return user;
 }
-
-}  // namespace
 
 v1::ServerMessage service::session_message(const storage::account& account, std::string token) {
     v1::ServerMessage out;

@@ -27,12 +27,7 @@ service::handled service::on_export_my_data(const request& rq, const v1::ClientM
                 }
             }
             for (const auto& s : r.sessions_of(user)) {
-                auto& info = *data.add_sessions();
-                info.set_client_name(s.client_name);
-                info.set_device(s.device);
-                info.set_created_at_ms(s.created_at_ms);
-                info.set_last_seen_ms(s.last_seen_ms);
-                info.set_current(s.token_hash == rq.who.token_hash.hex());
+                session_to_wire(s, rq, *data.add_sessions());
             }
             meetings_attended(r, rq, *data.mutable_meetings());
             for (const auto& i : r.list_invitations()) {

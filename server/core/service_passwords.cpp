@@ -24,6 +24,15 @@ bool may_reset(const v1::User& caller, const storage::account& target) {
 
 }  // namespace
 
+void service::session_to_wire(const storage::session_record& s, const request& rq,
+                              v1::SessionInfo& out) {
+    out.set_client_name(s.client_name);
+    out.set_device(s.device);
+    out.set_created_at_ms(s.created_at_ms);
+    out.set_last_seen_ms(s.last_seen_ms);
+    out.set_current(s.token_hash == rq.who.token_hash.hex());
+}
+
 service::handled service::on_change_password(const request& rq, const v1::ClientMessage& msg) {
     const auto& ask = msg.change_password();
     if (ask.old_password().size() > config_.limits.max_password_bytes) {
@@ -75,17 +84,12 @@ service::handled service::on_change_password(const request& rq, const v1::Client
 service::handled service::on_list_sessions(const request& rq, const v1::ClientMessage&) {
     read(rq, [this, rq](storage::reader& r) -> handled {
         const auto live = hub_.sessions_of(rq.who.user.id());
-        const auto current = rq.who.token_hash.hex();
         v1::ServerMessage out;
         auto& list = *out.mutable_sessions();
         for (const auto& s : r.sessions_of(rq.who.user.id())) {
             auto& info = *list.add_sessions();
+            session_to_wire(s, rq, info);
             info.set_id(session_id(s.token_hash));
-            info.set_client_name(s.client_name);
-            info.set_device(s.device);
-            info.set_created_at_ms(s.created_at_ms);
-            info.set_last_seen_ms(s.last_seen_ms);
-            info.set_current(s.token_hash == current);
             info.set_connected(std::find(live.begin(), live.end(), s.token_hash) != live.end());
         }
         return out;

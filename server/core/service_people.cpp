@@ -14,11 +14,7 @@ constexpr int max_skills = 20;
 }  // namespace
 
 void service::profile_to_wire(const storage::account& a, v1::Profile& out) {
-    auto& user = *out.mutable_user();
-    user.set_id(a.id);
-    user.set_name(a.name);
-    user.set_display_name(a.display_name);
-    user.set_role(a.role);
+    *out.mutable_user() = user_of(a);
     out.set_structure(a.structure);
     out.set_commune(a.commune);
     out.set_network_role(a.network_role);
