@@ -51,6 +51,7 @@ int usage(std::ostream& out, int code) {
            "  relais-server user disable NAME [--data DIR]\n"
            "  relais-server user enable NAME [--data DIR]\n"
            "  relais-server user passwd NAME [--data DIR]   (password on stdin, one line)\n"
+           "  relais-server user erase NAME [--data DIR]    (GDPR erasure; server stopped)\n"
            "  relais-server user add-bots PREFIX --count N [--data DIR]\n"
            "                      (accounts for bots and load tests: prints NAME TOKEN lines)\n"
            "  relais-server vocabulary list [--data DIR]\n"
@@ -473,7 +474,7 @@ int user_command(int argc, char** argv) {
         "structure", po::value<std::string>(), "where the person works")(
         "commune", po::value<std::string>(), "the INSEE code of their commune")(
         "count", po::value(&count)->default_value(0), "with add-bots: how many accounts")(
-        "action", po::value(&action), "add, add-bots, list, disable, enable or passwd")(
+        "action", po::value(&action), "add, add-bots, list, disable, enable, passwd or erase")(
         "name", po::value(&name), "user name");
     po::positional_options_description p;
     p.add("action", 1).add("name", 1);
@@ -500,7 +501,10 @@ int user_command(int argc, char** argv) {
     if (action == "list") {
         for (const auto& a : accounts.list()) {
             std::cout << a.name << "\t" << role_word(a.role) << "\t"
-                      << (a.disabled ? "disabled" : "active") << "\t" << a.display_name << "\n";
+                      << (a.erased_at_ms != 0 ? "erased"
+                          : a.disabled        ? "disabled"
+                                              : "active")
+                      << "\t" << a.display_name << "\n";
         }
         return 0;
     }
@@ -553,6 +557,36 @@ int user_command(int argc, char** argv) {
             return report(r.error());
         }
         std::cout << "user " << name << " " << action << "d\n";
+        return 0;
+    }
+    if (action == "erase") {
+        // Offline only: a serving server keeps names and memberships in
+        // memory, which must not outlive the erasure; the lock also keeps
+        // one from starting meanwhile.
+        std::optional<relais::storage::sqlite::data_lock> lock;
+        try {
+            lock.emplace(data);
+        } catch (const relais::storage::sqlite::maintenance_error&) {
+            std::cerr << "relais-server: a server is serving " << data
+                      << ": stop it (systemctl stop relais), erase, then start it again\n";
+            return 1;
+        }
+        auto erased = accounts.erase(name);
+        if (!erased) {
+            return report(erased.error());
+        }
+        std::cout << "user " << name << " erased: " << *erased
+                  << " message(s) replaced by tombstones, profile, sessions and memberships "
+                     "gone, files scrubbed\n";
+        // A restore moves the database it replaces aside, into the folder:
+        // what it holds is out of the erasure's reach.
+        for (const auto& entry : std::filesystem::directory_iterator(data)) {
+            if (entry.is_directory() && entry.path().filename().string().starts_with("replaced-")) {
+                std::cerr << "relais-server: " << entry.path().string()
+                          << " holds a database from before a restore, with this account in "
+                             "it: delete it for the erasure to be complete\n";
+            }
+        }
         return 0;
     }
     if (action == "passwd") {

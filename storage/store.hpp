@@ -32,6 +32,9 @@ struct account {
     v1::NetworkRole network_role = v1::NETWORK_ROLE_UNSPECIFIED;
     std::string presentation;
     std::vector<std::string> skills;  // tags, none with a line break
+    // Set once the account is erased: its row stays, anonymous ("#<id>",
+    // nothing else), so that what others did with it keeps its actor.
+    std::int64_t erased_at_ms = 0;
 };
 
 struct session_record {
@@ -65,6 +68,8 @@ struct channel_record {
     // What plain members may do (v1::ChannelOptions).
     bool members_can_invite = true;
     bool members_can_set_topic = true;
+    // Messages older than this many days become tombstones; 0: kept.
+    std::uint32_t retention_days = 0;
 };
 
 struct membership {
@@ -560,6 +565,23 @@ class writer : public reader {
     virtual void resolve_report(std::uint64_t id, user_id by, std::int64_t at_ms,
                                 std::string_view resolution) = 0;
     virtual std::uint64_t append_audit(const audit_record& a) = 0;
+
+    // Erasure and retention. Both leave tombstones, so that seqs stay
+    // gapless; the words they held leave the search indexes at the next
+    // store::scrub, which is what makes them unrecoverable from the files.
+
+    // Everything the account was: its name becomes "#<id>", its profile,
+    // password, sessions, reset code, memberships, mutes, bans, read markers,
+    // mentions and reactions are gone; its messages become tombstones and
+    // every edit of them loses its text; its meeting events lose their
+    // body; reports it filed lose their reason. Returns how many messages
+    // became tombstones.
+    virtual std::uint64_t erase_account(user_id user, std::int64_t at_ms) = 0;
+    // Tombstones up to `limit` of the channel's messages posted before
+    // `before_ms` (and the text of their edits); returns how many.
+    virtual std::uint64_t expire_messages(channel_id channel, std::int64_t before_ms,
+                                          std::uint64_t limit) = 0;
+    virtual void set_retention(channel_id channel, std::uint32_t days) = 0;
 };
 
 // One unit of work for the writer. `apply` runs on the writer thread inside
@@ -586,6 +608,14 @@ class store {
     virtual void write(write_job job) = 0;
     // Finishes queued jobs, then stops the storage threads.
     virtual void close() = 0;
+    // Makes what was deleted or tombstoned before it unrecoverable from the
+    // files: every pending search document indexed, the full-text indexes
+    // merged into one segment (so no older segment keeps a deleted word),
+    // the WAL copied into the database and truncated. Deleted content is
+    // zeroed as it goes (secure_delete). Runs after every write queued
+    // before it; `done(false)` when a step failed (the reason goes to
+    // report_error). Slow on a large index: for erasure and retention only.
+    virtual void scrub(std::function<void(bool ok)> done) = 0;
 };
 
 // Blocking helpers for admin commands and tests; never call them from a

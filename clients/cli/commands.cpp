@@ -84,7 +84,7 @@ class printer {
     printer(bool as_json, std::string channel) : json_(as_json), channel_(std::move(channel)) {}
 
     void print(const v1::Event& e) const {
-        const std::string& author = e.actor().name();
+        const std::string author = person(e.actor());
         if (json_) {
             json::object o;
             o["channel"] = channel_;
@@ -561,7 +561,8 @@ std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items)
 
 // One line about a message, for listings: "#canal 12 anne: texte".
 std::string message_line(const std::string& channel, const v1::Event& e) {
-    std::string out = "#" + channel + " " + std::to_string(e.seq()) + " " + e.actor().name() + ": ";
+    std::string out =
+        "#" + channel + " " + std::to_string(e.seq()) + " " + person(e.actor()) + ": ";
     if (e.message().has_resource()) {
         out += "[" + e.message().resource().title() + "] ";
     }
@@ -675,8 +676,8 @@ asio::awaitable<int> list_resources(client& c, const arguments& a) {
         if (!r.link().empty()) {
             std::cout << "  " << r.link();
         }
-        std::cout << "  — " << local_time(e.at_ms(), "%Y-%m-%d") << ", " << e.actor().name() << ", "
-                  << replies_count(replies_of(e)) << "\n";
+        std::cout << "  — " << local_time(e.at_ms(), "%Y-%m-%d") << ", " << person(e.actor())
+                  << ", " << replies_count(replies_of(e)) << "\n";
     }
     co_return 0;
 }

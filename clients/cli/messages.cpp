@@ -102,6 +102,10 @@ bool english() {
     return false;
 }
 
+std::string person(const v1::User& u) {
+    return u.erased() ? tr(words{"compte supprimé", "deleted account"}) : u.name();
+}
+
 const char* tr(text t) {
     const auto& e = catalogue[static_cast<int>(t)];
     return english() ? e.en : e.fr;
@@ -180,6 +184,11 @@ std::string describe_channel(const v1::Channel& c) {
     if (c.kind() == v1::PRIVATE) {
         out += ", ";
         out += tr(text::private_word);
+    }
+    if (const auto days = c.options().retention_days(); days != 0) {
+        out += ", ";
+        out += tr(words{"messages conservés ", "messages kept "}) + std::to_string(days) +
+               tr(words{" jours", " days"});
     }
     out += ")";
     if (!c.topic().empty()) {

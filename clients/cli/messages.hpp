@@ -62,6 +62,9 @@ bool english();
 const char* tr(text t);
 // tr(t) with each "{}" replaced by the next argument.
 std::string trf(text t, std::initializer_list<std::string> args);
+// How a person is named in what people read: their name, or "compte
+// supprimé" for an erased account (whose name is only "#<id>").
+std::string person(const v1::User& u);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 

@@ -354,7 +354,7 @@ asio::awaitable<int> reports(client& c, const arguments& a) {
             std::cout << tr(words{"  [traité par ", "  [resolved by "}) << r.resolved_by().name()
                       << (r.resolution().empty() ? "" : " : " + r.resolution()) << "]";
         }
-        std::cout << "\n    " << r.message().actor().name() << " : "
+        std::cout << "\n    " << person(r.message().actor()) << " : "
                   << (r.message().message().deleted() ? tr(words{"(supprimé)", "(deleted)"})
                                                       : r.message().message().text())
                   << "\n";
@@ -456,6 +456,31 @@ asio::awaitable<int> export_my_data(client& c, const arguments& a) {
     co_return 0;
 }
 
+// `relais retention CHANNEL DAYS`: says what the channel keeps now.
+asio::awaitable<int> retention(client& c, const arguments& a) {
+    v1::SetRetention m;
+    *m.mutable_channel() = ref(a, 1);
+    const auto days = to_number(a.words.at(2));
+    m.set_days(static_cast<std::uint32_t>(std::min<std::uint64_t>(days, UINT32_MAX)));
+    auto channel = co_await c.ask(std::move(m));
+    if (!channel) {
+        co_return report(channel.error());
+    }
+    const auto kept = channel->options().retention_days();
+    if (kept == 0) {
+        std::cout << "#" << channel->name()
+                  << tr(words{" garde ses messages pour toujours", " keeps its messages forever"})
+                  << "\n";
+    } else {
+        std::cout << "#" << channel->name()
+                  << tr(words{" garde ses messages ", " keeps its messages for "}) << kept
+                  << tr(words{" jour(s) ; les plus anciens sont effacés chaque jour",
+                              " day(s); older ones are erased every day"})
+                  << "\n";
+    }
+    co_return 0;
+}
+
 asio::awaitable<int> end_device(client& c, const arguments& a) {
     v1::EndSession m;
     m.set_id(a.words.at(1));
@@ -484,6 +509,7 @@ const std::vector<std::pair<const char*, action>>& people_actions() {
         {"resolve", resolve},
         {"audit", audit},
         {"export-my-data", export_my_data},
+        {"retention", retention},
     };
     return all;
 }

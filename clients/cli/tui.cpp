@@ -206,7 +206,7 @@ namespace {
 // A message as a row: its text, and what history says about it.
 entry message_entry(const v1::Event& e) {
     entry row;
-    row.author = e.actor().name();
+    row.author = person(e.actor());
     row.at_ms = e.at_ms();
     const auto& m = e.message();
     row.text = m.text();
@@ -241,7 +241,7 @@ void terminal_ui::apply(const v1::Event& e) {
     c->info.set_last_seq(std::max(c->info.last_seq(), e.seq()));
     const entry_key key{e.seq(), 0};
     entry row;
-    row.author = e.actor().name();
+    row.author = person(e.actor());
     row.at_ms = e.at_ms();
     if (e.has_message() && e.message().thread_seq() != 0) {
         // A reply lives in its thread; the channel shows its root's count.

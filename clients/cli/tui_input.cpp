@@ -15,7 +15,8 @@ namespace relais::cli {
 
 // "#canal 12 anne: texte", for the lists.
 std::string listed_message(const std::string& channel, const v1::Event& e) {
-    std::string out = "#" + channel + " " + std::to_string(e.seq()) + " " + e.actor().name() + ": ";
+    std::string out =
+        "#" + channel + " " + std::to_string(e.seq()) + " " + person(e.actor()) + ": ";
     if (e.message().has_resource()) {
         out += "▌ " + e.message().resource().title() + " ";
     }
@@ -384,7 +385,7 @@ std::map<std::string, terminal_ui::command_action> terminal_ui::actions() {
                                  ? list->channel_names().at(e.channel_id())
                                  : std::string();
                  std::string card = "▌ " + r.title() + "  — #" + name + " " +
-                                    std::to_string(e.seq()) + ", " + e.actor().name() + ", " +
+                                    std::to_string(e.seq()) + ", " + person(e.actor()) + ", " +
                                     std::to_string(e.message().thread().reply_count()) + " ↳";
                  lines.push_back(card);
                  std::string what = "  ";

@@ -102,6 +102,7 @@ template <> struct request_traits<v1::ListReports> : answered_with<v1::Reports> 
 template <> struct request_traits<v1::ResolveReport> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::GetAuditLog> : answered_with<v1::AuditLog> {};
 template <> struct request_traits<v1::ExportMyData> : answered_with<v1::MyData> {};
+template <> struct request_traits<v1::SetRetention> : answered_with<v1::Channel> {};
 // clang-format on
 
 template <class Request>

@@ -1,5 +1,7 @@
 #include "server/core/accounts.hpp"
 
+#include <algorithm>
+#include <future>
 #include <optional>
 
 #include "server/core/credentials.hpp"
@@ -191,6 +193,58 @@ outcome<void> accounts::set_profile(std::string_view name, std::optional<std::st
         return fail(errc::unavailable, "the change could not be saved");
     }
     return {};
+}
+
+outcome<std::uint64_t> accounts::erase(std::string_view name) {
+    bool found = false, last_admin = false;
+    std::uint64_t tombstones = 0;
+    storage::user_id id = 0;
+    const auto now = clock_.now_ms();
+    const bool committed = storage::write_now(store_, [&](storage::writer& w) {
+        auto a = w.find_account(name);
+        if (!a) {
+            return false;
+        }
+        found = true;
+        id = a->id;
+        if (a->erased_at_ms != 0) {
+            return false;  // erased already ("#<id>"): only the scrub again
+        }
+        if (a->role == v1::ADMIN) {
+            const auto all = w.list_accounts();
+            last_admin = std::none_of(all.begin(), all.end(), [&](const storage::account& o) {
+                return o.id != a->id && o.role == v1::ADMIN && !o.disabled && o.erased_at_ms == 0;
+            });
+            if (last_admin) {
+                return false;
+            }
+        }
+        tombstones = w.erase_account(a->id, now);
+        // The log names the account by its id, as every entry does: what
+        // was done to and by "#<id>" stays on record, not who they were.
+        machine_audit(w, now, "user_erase", a->id, std::to_string(tombstones) + " message(s)");
+        return true;
+    });
+    if (!found) {
+        return fail(errc::not_found, "no user '" + std::string(name) + "'");
+    }
+    if (last_admin) {
+        return fail(errc::forbidden,
+                    "'" + std::string(name) +
+                        "' is the last admin who can log in: make another admin first");
+    }
+    if (!committed) {
+        return fail(errc::unavailable, "the account could not be erased");
+    }
+    std::promise<bool> scrubbed;
+    store_.scrub([&](bool ok) { scrubbed.set_value(ok); });
+    if (!scrubbed.get_future().get()) {
+        return fail(errc::unavailable,
+                    "the account is erased, but its words may still be in the files: run "
+                    "`relais-server user erase '#" +
+                        std::to_string(id) + "'` to scrub them");
+    }
+    return tombstones;
 }
 
 }  // namespace relais::core

@@ -48,6 +48,15 @@ class accounts {
     outcome<void> set_profile(std::string_view name, std::optional<std::string> structure,
                               std::optional<std::string> commune);
 
+    // GDPR erasure: the account becomes an anonymous "#<id>" and everything
+    // it held goes (storage::writer::erase_account), then the store is
+    // scrubbed so that none of it stays in the files. Returns how many of
+    // its messages became tombstones. An erased account's name, "#<id>",
+    // scrubs again. NOT_FOUND for an unknown name; FORBIDDEN for the last
+    // admin who can still log in; UNAVAILABLE when the change or the scrub
+    // failed (the message says how to finish it).
+    outcome<std::uint64_t> erase(std::string_view name);
+
   private:
     outcome<void> check_password(std::string_view password) const;
     // Applies `change` to the named account and ends its sessions.

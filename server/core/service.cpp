@@ -110,6 +110,7 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kResolveReport, {&service::on_resolve_report, true, 2}},
         {M::kGetAuditLog, {&service::on_get_audit_log, true, 2}},
         {M::kExportMyData, {&service::on_export_my_data, true, 10}},
+        {M::kSetRetention, {&service::on_set_retention, true, 2}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},
@@ -315,9 +316,7 @@ v1::User service::user_view(storage::reader& r, storage::user_id id) {
     v1::User user;
     user.set_id(id);
     if (auto a = r.find_account(id)) {
-        user.set_name(a->name);
-        user.set_display_name(a->display_name);
-        user.set_role(a->role);
+        user = user_of(*a);
         std::lock_guard lock(users_mu_);
         users_[id] = user;
     }
@@ -621,6 +620,7 @@ void service::describe(storage::reader& r, const storage::channel_record& c,
     out.set_is_member(m.has_value());
     out.mutable_options()->set_members_can_invite(c.members_can_invite);
     out.mutable_options()->set_members_can_set_topic(c.members_can_set_topic);
+    out.mutable_options()->set_retention_days(c.retention_days);
     if (c.kind == v1::DIRECT) {
         // A direct channel is named after the other person, as users expect.
         for (const auto& other : r.members_of(c.id)) {

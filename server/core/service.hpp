@@ -108,6 +108,12 @@ class service {
     // a phase past its planned end), even if nobody sends anything. Call it
     // every second; it costs nothing until a timer is due.
     void tick();
+    // Per-channel retention: the messages of each channel with a retention
+    // period that are older than it become tombstones, in batches that
+    // leave room for other writes, then the store is scrubbed so that
+    // their words are gone from the files. Call it daily; `done` gets how
+    // many messages it tombstoned, on the writer thread.
+    void apply_retention(std::function<void(std::uint64_t tombstoned)> done = {});
     // Calls `then` on the writer thread once every write queued before it
     // has committed and been answered.
     void drain(std::function<void()> then);
@@ -214,6 +220,7 @@ class service {
     handled on_get_audit_log(const request& rq, const v1::ClientMessage& msg);
     // Data protection (service_data.cpp): the caller's own data, in pages.
     handled on_export_my_data(const request& rq, const v1::ClientMessage& msg);
+    handled on_set_retention(const request& rq, const v1::ClientMessage& msg);
     // Passwords and sessions (service_passwords.cpp).
     // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
     // one; RATE_LIMITED after wrong ones.

@@ -69,6 +69,7 @@ v1::User user_of(const storage::account& account) {
     user.set_name(account.name);
     user.set_display_name(account.display_name);
     user.set_role(account.role);
+    user.set_erased(account.erased_at_ms != 0);
     return user;
 }
 

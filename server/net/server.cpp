@@ -119,7 +119,8 @@ struct server::impl final : session_owner {
           deadline(control),
           session_check(control),
           session_sweep(control),
-          meeting_clock(control) {
+          meeting_clock(control),
+          retention_clock(control) {
         if (config.tls) {
             tls = make_tls_context(*config.tls);
         }
@@ -489,6 +490,19 @@ struct server::impl final : session_owner {
         }
     }
 
+    // Retention: a pass at start (a server stopped over midnight must not
+    // skip a day), then one a day.
+    asio::awaitable<void> run_retention() {
+        while (!stopping) {
+            service.apply_retention();
+            retention_clock.expires_after(std::chrono::hours(24));
+            auto [ec] = co_await retention_clock.async_wait(nothrow);
+            if (ec || stopping) {
+                co_return;
+            }
+        }
+    }
+
     void add(std::uint64_t id, const std::shared_ptr<session_base>& s) {
         std::lock_guard lock(sessions_mu);
         sessions[id] = s;
@@ -537,6 +551,7 @@ struct server::impl final : session_owner {
         hangups.cancel();
         session_check.cancel();
         meeting_clock.cancel();
+        retention_clock.cancel();
         service.stop_accepting();
         // A connection stuck in a handshake must not hold the exit for long.
         deadline.expires_after(std::chrono::seconds(15));
@@ -575,6 +590,7 @@ struct server::impl final : session_owner {
     asio::steady_timer session_check;
     asio::steady_timer session_sweep;
     asio::steady_timer meeting_clock;
+    asio::steady_timer retention_clock;
     bool sweep_stopped = false;
     std::mutex tls_mu;
     std::shared_ptr<ssl::context> tls;  // guarded by tls_mu; swapped by a reload
@@ -681,6 +697,8 @@ void server::run() {
     asio::co_spawn(i.control, i.sweep_sessions(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     asio::co_spawn(i.control, i.run_meeting_clock(),
+                   [](std::exception_ptr e) { log_spawn_failure(0, e); });
+    asio::co_spawn(i.control, i.run_retention(),
                    [](std::exception_ptr e) { log_spawn_failure(0, e); });
     i.signals.async_wait([&i](beast::error_code ec, int) {
         if (!ec) {

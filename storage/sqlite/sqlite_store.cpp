@@ -400,6 +400,12 @@ constexpr const char* migrations[] = {
         SELECT RAISE(ABORT, 'the audit log is append-only');
     END;
     )sql",
+    // 12: erased accounts (the row stays, anonymous, for what others wrote
+    // about and with it) and per-channel retention.
+    R"sql(
+    ALTER TABLE accounts ADD COLUMN erased_at_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -460,6 +466,7 @@ account read_account(const statement& st) {
     a.network_role = static_cast<v1::NetworkRole>(st.integer(9));
     a.presentation = st.text(10);
     a.skills = split_lines(st.text(11));
+    a.erased_at_ms = st.int64(12);
     return a;
 }
 
@@ -494,10 +501,10 @@ report_record read_report(const statement& st) {
     "token_hash, user_id, created_at_ms, client_name, device, last_seen_ms"
 #define RELAIS_ACCOUNT_COLUMNS                                                                   \
     "id, name, display_name, role, disabled, password_hash, created_at_ms, structure, commune, " \
-    "network_role, presentation, skills"
+    "network_role, presentation, skills, erased_at_ms"
 #define RELAIS_CHANNEL_COLUMNS                                                                    \
     "id, name, topic, kind, last_seq, created_at_ms, members_can_invite, members_can_set_topic, " \
-    "display_name"
+    "display_name, retention_days"
 #define RELAIS_EVENT_COLUMNS                                                                \
     "channel_id, seq, kind, at_ms, actor_id, text, client_msg_id, target_seq, subject_id, " \
     "change, role, edited_at_ms, deleted, thread_seq, meeting_id, meeting_phase, body"
@@ -526,6 +533,7 @@ channel_record read_channel(const statement& st) {
     c.members_can_invite = st.integer(6) != 0;
     c.members_can_set_topic = st.integer(7) != 0;
     c.display_name = st.text(8);
+    c.retention_days = static_cast<std::uint32_t>(st.integer(9));
     return c;
 }
 
@@ -1677,6 +1685,100 @@ class sql_access final : public writer {
         }
     }
 
+    std::uint64_t erase_account(user_id user, std::int64_t at_ms) override {
+        std::vector<std::pair<channel_id, seq_t>> messages;
+        {
+            // A scan of the whole history: erasure is rare, and an index on
+            // the author would cost every message sent.
+            auto st = db_.prepare(
+                "SELECT channel_id, seq FROM events WHERE actor_id = ? AND kind = 1 AND "
+                "(deleted = 0 OR text != '' OR body IS NOT NULL OR client_msg_id IS NOT NULL)");
+            st.bind(1, user);
+            while (st.step()) {
+                messages.emplace_back(st.uint64(0), st.uint64(1));
+            }
+        }
+        tombstone(messages);
+        for (const char* sql : {
+                 // Their edits, of their own messages or (as moderators) of
+                 // others', and their meeting events' contents.
+                 "UPDATE events SET text = '', body = NULL WHERE actor_id = ?1 AND kind IN (2, 12)",
+                 "UPDATE meeting_cases SET text = '' WHERE author_id = ?1",
+                 "UPDATE reports SET reason = '' WHERE reporter_id = ?1",
+                 "DELETE FROM sessions WHERE user_id = ?1",
+                 "DELETE FROM password_resets WHERE user_id = ?1",
+                 "DELETE FROM members WHERE user_id = ?1",
+                 "DELETE FROM thread_reads WHERE user_id = ?1",
+                 "DELETE FROM mentions WHERE user_id = ?1",
+                 "DELETE FROM reactions WHERE user_id = ?1",
+                 "DELETE FROM mutes WHERE user_id = ?1",
+                 "DELETE FROM bans WHERE user_id = ?1",
+                 "DELETE FROM invitation_uses WHERE account_id = ?1",
+                 "UPDATE accounts SET name = '#' || id, display_name = '', password_hash = '', "
+                 "disabled = 1, structure = '', commune = '', network_role = 0, presentation = '', "
+                 "skills = '', erased_at_ms = ?2 WHERE id = ?1",
+             }) {
+            auto st = db_.prepare(sql);
+            st.bind(1, user);
+            if (sqlite3_bind_parameter_count(st.handle()) >= 2) {
+                st.bind(2, at_ms);
+            }
+            st.run();
+        }
+        return messages.size();
+    }
+    std::uint64_t expire_messages(channel_id channel, std::int64_t before_ms,
+                                  std::uint64_t limit) override {
+        std::vector<std::pair<channel_id, seq_t>> messages;
+        {
+            auto st = db_.prepare(
+                "SELECT channel_id, seq FROM events WHERE channel_id = ? AND kind = 1 AND "
+                "at_ms < ? AND (deleted = 0 OR text != '' OR body IS NOT NULL) "
+                "ORDER BY seq LIMIT ?");
+            st.bind(1, channel).bind(2, before_ms).bind(3, static_cast<std::int64_t>(limit));
+            while (st.step()) {
+                messages.emplace_back(st.uint64(0), st.uint64(1));
+            }
+        }
+        tombstone(messages);
+        return messages.size();
+    }
+    void set_retention(channel_id channel, std::uint32_t days) override {
+        auto st = db_.prepare("UPDATE channels SET retention_days = ? WHERE id = ?");
+        st.bind(1, static_cast<std::int64_t>(days)).bind(2, channel);
+        st.run();
+    }
+    // Turns messages into tombstones with nothing of what they said: no
+    // text, body, idempotency key, resource or reaction, and no text in
+    // the edits made to them; their threads' summaries are recounted.
+    void tombstone(const std::vector<std::pair<channel_id, seq_t>>& messages) {
+        std::vector<std::pair<channel_id, seq_t>> threads;
+        for (const auto& [channel, seq] : messages) {
+            const auto e = find_event(channel, seq);
+            if (!e) {
+                continue;
+            }
+            update_message(channel, seq, "", e->edited_at_ms, true);
+            auto st = db_.prepare(
+                "UPDATE events SET body = NULL, client_msg_id = NULL "
+                "WHERE channel_id = ? AND seq = ?");
+            st.bind(1, channel).bind(2, seq);
+            st.run();
+            auto edits = db_.prepare(
+                "UPDATE events SET text = '' WHERE channel_id = ? AND target_seq = ? AND kind = 2");
+            edits.bind(1, channel).bind(2, seq);
+            edits.run();
+            if (e->thread_seq != 0) {
+                threads.emplace_back(channel, e->thread_seq);
+            }
+        }
+        std::sort(threads.begin(), threads.end());
+        threads.erase(std::unique(threads.begin(), threads.end()), threads.end());
+        for (const auto& [channel, root] : threads) {
+            refresh_thread(channel, root);
+        }
+    }
+
     thread_record refresh_thread(channel_id channel, seq_t root) override {
         thread_record t;
         t.channel = channel;
@@ -2138,6 +2240,13 @@ class sql_access final : public writer {
         return done;
     }
 
+    // Merges each index into one segment: a deleted document's words
+    // leave the older segments, which only a full merge rewrites.
+    void optimize_search() {
+        db_.exec("INSERT INTO search_words(search_words) VALUES('optimize')");
+        db_.exec("INSERT INTO search_trigram(search_trigram) VALUES('optimize')");
+    }
+
   private:
     // What the search indexes are to hold for a message now: its text, or
     // a resource's title, description and tags; nothing for a deleted one.
@@ -2207,6 +2316,12 @@ sqlite_store::sqlite_store(options opts) : opts_(std::move(opts)) {
     std::filesystem::create_directories(opts_.data_dir);
     const auto path = database_path(opts_.data_dir).string();
     writer_db_ = std::make_unique<connection>(path, opts_.durability, opts_.vfs);
+    // Whatever the writer deletes or overwrites is zeroed in the file, not
+    // left in free space: an erased account or an expired message is gone
+    // from the bytes, not only from the tables. Pages it frees are written
+    // once more (zeros), which the write path pays only on deletes and
+    // index merges.
+    writer_db_->exec("PRAGMA secure_delete=ON");
     migrate(*writer_db_, migration_count);
     for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.reader_threads); ++i) {
         reader_dbs_.push_back(std::make_unique<connection>(path, opts_.durability, opts_.vfs));
@@ -2253,6 +2368,49 @@ void sqlite_store::close() {
     if (checkpoint_thread_.joinable()) {
         checkpoint_thread_.join();
     }
+}
+
+void sqlite_store::scrub(std::function<void(bool ok)> done) {
+    write({[](writer& w) {
+               // Only this store's jobs reach its writer.
+               auto& access = static_cast<sql_access&>(w);
+               while (access.flush_search(search_flush_batch, search_flush_bytes) > 0) {
+               }
+               access.optimize_search();
+               return true;
+           },
+           [this, done = std::move(done)](bool committed) {
+               const bool truncated = committed && truncate_wal();
+               if (done) {
+                   done(truncated);
+               }
+           }});
+}
+
+bool sqlite_store::truncate_wal() {
+    {
+        // A checkpointer pass makes SQLite answer busy at once: wait for it
+        // to end, and keep it from starting another meanwhile.
+        std::unique_lock lock(checkpoint_mu_);
+        writer_finishing_ = true;
+        checkpointer_done_cv_.wait(lock, [&] { return !checkpointer_in_pass_; });
+    }
+    // TRUNCATE waits (busy timeout) for readers on older snapshots, copies
+    // every frame and empties the file: the WAL keeps no earlier page.
+    const int rc = sqlite3_wal_checkpoint_v2(writer_db_->handle(), nullptr,
+                                             SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    {
+        std::lock_guard lock(checkpoint_mu_);
+        writer_finishing_ = false;
+        if (rc == SQLITE_OK) {
+            checkpointed_pages_ = 0;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        report_error("storage_scrub_checkpoint_failed", sqlite3_errmsg(writer_db_->handle()));
+        return false;
+    }
+    return true;
 }
 
 int sqlite_store::on_wal_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {

@@ -73,6 +73,7 @@ class sqlite_store final : public store {
     void read(std::function<void(reader&)> fn) override;
     void write(write_job job) override;
     void close() override;
+    void scrub(std::function<void(bool ok)> done) override;
 
     static std::filesystem::path database_path(const std::filesystem::path& data_dir);
 
@@ -90,6 +91,9 @@ class sqlite_store final : public store {
     static constexpr auto search_flush_every = std::chrono::milliseconds(25);
     void in_callback_scope(const std::function<void()>& callbacks);
     void checkpoint_loop();
+    // On the writer thread, between groups: copies the whole WAL into the
+    // database and truncates it; false when SQLite could not.
+    bool truncate_wal();
     void report_error(std::string_view event, std::string_view detail) const;
     // Reports the exception being handled (call inside a catch block).
     void report_current_exception(std::string_view event) const;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/integration/harness.hpp"
 
@@ -324,6 +325,144 @@ TEST_F(people, export_my_data_writes_everything_about_the_caller_as_json_for_the
     EXPECT_EQ(shown.exit_code, 0);
     EXPECT_EQ(boost::json::parse(shown.out).as_object().at("profile").at("user").at("name"),
               "coco");
+}
+
+// How many times any of `needles` occurs in the files under `folder`, byte
+// for byte: the database, its WAL and whatever else the server keeps there.
+std::size_t occurrences(const std::filesystem::path& folder,
+                        const std::vector<std::string>& needles) {
+    std::size_t found = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+        if (!entry.is_regular_file()) {
+            continue;
+        }
+        std::ifstream in(entry.path(), std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        for (const auto& needle : needles) {
+            for (auto at = bytes.find(needle); at != std::string::npos;
+                 at = bytes.find(needle, at + 1)) {
+                ++found;
+            }
+        }
+    }
+    return found;
+}
+
+TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder) {
+    const auto data = server_.data_dir().string();
+    ASSERT_EQ(
+        run_program({server_binary(), "user", "add", "ada", "--role", "admin", "--data", data},
+                    server_process::password_of("ada") + "\n")
+            .exit_code,
+        0);
+    server_.add_user("bea");
+    auto bea = [&](std::vector<std::string> args) {
+        return relais("bea", std::move(args), server_process::password_of("bea"));
+    };
+    // The canary, as typed, as the word index folds it, and as trigrams
+    // could keep it: none may stay anywhere.
+    const std::vector<std::string> canary = {"Zorglubcanari", "zorglubcanari", "Quimpercanari",
+                                             "quimpercanari"};
+    ASSERT_EQ(coco({"create", "accueil"}).exit_code, 0);
+    ASSERT_EQ(bea({"join", "accueil"}).exit_code, 0);
+    ASSERT_EQ(bea({"profile", "--structure", "Zorglubcanari services", "--presentation",
+                   "J'aime Zorglubcanari"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(bea({"send", "accueil", "mon", "secret", "Zorglubcanari"}).exit_code, 0);
+    ASSERT_EQ(bea({"send", "accueil", "une", "autre", "phrase"}).exit_code, 0);
+    ASSERT_EQ(bea({"edit", "accueil", "5", "corrigé", "Quimpercanari"}).exit_code, 0);
+    ASSERT_EQ(coco({"send", "accueil", "réponse", "de", "coco"}).exit_code, 0);
+    ASSERT_EQ(bea({"react", "accueil", "7", "👍"}).exit_code, 0);
+    // Indexed for search: the words are in the full-text indexes too.
+    auto found = coco({"search", "Zorglubcanari"});
+    ASSERT_NE(found.out.find("secret"), std::string::npos) << found.out << found.err;
+    // While the server runs, the erasure waits for it to stop.
+    auto refused = run_program({server_binary(), "user", "erase", "bea", "--data", data});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.err.find("stop it"), std::string::npos) << refused.err;
+    ASSERT_EQ(server_.terminate(), 0);
+    ASSERT_GT(occurrences(server_.data_dir(), canary), 0u) << "the scan cannot see the canary";
+
+    auto erased = run_program({server_binary(), "user", "erase", "bea", "--data", data});
+    ASSERT_EQ(erased.exit_code, 0) << erased.err;
+    EXPECT_NE(erased.out.find("user bea erased: 2 message(s)"), std::string::npos) << erased.out;
+    EXPECT_EQ(occurrences(server_.data_dir(), canary), 0u);
+    // The last admin stays; a mediator or coordinator may go.
+    auto last = run_program({server_binary(), "user", "erase", "ada", "--data", data});
+    EXPECT_EQ(last.exit_code, 1);
+    EXPECT_NE(last.err.find("last admin"), std::string::npos) << last.err;
+    auto list = accounts();
+    EXPECT_EQ(list.out.find("bea"), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("erased"), std::string::npos) << list.out;
+
+    server_.start();
+    // The history keeps its seqs: tombstones by a deleted account, and
+    // what others said.
+    auto history = coco({"history", "accueil"});
+    ASSERT_EQ(history.exit_code, 0) << history.err;
+    EXPECT_EQ(history.out.find("canari"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("compte supprimé"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("réponse de coco"), std::string::npos) << history.out;
+    EXPECT_EQ(coco({"search", "Zorglubcanari"}).out.find("secret"), std::string::npos);
+    EXPECT_NE(coco({"whois", "bea"}).exit_code, 0);
+    EXPECT_NE(bea({"channels"}).exit_code, 0);
+    auto members = coco({"members", "accueil"});
+    EXPECT_EQ(members.out.find("bea"), std::string::npos) << members.out;
+}
+
+TEST_F(people, retention_turns_old_messages_into_tombstones_and_scrubs_their_words) {
+    const auto data = server_.data_dir().string();
+    ASSERT_EQ(
+        run_program({server_binary(), "user", "add", "ada", "--role", "admin", "--data", data},
+                    server_process::password_of("ada") + "\n")
+            .exit_code,
+        0);
+    auto ada = [&](std::vector<std::string> args) {
+        return relais("ada", std::move(args), server_process::password_of("ada"));
+    };
+    ASSERT_EQ(coco({"create", "archives"}).exit_code, 0);
+    ASSERT_EQ(coco({"send", "archives", "vieux", "Morlaixcanari", "un"}).exit_code, 0);
+    ASSERT_EQ(coco({"send", "archives", "vieux", "Morlaixcanari", "deux"}).exit_code, 0);
+    ASSERT_EQ(coco({"send", "archives", "message", "récent"}).exit_code, 0);
+    // Only admins and the owner decide.
+    server_.add_user("dan");
+    auto refused =
+        relais("dan", {"retention", "archives", "30"}, server_process::password_of("dan"));
+    EXPECT_EQ(refused.exit_code, 1);
+    auto set = ada({"retention", "archives", "30"});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+    EXPECT_EQ(set.out,
+              "#archives garde ses messages 30 jour(s) ; les plus anciens sont effacés "
+              "chaque jour\n");
+    ASSERT_EQ(server_.terminate(), 0);
+    // Forty days pass for the first two messages.
+    auto aged = run_program({"/usr/bin/python3", "-c",
+                             "import sqlite3, sys\n"
+                             "db = sqlite3.connect(sys.argv[1])\n"
+                             "db.execute(\"UPDATE events SET at_ms = at_ms - 40 * 86400000 "
+                             "WHERE text LIKE '%Morlaixcanari%'\")\n"
+                             "db.commit()\n"
+                             "db.close()\n",
+                             (server_.data_dir() / "relais.db").string()});
+    ASSERT_EQ(aged.exit_code, 0) << aged.err;
+    ASSERT_GT(occurrences(server_.data_dir(), {"Morlaixcanari"}), 0u);
+
+    // The pass at start.
+    server_.start();
+    bool done = false;
+    for (int i = 0; i < 500 && !done; ++i) {
+        done = server_.log().find("event=retention_done channels=1 tombstoned=2 scrubbed=yes") !=
+               std::string::npos;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(done) << server_.log();
+    EXPECT_EQ(occurrences(server_.data_dir(), {"Morlaixcanari", "morlaixcanari"}), 0u);
+    auto history = coco({"history", "archives"});
+    EXPECT_EQ(history.out.find("canari"), std::string::npos) << history.out;
+    EXPECT_NE(history.out.find("message récent"), std::string::npos) << history.out;
+    auto channel = coco({"channel", "archives"});
+    EXPECT_NE(channel.out.find("messages conservés 30 jours"), std::string::npos) << channel.out;
 }
 
 }  // namespace

@@ -197,6 +197,13 @@ class failing_writer final : public storage::writer {
                           std::string_view text),
                          (id, by, at, text))
     RELAIS_FORWARD_WRITE(std::uint64_t, append_audit, (const storage::audit_record& a), (a))
+    RELAIS_FORWARD_WRITE(std::uint64_t, erase_account, (storage::user_id u, std::int64_t at),
+                         (u, at))
+    RELAIS_FORWARD_WRITE(std::uint64_t, expire_messages,
+                         (storage::channel_id c, std::int64_t before, std::uint64_t limit),
+                         (c, before, limit))
+    RELAIS_FORWARD_WRITE(void, set_retention, (storage::channel_id c, std::uint32_t days),
+                         (c, days))
     RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
     RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
     RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))
@@ -290,6 +297,7 @@ class failing_store final : public storage::store {
                      std::move(job.done)});
     }
     void close() override { real_.close(); }
+    void scrub(std::function<void(bool ok)> done) override { real_.scrub(std::move(done)); }
 
   private:
     storage::store& real_;

@@ -124,6 +124,12 @@ std::map<std::string, row> matrix() {
               m.mutable_set_channel_options()->set_members_can_invite(false);
           }),
           "nfyyfn", "nfyyfn", "nfnfnn"}},
+        {"set_retention",
+         {on_channel([](M& m, R c, auto) {
+              *m.mutable_set_retention()->mutable_channel() = c;
+              m.mutable_set_retention()->set_days(30);
+          }),
+          "fffyfy", "nffyfn", "nfnfnn"}},
         {"send_message",
          {on_channel([](M& m, R c, auto) {
               *m.mutable_send_message()->mutable_channel() = c;
