@@ -33,6 +33,12 @@ struct limits {
     // A meeting's minutes, published as one message: what a frame holds
     // with room for the rest of the event.
     std::uint32_t max_minutes_bytes = 48 * 1024;
+    // Attached files: one at most, all of an account's together, and a
+    // chunk of an upload or download: what a frame holds with room for the
+    // rest of the request.
+    std::uint64_t max_attachment_bytes = 20 * 1024 * 1024;
+    std::uint64_t attachment_quota_bytes = 1024ULL * 1024 * 1024;
+    std::uint32_t attachment_chunk_bytes = 60 * 1024;
 };
 
 inline void to_wire(const limits& l, v1::Limits& out) {
@@ -51,6 +57,9 @@ inline void to_wire(const limits& l, v1::Limits& out) {
     out.set_max_emoji_bytes(l.max_emoji_bytes);
     out.set_max_query_bytes(l.max_query_bytes);
     out.set_max_minutes_bytes(l.max_minutes_bytes);
+    out.set_max_attachment_bytes(l.max_attachment_bytes);
+    out.set_attachment_chunk_bytes(l.attachment_chunk_bytes);
+    out.set_attachment_quota_bytes(l.attachment_quota_bytes);
 }
 
 }  // namespace relais::protocol

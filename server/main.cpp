@@ -29,6 +29,7 @@
 #include "server/core/validation.hpp"
 #include "server/net/delivery_batch.hpp"
 #include "server/net/server.hpp"
+#include "storage/files/file_store.hpp"
 #include "storage/sqlite/maintenance.hpp"
 #include "storage/sqlite/sqlite_store.hpp"
 
@@ -95,6 +96,8 @@ struct serve_options {
     double accept_rate = 20;
     double accept_burst = 60;
     std::string log_level = "info";
+    std::uint64_t max_attachment_mb = 20;
+    std::uint64_t attachment_quota_mb = 1024;
 };
 
 po::options_description serve_description(serve_options& o) {
@@ -141,7 +144,12 @@ po::options_description serve_description(serve_options& o) {
         "max-queue-bytes", po::value(&o.max_queue_bytes)->default_value(o.max_queue_bytes),
         "outbound bytes queued per connection before it is cut off")(
         "max-queue-frames", po::value(&o.max_queue_frames)->default_value(o.max_queue_frames),
-        "outbound messages queued per connection before it is cut off");
+        "outbound messages queued per connection before it is cut off")(
+        "max-attachment-mb", po::value(&o.max_attachment_mb)->default_value(o.max_attachment_mb),
+        "largest attached file, in MiB; 0 turns attachments off")(
+        "attachment-quota-mb",
+        po::value(&o.attachment_quota_mb)->default_value(o.attachment_quota_mb),
+        "all of one account's attached files together, in MiB");
     return d;
 }
 
@@ -369,6 +377,17 @@ int serve(int argc, char** argv) {
     relais::core::system_clock clock;
     relais::core::service_config sc;
     sc.limits = o.limits;
+    sc.limits.max_attachment_bytes = o.max_attachment_mb * 1024 * 1024;
+    sc.limits.attachment_quota_bytes = o.attachment_quota_mb * 1024 * 1024;
+    // A chunk and its request's other fields fit one frame.
+    sc.limits.attachment_chunk_bytes = std::min<std::uint32_t>(
+        sc.limits.attachment_chunk_bytes,
+        sc.limits.max_frame_bytes > 8192 ? sc.limits.max_frame_bytes - 4096 : 4096);
+    std::optional<relais::storage::file_store> files;
+    if (o.max_attachment_mb != 0) {
+        files.emplace(o.data);
+        sc.files = &*files;
+    }
     sc.server_version = version;
     sc.connection_requests = {o.connection_rate, o.connection_burst};
     sc.metrics = &metrics;
@@ -416,6 +435,11 @@ int serve(int argc, char** argv) {
     sd_notifyf(0, "READY=1\nSTATUS=listening on %s", server.url().c_str());
     server.run();
     sd_notify(0, "STOPPING=1");
+    // File jobs answer through the service and write to the store: they
+    // finish first, then the store's (a file job queued after is dropped).
+    if (files) {
+        files->close();
+    }
     store.close();
     std::cerr << "relais-server stopped\n";
     return 0;
@@ -574,6 +598,21 @@ int user_command(int argc, char** argv) {
         auto erased = accounts.erase(name);
         if (!erased) {
             return report(erased.error());
+        }
+        // Their files, unless someone else's message carries the same bytes.
+        relais::storage::file_collection gone;
+        relais::storage::write_now(store, [&](relais::storage::writer& w) {
+            gone = w.collect_files(clock.now_ms());
+            return true;
+        });
+        {
+            relais::storage::file_store files(data);
+            for (const auto& id : gone.partial_uploads) {
+                files.drop_partial(id);
+            }
+            for (const auto& sha256 : gone.files) {
+                files.drop_file(sha256);
+            }
         }
         std::cout << "user " << name << " erased: " << *erased
                   << " message(s) replaced by tombstones, profile, sessions and memberships "

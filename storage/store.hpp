@@ -312,6 +312,43 @@ struct audit_record {
     std::string detail;
 };
 
+// An upload of a file by an account: in progress until completed_at_ms;
+// once whole it counts in the account's quota for as long as a message of
+// theirs carries the file (and a day more, to be attached).
+struct upload_record {
+    std::string id;  // 32 hex digits, random: also the partial file's name
+    user_id user = 0;
+    std::string name;
+    std::uint64_t size = 0;
+    std::string sha256;  // hex, as announced; checked once whole
+    std::int64_t created_at_ms = 0;
+    std::int64_t completed_at_ms = 0;
+};
+
+// A whole file on disk, by content.
+struct file_record {
+    std::string sha256;
+    std::uint64_t size = 0;
+    std::string content_type;
+    bool is_inline = false;  // safe to show in place (v1::Attachment.inline)
+    std::int64_t created_at_ms = 0;
+};
+
+// A file attached to a message.
+struct attachment_record {
+    channel_id channel = 0;
+    seq_t seq = 0;
+    std::string name;
+    user_id uploader = 0;
+    file_record file;
+};
+
+// What the orphan collection took out of the database, for the disk.
+struct file_collection {
+    std::vector<std::string> partial_uploads;  // upload ids
+    std::vector<std::string> files;            // sha256
+};
+
 // A meeting template: its name and its JSON text (v1::MeetingTemplate).
 struct meeting_template {
     std::string name;
@@ -467,6 +504,18 @@ class reader {
                                                     bool include_resolved, std::uint32_t limit) = 0;
     // Newest first, ids below before_id (0: from the newest).
     virtual std::vector<audit_record> audit_log(std::uint64_t before_id, std::uint32_t limit) = 0;
+
+    virtual std::optional<upload_record> find_upload(std::string_view id) = 0;
+    // The account's upload of this file (same size and hash), whole or not.
+    virtual std::optional<upload_record> find_upload_of(user_id user, std::string_view sha256,
+                                                        std::uint64_t size) = 0;
+    // What the account's uploads take, whole or not (its quota's use).
+    virtual std::uint64_t upload_bytes_of(user_id user) = 0;
+    virtual std::optional<file_record> find_file(std::string_view sha256) = 0;
+    virtual std::optional<attachment_record> find_attachment(channel_id channel, seq_t seq) = 0;
+    // Of the messages from..to (inclusive), by seq.
+    virtual std::vector<attachment_record> attachments_in(channel_id channel, seq_t from,
+                                                          seq_t to) = 0;
 };
 
 // Writes, inside the writer's group transaction.
@@ -582,6 +631,17 @@ class writer : public reader {
     virtual std::uint64_t expire_messages(channel_id channel, std::int64_t before_ms,
                                           std::uint64_t limit) = 0;
     virtual void set_retention(channel_id channel, std::uint32_t days) = 0;
+
+    virtual void insert_upload(const upload_record& u) = 0;
+    virtual void complete_upload(std::string_view id, std::int64_t at_ms) = 0;
+    virtual void delete_upload(std::string_view id) = 0;
+    // Keeps the row there is for this content, if any.
+    virtual void put_file(const file_record& f) = 0;
+    virtual void attach(const attachment_record& a) = 0;
+    // Orphans, as of now_ms: uploads left unfinished for 7 days, whole ones
+    // attached to nothing of their uploader's for a day, and files nothing
+    // refers to any more. Their rows go; what is returned goes from disk.
+    virtual file_collection collect_files(std::int64_t now_ms) = 0;
 };
 
 // One unit of work for the writer. `apply` runs on the writer thread inside

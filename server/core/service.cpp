@@ -111,6 +111,9 @@ const std::unordered_map<int, service::endpoint>& service::endpoints() {
         {M::kGetAuditLog, {&service::on_get_audit_log, true, 2}},
         {M::kExportMyData, {&service::on_export_my_data, true, 10}},
         {M::kSetRetention, {&service::on_set_retention, true, 2}},
+        {M::kStartUpload, {&service::on_start_upload, true, 1}},
+        {M::kUploadChunk, {&service::on_upload_chunk, true, 1}},
+        {M::kDownload, {&service::on_download, true, 1}},
         {M::kCreateInvitation, {&service::on_create_invitation, true, 2}},
         {M::kListInvitations, {&service::on_list_invitations, true, 2}},
         {M::kRevokeInvitation, {&service::on_revoke_invitation, true, 1}},
@@ -467,6 +470,11 @@ void service::decorate(storage::reader& r, storage::channel_id channel,
     for (const auto& res : r.resources_in(channel, from, to)) {
         if (auto it = by_seq.find(res.seq); it != by_seq.end()) {
             resource_to_wire(r, res, *it->second->mutable_message()->mutable_resource());
+        }
+    }
+    for (const auto& a : r.attachments_in(channel, from, to)) {
+        if (auto it = by_seq.find(a.seq); it != by_seq.end()) {
+            attachment_to_wire(a, *it->second->mutable_message()->mutable_attachment());
         }
     }
     for (const auto& p : r.pins_in(channel, from, to)) {

@@ -24,6 +24,10 @@
 #include "server/core/rate_limiter.hpp"
 #include "storage/store.hpp"
 
+namespace relais::storage {
+class file_store;
+}  // namespace relais::storage
+
 namespace relais::core {
 
 // A moderator or the owner of the channel (the caller's membership).
@@ -54,6 +58,8 @@ inline storage::event_record member_event(storage::channel_id channel, storage::
 
 // A user as the wire shows them, from their account.
 v1::User user_of(const storage::account& account);
+// An attached file as its readers see it.
+void attachment_to_wire(const storage::attachment_record& a, v1::Attachment& out);
 
 // A channel's options as stored in an options event (a bit each), and back.
 int options_bits(bool members_can_invite, bool members_can_set_topic);
@@ -72,6 +78,9 @@ struct service_config {
     // Where answers are counted (for /metrics); the service keeps its own
     // when none is given.
     metrics::service_metrics* metrics = nullptr;
+    // Where attached files' bytes go; none: the server takes no files
+    // (StartUpload and Download answer UNAVAILABLE).
+    storage::file_store* files = nullptr;
 };
 
 // The domain: turns each client frame into checks, storage work, one
@@ -114,6 +123,10 @@ class service {
     // their words are gone from the files. Call it daily; `done` gets how
     // many messages it tombstoned, on the writer thread.
     void apply_retention(std::function<void(std::uint64_t tombstoned)> done = {});
+    // Removes orphaned files (storage::writer::collect_files) from the
+    // database, then from disk; `done` gets how many whole files went.
+    // Call it daily, after apply_retention.
+    void collect_files(std::function<void(std::size_t files)> done = {});
     // Calls `then` on the writer thread once every write queued before it
     // has committed and been answered.
     void drain(std::function<void()> then);
@@ -221,6 +234,14 @@ class service {
     // Data protection (service_data.cpp): the caller's own data, in pages.
     handled on_export_my_data(const request& rq, const v1::ClientMessage& msg);
     handled on_set_retention(const request& rq, const v1::ClientMessage& msg);
+    handled on_start_upload(const request& rq, const v1::ClientMessage& msg);
+    handled on_upload_chunk(const request& rq, const v1::ClientMessage& msg);
+    handled on_download(const request& rq, const v1::ClientMessage& msg);
+    // Uploads in progress, for their chunks: learnt from StartUpload (a
+    // restart forgets them; StartUpload again finds them in the store).
+    void remember_upload(const storage::upload_record& u);
+    void forget_upload(const std::string& id);
+    std::optional<storage::upload_record> upload_in_progress(const std::string& id);
     // Passwords and sessions (service_passwords.cpp).
     // BAD_REQUEST: a weak new password; UNAUTHENTICATED: a wrong current
     // one; RATE_LIMITED after wrong ones.
@@ -458,6 +479,7 @@ class service {
         storage::seq_t thread_seq = 0;
         bool question = false;
         std::optional<storage::resource_record> resource;
+        std::string attachment_upload_id = {};
     };
     outcome<effects> store_message(storage::writer& w, const request& rq, new_message m);
 
@@ -592,6 +614,9 @@ class service {
     // Users as events show them. Guarded by users_mu_.
     std::mutex users_mu_;
     std::unordered_map<storage::user_id, v1::User> users_;
+    // Uploads in progress, by id. Guarded by uploads_mu_ (a leaf).
+    std::mutex uploads_mu_;
+    std::unordered_map<std::string, storage::upload_record> uploads_;
 };
 
 }  // namespace relais::core

@@ -21,8 +21,11 @@ outcome<void> service::take_send_budget(storage::user_id user) {
 
 service::handled service::on_send(const request& rq, const v1::ClientMessage& msg) {
     const auto& send = msg.send_message();
-    if (auto ok = check_text(send.text(), config_.limits); !ok) {
-        return ok.error();
+    // A file may go without a word.
+    if (!send.text().empty() || send.attachment_upload_id().empty()) {
+        if (auto ok = check_text(send.text(), config_.limits); !ok) {
+            return ok.error();
+        }
     }
     if (auto ok = check_client_msg_id(send.client_msg_id(), config_.limits); !ok) {
         return ok.error();
@@ -34,9 +37,10 @@ service::handled service::on_send(const request& rq, const v1::ClientMessage& ms
         return ok.error();
     }
     write(rq, [this, rq, send](storage::writer& w) -> outcome<effects> {
-        return store_message(w, rq,
-                             new_message{send.channel(), send.client_msg_id(), send.text(),
-                                         send.thread_seq(), send.question(), std::nullopt});
+        return store_message(
+            w, rq,
+            new_message{send.channel(), send.client_msg_id(), send.text(), send.thread_seq(),
+                        send.question(), std::nullopt, send.attachment_upload_id()});
     });
     return answered_later();
 }
@@ -75,6 +79,18 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
         root_event =
             target->thread_seq != 0 ? w.find_event(v->channel.id, root) : std::optional(*target);
     }
+    std::optional<storage::attachment_record> attached;
+    if (!m.attachment_upload_id.empty()) {
+        auto upload = w.find_upload(m.attachment_upload_id);
+        auto file = upload && upload->user == user && upload->completed_at_ms != 0
+                        ? w.find_file(upload->sha256)
+                        : std::nullopt;
+        if (!file) {
+            return fail(errc::not_found,
+                        "no finished upload '" + m.attachment_upload_id + "' of yours to attach");
+        }
+        attached = storage::attachment_record{0, 0, upload->name, user, std::move(*file)};
+    }
     auto mentioned =
         mentioned_users(w, *v, user, m.resource ? m.resource->title + "\n" + m.text : m.text);
     if (!mentioned) {
@@ -99,6 +115,12 @@ outcome<service::effects> service::store_message(storage::writer& w, const reque
     }
     auto event = append(w, std::move(e));
     effects done;
+    if (attached) {
+        attached->channel = event.channel_id();
+        attached->seq = event.seq();
+        w.attach(*attached);
+        attachment_to_wire(*attached, *event.mutable_message()->mutable_attachment());
+    }
     if (m.resource) {
         auto& res = *m.resource;
         res.channel = event.channel_id();

@@ -494,7 +494,7 @@ struct server::impl final : session_owner {
     // skip a day), then one a day.
     asio::awaitable<void> run_retention() {
         while (!stopping) {
-            service.apply_retention();
+            service.apply_retention([this](std::uint64_t) { service.collect_files(); });
             retention_clock.expires_after(std::chrono::hours(24));
             auto [ec] = co_await retention_clock.async_wait(nothrow);
             if (ec || stopping) {

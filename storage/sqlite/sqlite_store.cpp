@@ -406,6 +406,35 @@ constexpr const char* migrations[] = {
     ALTER TABLE accounts ADD COLUMN erased_at_ms INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE channels ADD COLUMN retention_days INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 13: attached files. The bytes are files on disk (storage/files),
+    // named by their SHA-256; these rows say who uploaded what, and which
+    // message carries which file.
+    R"sql(
+    CREATE TABLE uploads(
+        id TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        completed_at_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+    CREATE INDEX uploads_by_user ON uploads(user_id, sha256);
+    CREATE INDEX uploads_by_file ON uploads(sha256);
+    CREATE TABLE files(
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        inline INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE attachments(
+        channel_id INTEGER NOT NULL REFERENCES channels(id),
+        seq INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        name TEXT NOT NULL,
+        uploader_id INTEGER NOT NULL,
+        PRIMARY KEY(channel_id, seq)) WITHOUT ROWID;
+    CREATE INDEX attachments_by_file ON attachments(sha256, uploader_id);
+    )sql",
 };
 
 constexpr int migration_count = static_cast<int>(std::size(migrations));
@@ -493,6 +522,42 @@ report_record read_report(const statement& st) {
     r.resolved_at_ms = st.int64(7);
     r.resolution = st.text(8);
     return r;
+}
+
+#define RELAIS_UPLOAD_COLUMNS "id, user_id, name, size, sha256, created_at_ms, completed_at_ms"
+#define RELAIS_FILE_COLUMNS "f.sha256, f.size, f.content_type, f.inline, f.created_at_ms"
+#define RELAIS_ATTACHMENT_COLUMNS "a.channel_id, a.seq, a.name, a.uploader_id, " RELAIS_FILE_COLUMNS
+
+upload_record read_upload(const statement& st) {
+    upload_record u;
+    u.id = st.text(0);
+    u.user = st.uint64(1);
+    u.name = st.text(2);
+    u.size = st.uint64(3);
+    u.sha256 = st.text(4);
+    u.created_at_ms = st.int64(5);
+    u.completed_at_ms = st.int64(6);
+    return u;
+}
+
+file_record read_file_row(const statement& st, int first) {
+    file_record f;
+    f.sha256 = st.text(first);
+    f.size = st.uint64(first + 1);
+    f.content_type = st.text(first + 2);
+    f.is_inline = st.integer(first + 3) != 0;
+    f.created_at_ms = st.int64(first + 4);
+    return f;
+}
+
+attachment_record read_attachment(const statement& st) {
+    attachment_record a;
+    a.channel = st.uint64(0);
+    a.seq = st.uint64(1);
+    a.name = st.text(2);
+    a.uploader = st.uint64(3);
+    a.file = read_file_row(st, 4);
+    return a;
 }
 
 #define RELAIS_REPORT_COLUMNS \
@@ -727,6 +792,48 @@ class sql_access final : public writer {
     std::vector<account> list_accounts() override {
         auto st = db_.prepare("SELECT " RELAIS_ACCOUNT_COLUMNS " FROM accounts ORDER BY name");
         return all_rows<account>(st, read_account);
+    }
+    std::optional<upload_record> find_upload(std::string_view id) override {
+        auto st = db_.prepare("SELECT " RELAIS_UPLOAD_COLUMNS " FROM uploads WHERE id = ?");
+        st.bind(1, id);
+        return one_row<upload_record>(st, read_upload);
+    }
+    std::optional<upload_record> find_upload_of(user_id user, std::string_view sha256,
+                                                std::uint64_t size) override {
+        auto st = db_.prepare("SELECT " RELAIS_UPLOAD_COLUMNS
+                              " FROM uploads WHERE user_id = ? AND sha256 = ? AND size = ? "
+                              "ORDER BY completed_at_ms DESC LIMIT 1");
+        st.bind(1, user).bind(2, sha256).bind(3, size);
+        return one_row<upload_record>(st, read_upload);
+    }
+    std::uint64_t upload_bytes_of(user_id user) override {
+        auto st = db_.prepare("SELECT coalesce(sum(size), 0) FROM uploads WHERE user_id = ?");
+        st.bind(1, user);
+        return st.step() ? st.uint64(0) : 0;
+    }
+    std::optional<file_record> find_file(std::string_view sha256) override {
+        auto st = db_.prepare("SELECT " RELAIS_FILE_COLUMNS " FROM files f WHERE sha256 = ?");
+        st.bind(1, sha256);
+        return one_row<file_record>(st, [](const statement& row) { return read_file_row(row, 0); });
+    }
+    std::optional<attachment_record> find_attachment(channel_id channel, seq_t seq) override {
+        auto st = db_.prepare("SELECT " RELAIS_ATTACHMENT_COLUMNS
+                              " FROM attachments a JOIN files f ON f.sha256 = a.sha256 "
+                              "WHERE a.channel_id = ? AND a.seq = ?");
+        st.bind(1, channel).bind(2, seq);
+        return one_row<attachment_record>(st, read_attachment);
+    }
+    std::vector<attachment_record> attachments_in(channel_id channel, seq_t from,
+                                                  seq_t to) override {
+        auto st = db_.prepare("SELECT " RELAIS_ATTACHMENT_COLUMNS
+                              " FROM attachments a JOIN files f ON f.sha256 = a.sha256 "
+                              "WHERE a.channel_id = ? AND a.seq BETWEEN ? AND ?");
+        st.bind(1, channel).bind(2, from).bind(3, to);
+        std::vector<attachment_record> out;
+        while (st.step()) {
+            out.push_back(read_attachment(st));
+        }
+        return out;
     }
     std::optional<session_record> find_session(std::string_view token_hash) override {
         auto st =
@@ -1677,6 +1784,7 @@ class sql_access final : public writer {
                      "DELETE FROM reactions WHERE channel_id = ? AND seq = ?",
                      "DELETE FROM pins WHERE channel_id = ? AND seq = ?",
                      "DELETE FROM mentions WHERE channel_id = ? AND seq = ?",
+                     "DELETE FROM attachments WHERE channel_id = ? AND seq = ?",
                  }) {
                 auto st = db_.prepare(sql);
                 st.bind(1, channel).bind(2, seq);
@@ -1714,6 +1822,11 @@ class sql_access final : public writer {
                  "DELETE FROM mutes WHERE user_id = ?1",
                  "DELETE FROM bans WHERE user_id = ?1",
                  "DELETE FROM invitation_uses WHERE account_id = ?1",
+                 // Their files go with the next collection, unless someone
+                 // else's message carries the same bytes.
+                 "DELETE FROM uploads WHERE user_id = ?1 AND completed_at_ms != 0",
+                 // Unfinished ones are collected at once, partial bytes too.
+                 "UPDATE uploads SET name = '', created_at_ms = 0 WHERE user_id = ?1",
                  "UPDATE accounts SET name = '#' || id, display_name = '', password_hash = '', "
                  "disabled = 1, structure = '', commune = '', network_role = 0, presentation = '', "
                  "skills = '', erased_at_ms = ?2 WHERE id = ?1",
@@ -1742,6 +1855,78 @@ class sql_access final : public writer {
         }
         tombstone(messages);
         return messages.size();
+    }
+    void insert_upload(const upload_record& u) override {
+        auto st = db_.prepare(
+            "INSERT INTO uploads(id, user_id, name, size, sha256, created_at_ms) "
+            "VALUES(?, ?, ?, ?, ?, ?)");
+        st.bind(1, u.id)
+            .bind(2, u.user)
+            .bind(3, u.name)
+            .bind(4, u.size)
+            .bind(5, u.sha256)
+            .bind(6, u.created_at_ms);
+        st.run();
+    }
+    void complete_upload(std::string_view id, std::int64_t at_ms) override {
+        auto st = db_.prepare("UPDATE uploads SET completed_at_ms = ? WHERE id = ?");
+        st.bind(1, at_ms).bind(2, id);
+        st.run();
+    }
+    void delete_upload(std::string_view id) override {
+        auto st = db_.prepare("DELETE FROM uploads WHERE id = ?");
+        st.bind(1, id);
+        st.run();
+    }
+    void put_file(const file_record& f) override {
+        auto st = db_.prepare(
+            "INSERT OR IGNORE INTO files(sha256, size, content_type, inline, created_at_ms) "
+            "VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, f.sha256)
+            .bind(2, f.size)
+            .bind(3, f.content_type)
+            .bind(4, f.is_inline)
+            .bind(5, f.created_at_ms);
+        st.run();
+    }
+    void attach(const attachment_record& a) override {
+        auto st = db_.prepare(
+            "INSERT INTO attachments(channel_id, seq, sha256, name, uploader_id) "
+            "VALUES(?, ?, ?, ?, ?)");
+        st.bind(1, a.channel)
+            .bind(2, a.seq)
+            .bind(3, a.file.sha256)
+            .bind(4, a.name)
+            .bind(5, a.uploader);
+        st.run();
+    }
+    file_collection collect_files(std::int64_t now_ms) override {
+        constexpr std::int64_t day_ms = 86'400'000;
+        file_collection out;
+        {
+            auto st = db_.prepare(
+                "DELETE FROM uploads WHERE completed_at_ms = 0 AND created_at_ms < ? RETURNING id");
+            st.bind(1, now_ms - 7 * day_ms);
+            while (st.step()) {
+                out.partial_uploads.push_back(st.text(0));
+            }
+        }
+        {
+            auto st = db_.prepare(
+                "DELETE FROM uploads WHERE completed_at_ms != 0 AND completed_at_ms < ? AND NOT "
+                "EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = uploads.sha256 AND "
+                "a.uploader_id = uploads.user_id)");
+            st.bind(1, now_ms - day_ms);
+            st.run();
+        }
+        auto st = db_.prepare(
+            "DELETE FROM files WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = "
+            "files.sha256) AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = "
+            "files.sha256) RETURNING sha256");
+        while (st.step()) {
+            out.files.push_back(st.text(0));
+        }
+        return out;
     }
     void set_retention(channel_id channel, std::uint32_t days) override {
         auto st = db_.prepare("UPDATE channels SET retention_days = ? WHERE id = ?");

@@ -121,6 +121,17 @@ class failing_writer final : public storage::writer {
                         (c, r, l))
     RELAIS_FORWARD_READ(std::vector<storage::audit_record>, audit_log,
                         (std::uint64_t b, std::uint32_t l), (b, l))
+    RELAIS_FORWARD_READ(std::optional<storage::upload_record>, find_upload, (std::string_view id),
+                        (id))
+    RELAIS_FORWARD_READ(std::optional<storage::upload_record>, find_upload_of,
+                        (storage::user_id u, std::string_view h, std::uint64_t size), (u, h, size))
+    RELAIS_FORWARD_READ(std::uint64_t, upload_bytes_of, (storage::user_id u), (u))
+    RELAIS_FORWARD_READ(std::optional<storage::file_record>, find_file, (std::string_view h), (h))
+    RELAIS_FORWARD_READ(std::optional<storage::attachment_record>, find_attachment,
+                        (storage::channel_id c, storage::seq_t s), (c, s))
+    RELAIS_FORWARD_READ(std::vector<storage::attachment_record>, attachments_in,
+                        (storage::channel_id c, storage::seq_t from, storage::seq_t to),
+                        (c, from, to))
     RELAIS_FORWARD_READ(std::vector<storage::session_record>, sessions_of, (storage::user_id u),
                         (u))
     RELAIS_FORWARD_READ(std::optional<storage::password_reset_record>, find_password_reset,
@@ -204,6 +215,12 @@ class failing_writer final : public storage::writer {
                          (c, before, limit))
     RELAIS_FORWARD_WRITE(void, set_retention, (storage::channel_id c, std::uint32_t days),
                          (c, days))
+    RELAIS_FORWARD_WRITE(void, insert_upload, (const storage::upload_record& u), (u))
+    RELAIS_FORWARD_WRITE(void, complete_upload, (std::string_view id, std::int64_t at), (id, at))
+    RELAIS_FORWARD_WRITE(void, delete_upload, (std::string_view id), (id))
+    RELAIS_FORWARD_WRITE(void, put_file, (const storage::file_record& f), (f))
+    RELAIS_FORWARD_WRITE(void, attach, (const storage::attachment_record& a), (a))
+    RELAIS_FORWARD_WRITE(storage::file_collection, collect_files, (std::int64_t now), (now))
     RELAIS_FORWARD_WRITE(void, put_meeting_template, (const storage::meeting_template& t), (t))
     RELAIS_FORWARD_WRITE(bool, remove_meeting_template, (std::string_view n), (n))
     RELAIS_FORWARD_WRITE(std::uint32_t, insert_case, (const storage::case_record& c), (c))
