@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "clients/cli/command_helpers.hpp"
 #include "clients/cli/command_registry.hpp"
 #include "clients/cli/messages.hpp"
+#include "clients/lib/files.hpp"
 
 namespace relais::cli {
 
@@ -93,6 +95,13 @@ class printer {
             if (e.has_message()) {
                 o["seq"] = e.seq();
                 o["text"] = e.message().text();
+                if (e.message().has_attachment()) {
+                    const auto& f = e.message().attachment();
+                    o["attachment"] = {{"name", f.name()},
+                                       {"size", f.size()},
+                                       {"content_type", f.content_type()},
+                                       {"sha256", f.sha256()}};
+                }
                 o["edited"] = e.message().edited_at_ms() != 0;
                 o["deleted"] = e.message().deleted();
                 o["thread_seq"] = e.message().thread_seq();
@@ -144,6 +153,10 @@ class printer {
                     }
                 }
                 std::cout << m.text();
+                if (m.has_attachment()) {
+                    std::cout << (m.text().empty() ? "" : " ")
+                              << describe_attachment(m.attachment());
+                }
                 if (m.edited_at_ms() != 0) {
                     std::cout << " " << tr(text::edited);
                 }
@@ -387,7 +400,71 @@ asio::awaitable<int> members(client& c, const arguments& a) {
 }
 
 asio::awaitable<int> send(client& c, const arguments& a) {
-    co_return co_await send_text(c, a, ref(a, 1), a.words[1], text_from(a.words, 2));
+    const auto attach = option_value(a, "--attach");
+    if (!attach) {
+        co_return co_await send_text(c, a, ref(a, 1), a.words[1], text_from(a.words, 2));
+    }
+    // The file first: resumed if an earlier try was cut off.
+    const bool shown = !a.json && ::isatty(STDERR_FILENO);
+    auto upload = co_await relais::client::upload_file(
+        c, *attach, [&](std::uint64_t done, std::uint64_t size) {
+            if (shown) {
+                std::cerr << "\r" << *attach << " : "
+                          << done * 100 / std::max<std::uint64_t>(size, 1) << " %" << std::flush;
+            }
+        });
+    if (shown) {
+        std::cerr << "\n";
+    }
+    if (!upload) {
+        co_return report(upload.error());
+    }
+    v1::SendMessage m;
+    *m.mutable_channel() = ref(a, 1);
+    m.set_text(joined_words(a.words, 2));
+    m.set_client_msg_id(client::new_message_id());
+    m.set_attachment_upload_id(upload->upload_id());
+    auto sent = co_await c.ask(std::move(m));
+    if (!sent) {
+        co_return report(sent.error());
+    }
+    if (a.json) {
+        printer(true, a.words[1]).print(sent->event());
+    } else {
+        std::cout << sent->event().seq() << "\n";
+    }
+    co_return 0;
+}
+
+// `download CHANNEL SEQ [--out PATH]`: under the name it was posted with,
+// in the current folder, unless --out says where.
+asio::awaitable<int> download(client& c, const arguments& a) {
+    const auto seq = to_number(a.words[2]);
+    auto out = option_value(a, "--out");
+    std::filesystem::path target;
+    if (out) {
+        target = *out;
+    } else {
+        // The name is the sender's: only its last part, never a path.
+        v1::Download peek;
+        *peek.mutable_channel() = ref(a, 1);
+        peek.set_seq(seq);
+        peek.set_length(1);
+        auto first = co_await c.ask(std::move(peek));
+        if (!first) {
+            co_return report(first.error());
+        }
+        target = std::filesystem::path(first->file().name()).filename();
+        if (target.empty() || target == "." || target == "..") {
+            target = "fichier";
+        }
+    }
+    auto got = co_await relais::client::download_file(c, ref(a, 1), seq, target);
+    if (!got) {
+        co_return report(got.error());
+    }
+    std::cout << target.string() << " (" << file_size_text(got->size()) << ")\n";
+    co_return 0;
 }
 
 asio::awaitable<int> direct(client& c, const arguments& a) {
@@ -987,6 +1064,7 @@ const std::map<std::string_view, action>& actions() {
         {"rename", rename},
         {"members", members},
         {"send", send},
+        {"download", download},
         {"dm", direct},
         {"edit", edit},
         {"delete", erase},

@@ -2,6 +2,8 @@
 
 #include "clients/cli/command_registry.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -100,6 +102,33 @@ bool english() {
         }
     }
     return false;
+}
+
+std::string file_size_text(std::uint64_t bytes) {
+    const bool en = english();
+    if (bytes < 1024) {
+        return std::to_string(bytes) + (en ? " B" : " o");
+    }
+    const char* units_fr[] = {"Ko", "Mo", "Go"};
+    const char* units_en[] = {"KB", "MB", "GB"};
+    double value = static_cast<double>(bytes) / 1024.0;
+    int unit = 0;
+    while (value >= 1024.0 && unit < 2) {
+        value /= 1024.0;
+        ++unit;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, value < 10 ? "%.1f %s" : "%.0f %s", value,
+                  en ? units_en[unit] : units_fr[unit]);
+    std::string out = text;
+    if (!en) {
+        std::replace(out.begin(), out.end(), '.', ',');
+    }
+    return out;
+}
+
+std::string describe_attachment(const v1::Attachment& a) {
+    return "📎 " + a.name() + " (" + file_size_text(a.size()) + ")";
 }
 
 std::string person(const v1::User& u) {

@@ -65,6 +65,10 @@ std::string trf(text t, std::initializer_list<std::string> args);
 // How a person is named in what people read: their name, or "compte
 // supprimé" for an erased account (whose name is only "#<id>").
 std::string person(const v1::User& u);
+// "4,4 Mo" / "4.4 MB": a size as people read it.
+std::string file_size_text(std::uint64_t bytes);
+// "📎 guide.pdf (1,2 Mo)": an attached file as a message shows it.
+std::string describe_attachment(const v1::Attachment& a);
 // "bob joined the channel", "carol was added by alice", ...
 std::string describe_member_change(const v1::MemberChanged& change, const std::string& actor);
 

@@ -210,6 +210,9 @@ entry message_entry(const v1::Event& e) {
     row.at_ms = e.at_ms();
     const auto& m = e.message();
     row.text = m.text();
+    if (m.has_attachment()) {
+        row.text += (row.text.empty() ? "" : " ") + describe_attachment(m.attachment());
+    }
     row.edited = m.edited_at_ms() != 0;
     row.deleted = m.deleted();
     if (m.has_resource()) {

@@ -103,6 +103,9 @@ template <> struct request_traits<v1::ResolveReport> : answered_with<v1::Ok> {};
 template <> struct request_traits<v1::GetAuditLog> : answered_with<v1::AuditLog> {};
 template <> struct request_traits<v1::ExportMyData> : answered_with<v1::MyData> {};
 template <> struct request_traits<v1::SetRetention> : answered_with<v1::Channel> {};
+template <> struct request_traits<v1::StartUpload> : answered_with<v1::Upload> {};
+template <> struct request_traits<v1::UploadChunk> : answered_with<v1::Upload> {};
+template <> struct request_traits<v1::Download> : answered_with<v1::FileChunk> {};
 // clang-format on
 
 template <class Request>
