@@ -167,6 +167,7 @@ const std::vector<command>& commands() {
           {k::text, title_label, g::required, g::absent, "--title"},
           {k::text, description_label, g::optional, g::absent}},
          {{"--link", "URL"},
+          {"--attach", "FICHIER"},
           {"--kind", "tutorial|practical-sheet|tool|video|guide|other"},
           {"--tag", "TAG"},
           {"--theme", "THEME"},

@@ -285,6 +285,17 @@ json::object channel_json(const v1::Channel& ch) {
     return o;
 }
 
+// What `send` and `post-resource` print of what they sent: its seq, or the
+// event with --json.
+int print_sent(const arguments& a, const v1::Sent& sent) {
+    if (a.json) {
+        printer(true, a.words[1]).print(sent.event());
+    } else {
+        std::cout << sent.event().seq() << "\n";
+    }
+    return 0;
+}
+
 int ok_or_report(const outcome<void>& r) {
     return r ? 0 : report(r.error());
 }
@@ -399,23 +410,33 @@ asio::awaitable<int> members(client& c, const arguments& a) {
     co_return 0;
 }
 
-asio::awaitable<int> send(client& c, const arguments& a) {
-    const auto attach = option_value(a, "--attach");
-    if (!attach) {
-        co_return co_await send_text(c, a, ref(a, 1), a.words[1], text_from(a.words, 2));
-    }
-    // The file first: resumed if an earlier try was cut off.
+// The file of --attach, uploaded (resumed if an earlier try was cut off,
+// with its progress on a terminal): its upload id.
+asio::awaitable<outcome<std::string>> upload_attachment(client& c, const arguments& a,
+                                                        const std::string& path) {
     const bool shown = !a.json && ::isatty(STDERR_FILENO);
-    auto upload = co_await relais::client::upload_file(
-        c, *attach, [&](std::uint64_t done, std::uint64_t size) {
+    auto upload =
+        co_await relais::client::upload_file(c, path, [&](std::uint64_t done, std::uint64_t size) {
             if (shown) {
-                std::cerr << "\r" << *attach << " : "
-                          << done * 100 / std::max<std::uint64_t>(size, 1) << " %" << std::flush;
+                std::cerr << "\r" << path << " : " << done * 100 / std::max<std::uint64_t>(size, 1)
+                          << " %" << std::flush;
             }
         });
     if (shown) {
         std::cerr << "\n";
     }
+    if (!upload) {
+        co_return upload.error();
+    }
+    co_return upload->upload_id();
+}
+
+asio::awaitable<int> send(client& c, const arguments& a) {
+    const auto attach = option_value(a, "--attach");
+    if (!attach) {
+        co_return co_await send_text(c, a, ref(a, 1), a.words[1], text_from(a.words, 2));
+    }
+    auto upload = co_await upload_attachment(c, a, *attach);
     if (!upload) {
         co_return report(upload.error());
     }
@@ -423,17 +444,9 @@ asio::awaitable<int> send(client& c, const arguments& a) {
     *m.mutable_channel() = ref(a, 1);
     m.set_text(joined_words(a.words, 2));
     m.set_client_msg_id(client::new_message_id());
-    m.set_attachment_upload_id(upload->upload_id());
+    m.set_attachment_upload_id(*upload);
     auto sent = co_await c.ask(std::move(m));
-    if (!sent) {
-        co_return report(sent.error());
-    }
-    if (a.json) {
-        printer(true, a.words[1]).print(sent->event());
-    } else {
-        std::cout << sent->event().seq() << "\n";
-    }
-    co_return 0;
+    co_return sent ? print_sent(a, *sent) : report(sent.error());
 }
 
 // `download CHANNEL SEQ [--out PATH]`: under the name it was posted with,
@@ -655,6 +668,13 @@ asio::awaitable<int> post_resource(client& c, const arguments& a) {
     v1::PostResource post;
     *post.mutable_channel() = ref(a, 1);
     post.set_client_msg_id(client::new_message_id());
+    if (auto attach = option_value(a, "--attach")) {
+        auto upload = co_await upload_attachment(c, a, *attach);
+        if (!upload) {
+            co_return report(upload.error());
+        }
+        post.set_attachment_upload_id(*upload);
+    }
     auto& r = *post.mutable_resource();
     r.set_title(option_value(a, "--title").value_or(""));
     r.set_link(option_value(a, "--link").value_or(""));
@@ -679,15 +699,7 @@ asio::awaitable<int> post_resource(client& c, const arguments& a) {
         r.add_audiences(t);
     }
     auto sent = co_await c.ask(std::move(post));
-    if (!sent) {
-        co_return report(sent.error());
-    }
-    if (a.json) {
-        printer(true, a.words[1]).print(sent->event());
-    } else {
-        std::cout << sent->event().seq() << "\n";
-    }
-    co_return 0;
+    co_return sent ? print_sent(a, *sent) : report(sent.error());
 }
 
 json::object resource_json(const std::string& channel, const v1::Event& e) {
@@ -857,15 +869,7 @@ asio::awaitable<int> reply(client& c, const arguments& a) {
     send.set_thread_seq(root);
     send.set_client_msg_id(client::new_message_id());
     auto sent = co_await c.ask(std::move(send));
-    if (!sent) {
-        co_return report(sent.error());
-    }
-    if (a.json) {
-        printer(true, a.words[1]).print(sent->event());
-    } else {
-        std::cout << sent->event().seq() << "\n";
-    }
-    co_return 0;
+    co_return sent ? print_sent(a, *sent) : report(sent.error());
 }
 
 asio::awaitable<int> follow_thread(client& c, const arguments& a, bool follow) {

@@ -57,6 +57,7 @@ service::handled service::on_post_resource(const request& rq, const v1::ClientMe
     }
     write(rq,
           [this, rq, ref = post.channel(), id = post.client_msg_id(),
+           file = post.attachment_upload_id(),
            res = std::move(*resource)](storage::writer& w) -> outcome<effects> {
               if (!w.find_sent(rq.who.user.id(), id)) {
                   if (auto ok = check_vocabulary(w, res); !ok) {
@@ -64,7 +65,7 @@ service::handled service::on_post_resource(const request& rq, const v1::ClientMe
                   }
               }
               return store_message(
-                  w, rq, new_message{ref, id, res.description(), 0, false, to_record(res)});
+                  w, rq, new_message{ref, id, res.description(), 0, false, to_record(res), file});
           });
     return answered_later();
 }

@@ -140,6 +140,13 @@ TEST(files, relais_send_attach_and_relais_download_from_the_command_line) {
     auto none = relais({"download", "alertes", "1", "--out", out.string()});
     EXPECT_EQ(none.exit_code, 1);
     EXPECT_NE(none.err.find("has no file"), std::string::npos) << none.err;
+    // A resource carries a file the same way.
+    auto posted = relais({"post-resource", "alertes", "--title", "Repérer un faux SMS", "--attach",
+                          photo.string(), "la", "capture", "annotée"});
+    ASSERT_EQ(posted.exit_code, 0) << posted.err;
+    auto resource = relais({"download", "alertes", "4", "--out", (dir / "fiche.png").string()});
+    ASSERT_EQ(resource.exit_code, 0) << resource.err;
+    EXPECT_EQ(read_file(dir / "fiche.png"), bytes);
     auto missing = relais({"send", "alertes", "--attach", (dir / "absent.pdf").string()});
     EXPECT_NE(missing.exit_code, 0);
 }

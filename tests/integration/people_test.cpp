@@ -43,6 +43,13 @@ class people : public ::testing::Test {
     run_result coco(std::vector<std::string> args) {
         return relais("coco", std::move(args), server_process::password_of("coco"));
     }
+    // An admin account, made on the machine, with password "pw-NAME".
+    void add_admin(const std::string& name) {
+        auto r = run_program({server_binary(), "user", "add", name, "--role", "admin", "--data",
+                              server_.data_dir().string()},
+                             server_process::password_of(name) + "\n");
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
     run_result accounts() {
         return run_program(
             {server_binary(), "user", "list", "--data", server_.data_dir().string()});
@@ -350,11 +357,7 @@ std::size_t occurrences(const std::filesystem::path& folder,
 
 TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder) {
     const auto data = server_.data_dir().string();
-    ASSERT_EQ(
-        run_program({server_binary(), "user", "add", "ada", "--role", "admin", "--data", data},
-                    server_process::password_of("ada") + "\n")
-            .exit_code,
-        0);
+    ASSERT_NO_FATAL_FAILURE(add_admin("ada"));
     server_.add_user("bea");
     auto bea = [&](std::vector<std::string> args) {
         return relais("bea", std::move(args), server_process::password_of("bea"));
@@ -413,11 +416,7 @@ TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder)
 
 TEST_F(people, retention_turns_old_messages_into_tombstones_and_scrubs_their_words) {
     const auto data = server_.data_dir().string();
-    ASSERT_EQ(
-        run_program({server_binary(), "user", "add", "ada", "--role", "admin", "--data", data},
-                    server_process::password_of("ada") + "\n")
-            .exit_code,
-        0);
+    ASSERT_NO_FATAL_FAILURE(add_admin("ada"));
     auto ada = [&](std::vector<std::string> args) {
         return relais("ada", std::move(args), server_process::password_of("ada"));
     };
