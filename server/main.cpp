@@ -52,7 +52,9 @@ int usage(std::ostream& out, int code) {
            "  relais-server user disable NAME [--data DIR]\n"
            "  relais-server user enable NAME [--data DIR]\n"
            "  relais-server user passwd NAME [--data DIR]   (password on stdin, one line)\n"
-           "  relais-server user erase NAME [--data DIR]    (GDPR erasure; server stopped)\n"
+           "  relais-server user erase NAME [--remove-messages] [--data DIR]\n"
+           "                      (GDPR erasure, server stopped: messages become tombstones,\n"
+           "                      or with --remove-messages leave nothing but their seqs)\n"
            "  relais-server user add-bots PREFIX --count N [--data DIR]\n"
            "                      (accounts for bots and load tests: prints NAME TOKEN lines)\n"
            "  relais-server vocabulary list [--data DIR]\n"
@@ -498,6 +500,7 @@ int user_command(int argc, char** argv) {
         "structure", po::value<std::string>(), "where the person works")(
         "commune", po::value<std::string>(), "the INSEE code of their commune")(
         "count", po::value(&count)->default_value(0), "with add-bots: how many accounts")(
+        "remove-messages", "with erase: remove the messages instead of leaving tombstones")(
         "action", po::value(&action), "add, add-bots, list, disable, enable, passwd or erase")(
         "name", po::value(&name), "user name");
     po::positional_options_description p;
@@ -595,7 +598,10 @@ int user_command(int argc, char** argv) {
                       << ": stop it (systemctl stop relais), erase, then start it again\n";
             return 1;
         }
-        auto erased = accounts.erase(name);
+        const bool remove = vm.count("remove-messages") != 0;
+        using messages_become = relais::core::accounts::messages_become;
+        auto erased =
+            accounts.erase(name, remove ? messages_become::removed : messages_become::tombstones);
         if (!erased) {
             return report(erased.error());
         }
@@ -615,8 +621,10 @@ int user_command(int argc, char** argv) {
             }
         }
         std::cout << "user " << name << " erased: " << *erased
-                  << " message(s) replaced by tombstones, profile, sessions and memberships "
-                     "gone, files scrubbed\n";
+                  << (remove ? " message(s) removed (a thread's first message others "
+                               "replied to stays as a tombstone)"
+                             : " message(s) replaced by tombstones")
+                  << ", profile, sessions and memberships gone, files scrubbed\n";
         // A restore moves the database it replaces aside, into the folder:
         // what it holds is out of the erasure's reach.
         for (const auto& entry : std::filesystem::directory_iterator(data)) {

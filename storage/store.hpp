@@ -92,6 +92,10 @@ enum class event_kind : int {
     pin = 10,
     solved = 11,
     meeting = 12,
+    // What is left of an erased account's message, edit, deletion or
+    // reaction when the erasure removes them: the seq alone, so that seqs
+    // stay gapless; no author, no text, no target.
+    removed = 13,
 };
 
 // One row of a channel's history. Which fields mean something depends on kind:
@@ -624,8 +628,11 @@ class writer : public reader {
     // mentions and reactions are gone; its messages become tombstones and
     // every edit of them loses its text; its meeting events lose their
     // body; reports it filed lose their reason. Returns how many messages
-    // became tombstones.
-    virtual std::uint64_t erase_account(user_id user, std::int64_t at_ms) = 0;
+    // became tombstones. With `remove_messages`, its messages, edits,
+    // deletions and reactions then become `removed` events, except a
+    // thread's root that others replied to, which stays a tombstone so that
+    // their replies keep their place.
+    virtual std::uint64_t erase_account(user_id user, std::int64_t at_ms, bool remove_messages) = 0;
     // Tombstones up to `limit` of the channel's messages posted before
     // `before_ms` (and the text of their edits); returns how many.
     virtual std::uint64_t expire_messages(channel_id channel, std::int64_t before_ms,

@@ -86,6 +86,9 @@ class printer {
     printer(bool as_json, std::string channel) : json_(as_json), channel_(std::move(channel)) {}
 
     void print(const v1::Event& e) const {
+        if (e.has_removed()) {
+            return;  // an erased account's words, removed with it
+        }
         const std::string author = person(e.actor());
         if (json_) {
             json::object o;

@@ -242,6 +242,9 @@ void terminal_ui::apply(const v1::Event& e) {
         return;
     }
     c->info.set_last_seq(std::max(c->info.last_seq(), e.seq()));
+    if (e.has_removed()) {
+        return;  // an erased account's words, removed with it
+    }
     const entry_key key{e.seq(), 0};
     entry row;
     row.author = person(e.actor());

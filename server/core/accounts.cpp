@@ -195,7 +195,7 @@ outcome<void> accounts::set_profile(std::string_view name, std::optional<std::st
     return {};
 }
 
-outcome<std::uint64_t> accounts::erase(std::string_view name) {
+outcome<std::uint64_t> accounts::erase(std::string_view name, messages_become messages) {
     bool found = false, last_admin = false;
     std::uint64_t tombstones = 0;
     storage::user_id id = 0;
@@ -219,10 +219,12 @@ outcome<std::uint64_t> accounts::erase(std::string_view name) {
                 return false;
             }
         }
-        tombstones = w.erase_account(a->id, now);
+        tombstones = w.erase_account(a->id, now, messages == messages_become::removed);
         // The log names the account by its id, as every entry does: what
         // was done to and by "#<id>" stays on record, not who they were.
-        machine_audit(w, now, "user_erase", a->id, std::to_string(tombstones) + " message(s)");
+        machine_audit(w, now, "user_erase", a->id,
+                      std::to_string(tombstones) + " message(s)" +
+                          (messages == messages_become::removed ? " removed" : ""));
         return true;
     });
     if (!found) {

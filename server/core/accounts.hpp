@@ -54,8 +54,10 @@ class accounts {
     // its messages became tombstones. An erased account's name, "#<id>",
     // scrubs again. NOT_FOUND for an unknown name; FORBIDDEN for the last
     // admin who can still log in; UNAVAILABLE when the change or the scrub
-    // failed (the message says how to finish it).
-    outcome<std::uint64_t> erase(std::string_view name);
+    // failed (the message says how to finish it). `removed` leaves no
+    // trace of its messages but their seqs (storage::event_kind::removed).
+    enum class messages_become { tombstones, removed };
+    outcome<std::uint64_t> erase(std::string_view name, messages_become messages);
 
   private:
     outcome<void> check_password(std::string_view password) const;

@@ -330,7 +330,9 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
     out.set_channel_id(e.channel);
     out.set_seq(e.seq);
     out.set_at_ms(e.at_ms);
-    *out.mutable_actor() = user_view(r, e.actor);
+    if (e.kind != storage::event_kind::removed) {
+        *out.mutable_actor() = user_view(r, e.actor);
+    }
     switch (e.kind) {
         case storage::event_kind::message: {
             auto& m = *out.mutable_message();
@@ -393,6 +395,9 @@ void service::to_wire(storage::reader& r, const storage::event_record& e, v1::Ev
             if (!out.mutable_meeting()->ParseFromString(e.body)) {
                 throw std::runtime_error("unreadable meeting event");
             }
+            break;
+        case storage::event_kind::removed:
+            out.mutable_removed();
             break;
     }
 }

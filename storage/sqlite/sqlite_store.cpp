@@ -1793,7 +1793,7 @@ class sql_access final : public writer {
         }
     }
 
-    std::uint64_t erase_account(user_id user, std::int64_t at_ms) override {
+    std::uint64_t erase_account(user_id user, std::int64_t at_ms, bool remove_messages) override {
         std::vector<std::pair<channel_id, seq_t>> messages;
         {
             // A scan of the whole history: erasure is rare, and an index on
@@ -1837,6 +1837,29 @@ class sql_access final : public writer {
                 st.bind(2, at_ms);
             }
             st.run();
+        }
+        if (remove_messages) {
+            auto st = db_.prepare(
+                "UPDATE events SET kind = 13, actor_id = 0, text = '', body = NULL, "
+                "client_msg_id = NULL, target_seq = 0, subject_id = 0, change = 0, role = 0, "
+                "edited_at_ms = 0, deleted = 1, thread_seq = 0, meeting_id = 0, "
+                "meeting_phase = 0 WHERE actor_id = ?1 AND kind IN (1, 2, 3, 9) AND NOT "
+                "(kind = 1 AND EXISTS (SELECT 1 FROM events r WHERE r.channel_id = "
+                "events.channel_id AND r.thread_seq = events.seq AND r.kind = 1 AND "
+                "r.actor_id NOT IN (0, ?1)))");
+            st.bind(1, user);
+            st.run();
+            // A thread whose root went has nothing left to sum up or follow.
+            for (const char* sql : {
+                     "DELETE FROM threads WHERE EXISTS (SELECT 1 FROM events e WHERE "
+                     "e.channel_id = threads.channel_id AND e.seq = threads.root_seq AND "
+                     "e.kind = 13)",
+                     "DELETE FROM thread_reads WHERE EXISTS (SELECT 1 FROM events e WHERE "
+                     "e.channel_id = thread_reads.channel_id AND e.seq = thread_reads.root_seq "
+                     "AND e.kind = 13)",
+                 }) {
+                db_.prepare(sql).run();
+            }
         }
         return messages.size();
     }

@@ -365,7 +365,7 @@ TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder)
     // The canary, as typed, as the word index folds it, and as trigrams
     // could keep it: none may stay anywhere.
     const std::vector<std::string> canary = {"Zorglubcanari", "zorglubcanari", "Quimpercanari",
-                                             "quimpercanari"};
+                                             "quimpercanari", "Brestcanari",   "brestcanari"};
     ASSERT_EQ(coco({"create", "accueil"}).exit_code, 0);
     ASSERT_EQ(bea({"join", "accueil"}).exit_code, 0);
     ASSERT_EQ(bea({"profile", "--structure", "Zorglubcanari services", "--presentation",
@@ -377,6 +377,15 @@ TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder)
     ASSERT_EQ(bea({"edit", "accueil", "5", "corrigé", "Quimpercanari"}).exit_code, 0);
     ASSERT_EQ(coco({"send", "accueil", "réponse", "de", "coco"}).exit_code, 0);
     ASSERT_EQ(bea({"react", "accueil", "7", "👍"}).exit_code, 0);
+    // Cyd's messages are removed rather than left as tombstones.
+    server_.add_user("cyd");
+    auto cyd = [&](std::vector<std::string> args) {
+        return relais("cyd", std::move(args), server_process::password_of("cyd"));
+    };
+    ASSERT_EQ(cyd({"join", "accueil"}).exit_code, 0);
+    auto cyd_sent = cyd({"send", "accueil", "Brestcanari", "à", "retirer"});
+    ASSERT_EQ(cyd_sent.exit_code, 0) << cyd_sent.err;
+    const std::string cyd_seq = cyd_sent.out.substr(0, cyd_sent.out.find('\n'));
     // Indexed for search: the words are in the full-text indexes too.
     auto found = coco({"search", "Zorglubcanari"});
     ASSERT_NE(found.out.find("secret"), std::string::npos) << found.out << found.err;
@@ -390,6 +399,11 @@ TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder)
     auto erased = run_program({server_binary(), "user", "erase", "bea", "--data", data});
     ASSERT_EQ(erased.exit_code, 0) << erased.err;
     EXPECT_NE(erased.out.find("user bea erased: 2 message(s)"), std::string::npos) << erased.out;
+    auto removed =
+        run_program({server_binary(), "user", "erase", "cyd", "--remove-messages", "--data", data});
+    ASSERT_EQ(removed.exit_code, 0) << removed.err;
+    EXPECT_NE(removed.out.find("user cyd erased: 1 message(s) removed"), std::string::npos)
+        << removed.out;
     EXPECT_EQ(occurrences(server_.data_dir(), canary), 0u);
     // The last admin stays; a mediator or coordinator may go.
     auto last = run_program({server_binary(), "user", "erase", "ada", "--data", data});
@@ -407,6 +421,9 @@ TEST_F(people, an_erased_account_leaves_no_byte_of_its_words_in_the_data_folder)
     EXPECT_EQ(history.out.find("canari"), std::string::npos) << history.out;
     EXPECT_NE(history.out.find("compte supprimé"), std::string::npos) << history.out;
     EXPECT_NE(history.out.find("réponse de coco"), std::string::npos) << history.out;
+    EXPECT_EQ(history.out.find("] #" + cyd_seq + " "), std::string::npos)
+        << "a removed message still shows as #" << cyd_seq << ":\n"
+        << history.out;
     EXPECT_EQ(coco({"search", "Zorglubcanari"}).out.find("secret"), std::string::npos);
     EXPECT_NE(coco({"whois", "bea"}).exit_code, 0);
     EXPECT_NE(bea({"channels"}).exit_code, 0);

@@ -114,6 +114,18 @@ class erasure_test : public data_test {
         return static_cast<std::size_t>(answer.search_results().hits_size());
     }
     core::accounts accounts() { return core::accounts(store(), clock_, protocol::limits{}); }
+    static constexpr auto tombstones = core::accounts::messages_become::tombstones;
+    static constexpr auto removed = core::accounts::messages_become::removed;
+    v1::ServerMessage reply(const conn_ptr& c, const std::string& channel, std::uint64_t root,
+                            const std::string& text, const std::string& client_msg_id) {
+        v1::ClientMessage msg;
+        auto& s = *msg.mutable_send_message();
+        *s.mutable_channel() = ref(channel);
+        s.set_text(text);
+        s.set_client_msg_id(client_msg_id);
+        s.set_thread_seq(root);
+        return call(c, msg);
+    }
     // As after `relais-server user erase`, which runs with the server
     // stopped: a new service, and `name` logged in again.
     conn_ptr restart_as(const std::string& name) {
@@ -174,10 +186,10 @@ TEST_F(erasure_test, an_erased_account_is_an_anonymous_tombstone_author_and_cann
     edit.mutable_edit_message()->set_text("mon numéro est le 07 34");
     ASSERT_TRUE(call(marc, edit).has_ok());
 
-    auto erased = accounts().erase("marc");
+    auto erased = accounts().erase("marc", tombstones);
     ASSERT_TRUE(erased) << erased.error().message;
     EXPECT_EQ(*erased, 1u);
-    EXPECT_EQ(accounts().erase("marc").error().code, errc::not_found);
+    EXPECT_EQ(accounts().erase("marc", tombstones).error().code, errc::not_found);
 
     lea = restart_as("lea");
     auto h = history(lea, "accueil");
@@ -206,17 +218,67 @@ TEST_F(erasure_test, an_erased_account_is_an_anonymous_tombstone_author_and_cann
     EXPECT_FALSE(login(open(), "marc", "secret-marc").has_session());
 }
 
+TEST_F(erasure_test, removed_messages_leave_their_seqs_and_nothing_else) {
+    auto lea = user("lea");
+    auto marc = user("marc");
+    ASSERT_TRUE(create(lea, "accueil").has_channel());
+    ASSERT_TRUE(join(marc, "accueil").has_channel());
+    const auto alone = send(marc, "accueil", "mon adresse perso", "m1").sent().event().seq();
+    const auto asked = send(marc, "accueil", "qui connaît Pix ?", "m2").sent().event().seq();
+    const auto answer = reply(lea, "accueil", asked, "moi, Pix est gratuit", "l1");
+    ASSERT_TRUE(answer.has_sent()) << answer.DebugString();
+    const auto own_thread = send(marc, "accueil", "mes notes", "m3").sent().event().seq();
+    ASSERT_TRUE(reply(marc, "accueil", own_thread, "suite de mes notes", "m4").has_sent());
+    v1::ClientMessage react;
+    *react.mutable_react()->mutable_channel() = ref("accueil");
+    react.mutable_react()->set_seq(answer.sent().event().seq());
+    react.mutable_react()->set_emoji("👍");
+    ASSERT_FALSE(call(marc, react).has_error());
+
+    auto erased = accounts().erase("marc", removed);
+    ASSERT_TRUE(erased) << erased.error().message;
+    EXPECT_EQ(*erased, 4u);
+
+    lea = restart_as("lea");
+    v1::ClientMessage sync;
+    sync.mutable_sync()->mutable_channel()->set_name("accueil");
+    auto events = call(lea, sync);
+    ASSERT_TRUE(events.has_events()) << events.DebugString();
+    std::uint64_t expected_seq = 1, removed_events = 0;
+    for (const auto& e : events.events().events()) {
+        EXPECT_EQ(e.seq(), expected_seq++) << "a gap in the history";
+        if (e.has_removed()) {
+            ++removed_events;
+            EXPECT_FALSE(e.has_actor()) << e.DebugString();
+            continue;
+        }
+        EXPECT_NE(e.seq(), alone) << "a removed message still shows";
+        EXPECT_NE(e.seq(), own_thread) << "a thread only its author wrote still shows";
+        EXPECT_FALSE(e.has_reaction()) << "their reaction still shows";
+        if (e.seq() == asked) {
+            // Lea's answer keeps the question it answers, as a tombstone.
+            EXPECT_TRUE(e.message().deleted());
+            EXPECT_EQ(e.message().text(), "");
+            EXPECT_TRUE(e.actor().erased());
+            EXPECT_EQ(e.message().thread().reply_count(), 1u);
+        }
+    }
+    EXPECT_EQ(removed_events, 4u) << "3 messages and 1 reaction";
+    EXPECT_EQ(hits(lea, "Pix"), 1u) << "only Lea's answer is found";
+    EXPECT_EQ(hits(lea, "notes"), 0u);
+}
+
 TEST_F(erasure_test, the_last_admin_who_can_log_in_is_not_erased) {
     ASSERT_TRUE(accounts().add("root", "un-mot-de-passe-long", v1::ADMIN, ""));
-    auto refused = accounts().erase("root");
+    auto refused = accounts().erase("root", tombstones);
     ASSERT_FALSE(refused);
     EXPECT_EQ(refused.error().code, errc::forbidden);
     ASSERT_TRUE(accounts().add("root2", "un-mot-de-passe-long", v1::ADMIN, ""));
     ASSERT_TRUE(accounts().set_disabled("root2", true));
-    EXPECT_FALSE(accounts().erase("root")) << "a disabled admin cannot take over";
+    EXPECT_FALSE(accounts().erase("root", tombstones)) << "a disabled admin cannot take over";
     ASSERT_TRUE(accounts().set_disabled("root2", false));
-    EXPECT_TRUE(accounts().erase("root"));
-    EXPECT_EQ(accounts().erase("nobody").error().code, errc::not_found);
+    EXPECT_TRUE(accounts().erase("root", tombstones));
+    EXPECT_EQ(accounts().erase("nobody", tombstones).error().code, errc::not_found);
 }
 
 }  // namespace

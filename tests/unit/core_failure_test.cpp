@@ -208,8 +208,8 @@ class failing_writer final : public storage::writer {
                           std::string_view text),
                          (id, by, at, text))
     RELAIS_FORWARD_WRITE(std::uint64_t, append_audit, (const storage::audit_record& a), (a))
-    RELAIS_FORWARD_WRITE(std::uint64_t, erase_account, (storage::user_id u, std::int64_t at),
-                         (u, at))
+    RELAIS_FORWARD_WRITE(std::uint64_t, erase_account,
+                         (storage::user_id u, std::int64_t at, bool remove), (u, at, remove))
     RELAIS_FORWARD_WRITE(std::uint64_t, expire_messages,
                          (storage::channel_id c, std::int64_t before, std::uint64_t limit),
                          (c, before, limit))
