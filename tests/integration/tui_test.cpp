@@ -1,9 +1,11 @@
 // The interactive client, driven in a real terminal (tmux) against the real
 // server: what the screen shows and what the server stored.
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <thread>
 
+#include "clients/lib/files.hpp"
 #include "tests/integration/harness.hpp"
 
 namespace relais::testing {
@@ -256,6 +258,17 @@ TEST(tui, shows_resources_as_cards_and_threads_in_a_pane_with_search_and_reactio
         auto asked = co_await c.send(client::by_name("outils"), "Qui l'a essayé ?");
         require(asked, "send");
         question = asked->event().seq();
+        // A file shows as its name and size.
+        const auto path = server.config_home().parent_path() / "guide-caf.pdf";
+        std::ofstream(path, std::ios::binary) << "%PDF-1.4\n" << std::string(3063, 'x');
+        auto upload = co_await relais::client::upload_file(c, path);
+        require(upload, "upload");
+        v1::SendMessage with_file;
+        *with_file.mutable_channel() = client::by_name("outils");
+        with_file.set_text("le guide");
+        with_file.set_client_msg_id("file-1");
+        with_file.set_attachment_upload_id(upload->upload_id());
+        require(co_await c.ask(with_file), "send with a file");
         co_return 0;
     });
     terminal term(server, tui_command(server, "alice", "fr_FR.UTF-8"), 100, 30);
@@ -267,6 +280,7 @@ TEST(tui, shows_resources_as_cards_and_threads_in_a_pane_with_search_and_reactio
     EXPECT_TRUE(
         term.shows("▌ outil · #" + std::to_string(resource) + " · logement · https://www.caf.fr"));
     EXPECT_TRUE(term.shows("▌ Pour estimer l'APL"));
+    EXPECT_TRUE(term.shows("bob: le guide 📎 guide-caf.pdf (3,0 Ko)"));
 
     // The thread opens in the pane; what is typed there is a reply.
     term.type("/thread " + std::to_string(question));
