@@ -199,7 +199,8 @@ std::string describe_channel(const v1::Channel& c) {
     if (!c.display_name().empty()) {
         out += " « " + c.display_name() + " »";
     }
-    out += "  (" + std::to_string(c.member_count()) + " " + tr(text::members_word);
+    out += "  (" + std::to_string(c.member_count()) + " " +
+           (c.member_count() == 1 ? tr(words{"membre", "member"}) : tr(text::members_word));
     if (c.is_member()) {
         out += ", " + std::to_string(c.unread_count()) + " " + tr(text::unread_word);
         if (c.mention_count() != 0) {

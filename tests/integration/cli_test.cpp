@@ -101,7 +101,7 @@ TEST_F(cli, channel_describes_one_channel_with_the_fields_of_the_listing) {
     ASSERT_EQ(relais("alice", {"send", "atelier", "Bonjour"}).exit_code, 0);
     auto shown = relais("alice", {"channel", "atelier"});
     ASSERT_EQ(shown.exit_code, 0) << shown.err;
-    EXPECT_EQ(shown.out, "#atelier  (1 membres, 0 non lus)  Jeudi\n");
+    EXPECT_EQ(shown.out, "#atelier  (1 membre, 0 non lus)  Jeudi\n");
     auto outside = relais("bob", {"--json", "channel", "atelier"});
     ASSERT_EQ(outside.exit_code, 0) << outside.err;
     const auto bob_sees = json_lines(outside.out);
@@ -148,7 +148,7 @@ TEST_F(cli, a_display_name_is_given_at_creation_and_changed_with_rename) {
                   .exit_code,
               0);
     EXPECT_EQ(relais("alice", {"channel", "echanges"}).out,
-              "#echanges « Échanges de pratiques »  (1 membres, 0 non lus)\n");
+              "#echanges « Échanges de pratiques »  (1 membre, 0 non lus)\n");
     ASSERT_EQ(relais("alice", {"rename", "echanges", "Ateliers", "du", "jeudi"}).exit_code, 0);
     const auto seen = json_lines(relais("bob", {"--json", "channel", "echanges"}).out);
     ASSERT_EQ(seen.size(), 1u);

@@ -187,7 +187,7 @@ TEST(tui, speaks_english_when_the_locale_says_so_and_fits_80x24) {
     term.type("/cha");
     term.press("Tab");
     term.press("Enter");
-    EXPECT_TRUE(term.shows("#atelier  (1 members, 0 unread, private)"));
+    EXPECT_TRUE(term.shows("#atelier  (1 member, 0 unread, private)"));
     term.type("/role alice m");
     term.press("Tab");
     EXPECT_TRUE(term.shows("> /role alice moderator"));
