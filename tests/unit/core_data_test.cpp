@@ -116,16 +116,6 @@ class erasure_test : public data_test {
     core::accounts accounts() { return core::accounts(store(), clock_, protocol::limits{}); }
     static constexpr auto tombstones = core::accounts::messages_become::tombstones;
     static constexpr auto removed = core::accounts::messages_become::removed;
-    v1::ServerMessage reply(const conn_ptr& c, const std::string& channel, std::uint64_t root,
-                            const std::string& text, const std::string& client_msg_id) {
-        v1::ClientMessage msg;
-        auto& s = *msg.mutable_send_message();
-        *s.mutable_channel() = ref(channel);
-        s.set_text(text);
-        s.set_client_msg_id(client_msg_id);
-        s.set_thread_seq(root);
-        return call(c, msg);
-    }
     // As after `relais-server user erase`, which runs with the server
     // stopped: a new service, and `name` logged in again.
     conn_ptr restart_as(const std::string& name) {
@@ -225,10 +215,10 @@ TEST_F(erasure_test, removed_messages_leave_their_seqs_and_nothing_else) {
     ASSERT_TRUE(join(marc, "accueil").has_channel());
     const auto alone = send(marc, "accueil", "mon adresse perso", "m1").sent().event().seq();
     const auto asked = send(marc, "accueil", "qui connaît Pix ?", "m2").sent().event().seq();
-    const auto answer = reply(lea, "accueil", asked, "moi, Pix est gratuit", "l1");
+    const auto answer = send(lea, "accueil", "moi, Pix est gratuit", "l1", asked);
     ASSERT_TRUE(answer.has_sent()) << answer.DebugString();
     const auto own_thread = send(marc, "accueil", "mes notes", "m3").sent().event().seq();
-    ASSERT_TRUE(reply(marc, "accueil", own_thread, "suite de mes notes", "m4").has_sent());
+    ASSERT_TRUE(send(marc, "accueil", "suite de mes notes", "m4", own_thread).has_sent());
     v1::ClientMessage react;
     *react.mutable_react()->mutable_channel() = ref("accueil");
     react.mutable_react()->set_seq(answer.sent().event().seq());

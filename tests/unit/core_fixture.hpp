@@ -176,13 +176,15 @@ class core_test : public ::testing::Test {
         *msg.mutable_join_channel()->mutable_channel() = ref(name);
         return call(c, msg);
     }
+    // A reply in the thread of `thread_seq` when it is not 0.
     v1::ServerMessage send(const conn_ptr& c, const std::string& channel, const std::string& text,
-                           const std::string& client_msg_id) {
+                           const std::string& client_msg_id, std::uint64_t thread_seq = 0) {
         v1::ClientMessage msg;
         auto& s = *msg.mutable_send_message();
         *s.mutable_channel() = ref(channel);
         s.set_text(text);
         s.set_client_msg_id(client_msg_id);
+        s.set_thread_seq(thread_seq);
         return call(c, msg);
     }
     v1::ServerMessage history(const conn_ptr& c, const std::string& channel) {

@@ -11,14 +11,8 @@ class threads : public core_test {
   protected:
     v1::ServerMessage reply(const conn_ptr& c, const std::string& channel, std::uint64_t root,
                             const std::string& text) {
-        v1::ClientMessage msg;
-        auto& s = *msg.mutable_send_message();
-        *s.mutable_channel() = ref(channel);
-        s.set_text(text);
-        s.set_client_msg_id("r" + std::to_string(++ids_));
-        s.set_thread_seq(root);
         clock_.advance(1000);  // past the send budget
-        return call(c, msg);
+        return send(c, channel, text, "r" + std::to_string(++ids_), root);
     }
     std::uint64_t say(const conn_ptr& c, const std::string& channel, const std::string& text,
                       bool question = false) {
