@@ -102,17 +102,24 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
     // 100 readers in the long run; 20 in CI, 5 under the sanitizers, which
     // slow this process (it reads for all of them) several times over.
     const char* readers_env = std::getenv("RELAIS_SLOW_CONSUMER_READERS");
-    // The queue bound is what a reader may lag by: 512 KiB is about one
-    // second of this stream. Under the sanitizers this process lags its own
-    // readers by up to a second (p99 0.76 s seen in CI), most of all on the
-    // sender's connection, which takes every push and every ack: 2 MiB there
-    // keeps a reader that reads from being cut, and the stalled one still
-    // fills it within the run.
+    // 500 KB a second, which fills the stalled reader's socket and queue
+    // within the run. The queue bound is what a reader may lag by: 512 KiB is
+    // about a second of it. A Debug build under the sanitizers costs this
+    // process (it reads for every reader) and the server so much per message
+    // that 500 a second saturated both cores in CI: readers fell seconds
+    // behind, and the sender's connection, which carries each message twice
+    // (its push, and the Sent answer holding the event), was cut as a slow
+    // reader. There the same bytes go as 125 messages of 4 KB a second, and
+    // the bound is 2 MiB.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     const int readers = readers_env ? std::atoi(readers_env) : 5;
+    const std::size_t message_bytes = 4000;
+    const auto send_every = std::chrono::milliseconds(8);
     const std::string queue_bound = "2097152";
 #else
     const int readers = readers_env ? std::atoi(readers_env) : 20;
+    const std::size_t message_bytes = 1000;
+    const auto send_every = std::chrono::milliseconds(2);
     const std::string queue_bound = "524288";
 #endif
     server_process server(with_open_doors({"--send-rate", "100000", "--send-burst", "100000",
@@ -167,8 +174,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
         // by the benchmark (`relais-bench fanout --stalled 1`, README), on
         // lean readers: here it is printed only.
 
-        // 500 messages a second of 1 KB, sent without waiting for each ack,
-        // timestamped for latency.
+        // Sent without waiting for each ack, timestamped for latency.
         std::vector<double> latency_ms;
         bool stop = false;
         int done = 0;
@@ -206,7 +212,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
             const auto now_ns =
                 std::chrono::steady_clock::now().time_since_epoch() / std::chrono::nanoseconds(1);
             asio::co_spawn(co_await asio::this_coro::executor,
-                           send_one(std::to_string(now_ns) + " " + std::string(1000, 'x')),
+                           send_one(std::to_string(now_ns) + " " + std::string(message_bytes, 'x')),
                            must_not_throw);
             if (++issued % 100 == 0) {
                 rss_peak = std::max(rss_peak, rss_kib(server.pid()));
@@ -216,7 +222,7 @@ TEST(overload, a_stalled_reader_is_cut_off_and_resyncs_while_the_others_are_serv
                             .count();
                 }
             }
-            next += std::chrono::milliseconds(2);
+            next += send_every;
             pace.expires_at(next);
             co_await pace.async_wait(asio::use_awaitable);
         }
